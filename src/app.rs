@@ -1,0 +1,167 @@
+//! The commands: each turns validated arguments into a plan, runs it, writes the report and
+//! returns the exit code. Usage problems are found before anything is probed and exit with 2.
+
+use crate::cli::{Cli, ColorChoice, Command, OutputArgs, RunArgs, ValidateArgs, VarArgs};
+use crate::outcome::Summary;
+use crate::probe::Ctx;
+use crate::report::{self, progress::Bar, Destination, Format};
+use crate::resolve::Resolver;
+use crate::run::{self, Progress, RunOptions, RunReport, Silent};
+use crate::spec::{self, vars::Overrides, LoadOptions, Plan};
+use std::io::{self, IsTerminal};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// Exit code for bad usage or a bad spec: nothing was probed.
+pub const USAGE: u8 = 2;
+
+/// Runs the command the user asked for.
+pub fn main(cli: Cli) -> ExitCode {
+    let color = cli.color;
+    let code = match cli.command {
+        Command::Run(args) => run_files(args, color),
+        Command::Validate(args) => validate(&args),
+        Command::Demo(args) => crate::demo::run(&args, color),
+        Command::Schema => print(report::SCHEMA),
+    };
+    ExitCode::from(code)
+}
+
+fn load_options(vars: &VarArgs) -> Overrides {
+    Overrides::from_process(vars.vars.iter().cloned().collect())
+}
+
+fn validate(args: &ValidateArgs) -> u8 {
+    let options = LoadOptions {
+        overrides: load_options(&args.vars),
+        ..LoadOptions::default()
+    };
+    match spec::load_files(&args.files, &options) {
+        Ok(plan) => {
+            let files = plan.files.len();
+            let checks = plan.checks.len();
+            let plural = if files == 1 { "" } else { "s" };
+            print(&format!("ok: {checks} checks in {files} file{plural}\n"))
+        }
+        Err(errors) => {
+            eprintln!("{errors}");
+            USAGE
+        }
+    }
+}
+
+fn run_files(args: RunArgs, color: ColorChoice) -> u8 {
+    let options = LoadOptions {
+        overrides: load_options(&args.vars),
+        timeout: args.timeout,
+        retries: args.retries,
+    };
+    let plan = match spec::load_files(&args.files, &options) {
+        Ok(plan) => plan,
+        Err(errors) => {
+            eprintln!("{errors}");
+            return USAGE;
+        }
+    };
+    let run_options = RunOptions {
+        concurrency: args.concurrency,
+        deadline: args.deadline,
+        tags: args.tags,
+        vantage: args.vantage,
+    };
+    let ctx = Ctx {
+        resolver: Resolver::new(args.resolve),
+    };
+    execute(plan, ctx, &run_options, &args.output, color)
+}
+
+/// Runs a loaded plan and writes its report: the part `run` and `demo` share.
+pub fn execute(plan: Plan, ctx: Ctx, options: &RunOptions, output: &OutputArgs, color: ColorChoice) -> u8 {
+    if let Some(problem) = nothing_selected(&plan, options) {
+        eprintln!("error: {problem}");
+        return USAGE;
+    }
+    let destination = match Destination::open(output.output.as_deref()) {
+        Ok(destination) => destination,
+        Err(e) => {
+            let path = output.output.as_deref().unwrap_or(std::path::Path::new("-"));
+            eprintln!("error: cannot write the report to {}: {e}", path.display());
+            return USAGE;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return USAGE;
+        }
+    };
+    let bar = Bar::on_terminal();
+    let progress: &dyn Progress = match &bar {
+        Some(bar) => bar,
+        None => &Silent,
+    };
+    let report: RunReport = runtime.block_on(run::run(plan, Arc::new(ctx), options, progress));
+    let summary: Summary = report.summary();
+    let colored = output.format == Format::Human && wants_color(color, destination.is_stdout());
+    let text = report::render(&report, output.format, colored);
+    match destination.write(&text) {
+        Ok(()) => {}
+        // Whoever read our output stopped reading (`reach run ... | head`): not a crash.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+        Err(e) => {
+            eprintln!("error: cannot write the report: {e}");
+            return USAGE.max(summary.exit_code());
+        }
+    }
+    summary.exit_code()
+}
+
+/// A run whose filters select nothing would pass silently; say so instead.
+fn nothing_selected(plan: &Plan, options: &RunOptions) -> Option<String> {
+    if plan
+        .checks
+        .iter()
+        .any(|check| run::filter(check, options).is_none())
+    {
+        return None;
+    }
+    let mut filters = Vec::new();
+    if !options.tags.is_empty() {
+        filters.push(format!("--tag {}", options.tags.join(" --tag ")));
+    }
+    if let Some(vantage) = &options.vantage {
+        filters.push(format!("--vantage {vantage}"));
+    }
+    if filters.is_empty() {
+        filters.push("no --vantage (every check is bound to a vantage point)".to_owned());
+    }
+    Some(format!(
+        "no check is selected by {}: nothing would be probed",
+        filters.join(" and ")
+    ))
+}
+
+fn wants_color(choice: ColorChoice, to_stdout: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            to_stdout
+                && io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::env::var("TERM").map_or(true, |t| t != "dumb")
+        }
+    }
+}
+
+fn print(text: &str) -> u8 {
+    match Destination::Stdout.write(text) {
+        Ok(()) => 0,
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => 0,
+        Err(e) => {
+            eprintln!("error: cannot write to stdout: {e}");
+            USAGE
+        }
+    }
+}

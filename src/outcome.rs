@@ -1,0 +1,336 @@
+//! The result model: what a check observed and the verdict drawn from it.
+//!
+//! Every check ends in exactly one [`Status`]. Fail versus error is decided by the probe that
+//! observed the network, never by a report: reports only render these types.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::time::Duration;
+
+/// The verdict of one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Status {
+    /// Observed, and it matches the requirement.
+    Pass,
+    /// Observed, and it contradicts the requirement.
+    Fail,
+    /// Could not observe; never reported as a pass or a fail.
+    Error,
+    /// Not run: filtered out, or the run's deadline ran out.
+    Skip,
+}
+
+impl Status {
+    /// The lowercase word used in every report.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Error => "error",
+            Status::Skip => "skip",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The stage of a check that decided its status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Stage {
+    Dns,
+    Tcp,
+    Tls,
+    Http,
+    /// The comparison of what was observed with what was expected.
+    Assert,
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Dns => "dns",
+            Stage::Tcp => "tcp",
+            Stage::Tls => "tls",
+            Stage::Http => "http",
+            Stage::Assert => "assert",
+        }
+    }
+}
+
+/// Why a check could not observe, or how an observation went wrong, in reach's own vocabulary.
+///
+/// Library errors (io, resolver, TLS) are mapped into these in [`crate::classify`] only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorClass {
+    /// The name does not exist.
+    Nxdomain,
+    /// The name exists but has no address of a usable family.
+    NoData,
+    /// The resolver answered with a failure (SERVFAIL, REFUSED, or a temporary failure).
+    Servfail,
+    /// No answer before the deadline.
+    Timeout,
+    /// The connection was refused (RST).
+    Refused,
+    /// An ICMP unreachable came back, or this host has no route to the target.
+    Unreachable,
+    /// This host's own policy (a local firewall, a missing address) stopped the probe.
+    LocalPolicy,
+    /// The run's deadline ran out before the check could finish.
+    Deadline,
+    /// Anything else the operating system reported.
+    Io,
+}
+
+impl ErrorClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorClass::Nxdomain => "nxdomain",
+            ErrorClass::NoData => "nodata",
+            ErrorClass::Servfail => "servfail",
+            ErrorClass::Timeout => "timeout",
+            ErrorClass::Refused => "refused",
+            ErrorClass::Unreachable => "unreachable",
+            ErrorClass::LocalPolicy => "local-policy",
+            ErrorClass::Deadline => "deadline",
+            ErrorClass::Io => "io",
+        }
+    }
+}
+
+/// A TCP port's state, in nmap's vocabulary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PortState {
+    /// The three-way handshake completed.
+    Open,
+    /// The target answered the SYN with a RST: nothing listens, or a firewall rejects.
+    Closed,
+    /// No answer in time, or an ICMP unreachable: something dropped the probe.
+    Filtered,
+}
+
+impl PortState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PortState::Open => "open",
+            PortState::Closed => "closed",
+            PortState::Filtered => "filtered",
+        }
+    }
+}
+
+impl fmt::Display for PortState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The evidence behind a port state, so an auditor can tell a DROP from an ICMP reject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PortEvidence {
+    /// SYN-ACK received: the handshake completed.
+    SynAck,
+    /// RST received.
+    Reset,
+    /// Nothing came back before the timeout, on every attempt.
+    NoResponse,
+    /// An ICMP host, network or administratively-prohibited unreachable came back.
+    IcmpUnreachable,
+}
+
+impl PortEvidence {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PortEvidence::SynAck => "syn-ack",
+            PortEvidence::Reset => "reset",
+            PortEvidence::NoResponse => "no-response",
+            PortEvidence::IcmpUnreachable => "icmp-unreachable",
+        }
+    }
+}
+
+/// What one connection attempt to one address concluded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AddressProbe {
+    /// The port's state was observed.
+    State {
+        state: PortState,
+        evidence: PortEvidence,
+    },
+    /// The probe could not be sent or its answer not read (e.g. no local route).
+    Error { class: ErrorClass, detail: String },
+}
+
+/// The observation for one address of a TCP target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddressObservation {
+    pub address: IpAddr,
+    pub probe: AddressProbe,
+    /// Time of the last connection attempt to this address.
+    pub elapsed: Duration,
+}
+
+/// What a check saw, kind by kind. Reports render it; they never reinterpret it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Observed {
+    /// Nothing was observed (skipped, or the check stopped before its first probe).
+    #[default]
+    Nothing,
+    /// A TCP port on every address its host resolved to.
+    Tcp { addresses: Vec<AddressObservation> },
+}
+
+/// Time spent in each stage of one check, summed over attempts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Timings {
+    pub dns: Option<Duration>,
+    pub tcp: Option<Duration>,
+}
+
+/// Why a check was skipped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SkipReason {
+    /// `--tag` selected other checks.
+    TagFilter,
+    /// `--vantage` selected another vantage point, or none was given for a vantage-bound check.
+    VantageFilter,
+    /// The run's deadline passed before the check started or finished.
+    Deadline,
+}
+
+/// The result of running one check: its verdict and the evidence for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub status: Status,
+    /// The stage that decided the status (absent for skips).
+    pub stage: Option<Stage>,
+    /// The error class, where one applies (always for `error`, sometimes for `fail`).
+    pub error: Option<ErrorClass>,
+    pub skip_reason: Option<SkipReason>,
+    /// One line for people: what was observed, in words.
+    pub observed_summary: String,
+    /// Why the status is what it is; empty for a plain pass.
+    pub message: String,
+    pub observed: Observed,
+    pub timings: Timings,
+    /// How many times the probe ran (retries included); 0 when skipped.
+    pub attempts: u32,
+}
+
+impl Outcome {
+    /// A check that was never run.
+    pub fn skipped(reason: SkipReason, message: impl Into<String>) -> Self {
+        Outcome {
+            status: Status::Skip,
+            stage: None,
+            error: matches!(reason, SkipReason::Deadline).then_some(ErrorClass::Deadline),
+            skip_reason: Some(reason),
+            observed_summary: "not run".to_owned(),
+            message: message.into(),
+            observed: Observed::Nothing,
+            timings: Timings::default(),
+            attempts: 0,
+        }
+    }
+
+    /// A check that could not observe what it needed to.
+    pub fn error(stage: Stage, class: ErrorClass, message: impl Into<String>) -> Self {
+        Outcome {
+            status: Status::Error,
+            stage: Some(stage),
+            error: Some(class),
+            skip_reason: None,
+            observed_summary: class.as_str().to_owned(),
+            message: message.into(),
+            observed: Observed::Nothing,
+            timings: Timings::default(),
+            attempts: 0,
+        }
+    }
+}
+
+/// Counts of each status over a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Summary {
+    pub total: usize,
+    pub pass: usize,
+    pub fail: usize,
+    pub error: usize,
+    pub skip: usize,
+    /// Skips caused by the run's deadline: checks that were wanted but not observed.
+    pub skipped_by_deadline: usize,
+}
+
+impl Summary {
+    pub fn of<'a>(outcomes: impl IntoIterator<Item = &'a Outcome>) -> Self {
+        let mut summary = Summary::default();
+        for outcome in outcomes {
+            summary.total += 1;
+            match outcome.status {
+                Status::Pass => summary.pass += 1,
+                Status::Fail => summary.fail += 1,
+                Status::Error => summary.error += 1,
+                Status::Skip => {
+                    summary.skip += 1;
+                    if outcome.skip_reason == Some(SkipReason::Deadline) {
+                        summary.skipped_by_deadline += 1;
+                    }
+                }
+            }
+        }
+        summary
+    }
+
+    /// The process exit code for a run with these results (DESIGN.md): 1 on any fail; else 3
+    /// when anything could not be observed (an error, or a check the deadline cut off); else 0.
+    pub fn exit_code(&self) -> u8 {
+        if self.fail > 0 {
+            1
+        } else if self.error > 0 || self.skipped_by_deadline > 0 {
+            3
+        } else {
+            0
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_status(status: Status) -> Outcome {
+        Outcome {
+            status,
+            ..Outcome::skipped(SkipReason::TagFilter, "")
+        }
+    }
+
+    #[test]
+    fn exit_code_prefers_fail_over_error() {
+        let outcomes = [with_status(Status::Error), with_status(Status::Fail)];
+        assert_eq!(Summary::of(&outcomes).exit_code(), 1);
+    }
+
+    #[test]
+    fn exit_code_is_three_for_errors_without_fails() {
+        let outcomes = [with_status(Status::Pass), with_status(Status::Error)];
+        assert_eq!(Summary::of(&outcomes).exit_code(), 3);
+    }
+
+    #[test]
+    fn filtered_out_skips_do_not_spoil_a_pass_but_deadline_skips_do() {
+        let filtered = [with_status(Status::Pass), with_status(Status::Skip)];
+        assert_eq!(Summary::of(&filtered).exit_code(), 0);
+        let cut_off = [
+            with_status(Status::Pass),
+            Outcome::skipped(SkipReason::Deadline, "deadline"),
+        ];
+        let summary = Summary::of(&cut_off);
+        assert_eq!((summary.skip, summary.skipped_by_deadline), (1, 1));
+        assert_eq!(summary.exit_code(), 3);
+    }
+}

@@ -1,0 +1,38 @@
+//! Probes: one module per check kind. A probe observes the network and decides pass, fail or
+//! error for one attempt; it never prints and never retries (the runner does).
+
+pub mod tcp;
+
+use crate::outcome::Outcome;
+use crate::resolve::Resolver;
+use crate::spec::{Check, ProbeSpec};
+use std::future::Future;
+
+/// What every probe may use: shared, per-run state that tests replace with local servers.
+#[derive(Debug, Default)]
+pub struct Ctx {
+    pub resolver: Resolver,
+}
+
+/// The result of one attempt of one check.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    pub outcome: Outcome,
+    /// True when another attempt could change the verdict (a timeout, a transient failure),
+    /// as opposed to a definite answer such as a RST or a SYN-ACK.
+    pub inconclusive: bool,
+}
+
+/// Runs one attempt of a check. The runner is generic over this, so its scheduling, retries and
+/// deadlines are tested with scripted attempts and no network.
+pub trait Executor: Send + Sync + 'static {
+    fn attempt(&self, check: &Check) -> impl Future<Output = Attempt> + Send;
+}
+
+impl Executor for Ctx {
+    async fn attempt(&self, check: &Check) -> Attempt {
+        match &check.probe {
+            ProbeSpec::Tcp(tcp) => tcp::attempt(self, tcp, check.timeout).await,
+        }
+    }
+}

@@ -1,0 +1,354 @@
+//! TCP port checks: connect to every address of a host and judge each port state against the
+//! requirement.
+//!
+//! The connect is done by hand (non-blocking `connect()`, then wait for writability) rather than
+//! with `TcpStream::connect`, because the two ways a connect can fail mean different things: an
+//! error from `connect()` itself comes from this host (no route, a local firewall) and proves
+//! nothing about the target, while an error that arrives later came from the network.
+
+use super::{Attempt, Ctx};
+use crate::classify::{self, ErrorTiming};
+use crate::outcome::{
+    AddressObservation, AddressProbe, ErrorClass, Observed, Outcome, PortEvidence, PortState, Stage, Status,
+    Timings,
+};
+use crate::spec::{PortExpectation, TcpCheck};
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+/// One attempt of a TCP check: resolve, then connect to every address at once.
+pub async fn attempt(ctx: &Ctx, check: &TcpCheck, timeout: Duration) -> Attempt {
+    let resolved = match ctx.resolver.resolve(&check.host, check.port, timeout).await {
+        Ok(resolved) => resolved,
+        Err(e) => {
+            let inconclusive = matches!(e.class, ErrorClass::Timeout | ErrorClass::Servfail);
+            return Attempt {
+                outcome: Outcome::error(Stage::Dns, e.class, e.message),
+                inconclusive,
+            };
+        }
+    };
+    let probes = resolved.addresses.iter().map(|&address| async move {
+        let started = Instant::now();
+        let probe = connect(SocketAddr::new(address, check.port), timeout).await;
+        AddressObservation {
+            address,
+            probe,
+            elapsed: started.elapsed(),
+        }
+    });
+    let addresses = futures_util::future::join_all(probes).await;
+    let timings = Timings {
+        dns: Some(resolved.elapsed),
+        tcp: addresses.iter().map(|a| a.elapsed).max(),
+    };
+    judge(check, addresses, timings, timeout)
+}
+
+/// Opens and closes one TCP connection, reporting what the attempt proves about the port.
+pub async fn connect(address: SocketAddr, timeout: Duration) -> AddressProbe {
+    let socket = match Socket::new(
+        Domain::for_address(address),
+        Type::STREAM.nonblocking(),
+        Some(Protocol::TCP),
+    ) {
+        Ok(socket) => socket,
+        Err(e) => return classify::connect_error(&e, ErrorTiming::Immediate),
+    };
+    match socket.connect(&SockAddr::from(address)) {
+        Ok(()) => return open(),
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+        Err(e) => return classify::connect_error(&e, ErrorTiming::Immediate),
+    }
+    let stream = match tokio::net::TcpStream::from_std(socket.into()) {
+        Ok(stream) => stream,
+        Err(e) => return classify::connect_error(&e, ErrorTiming::Immediate),
+    };
+    match tokio::time::timeout(timeout, stream.writable()).await {
+        Err(_) => AddressProbe::State {
+            state: PortState::Filtered,
+            evidence: PortEvidence::NoResponse,
+        },
+        Ok(Err(e)) => classify::connect_error(&e, ErrorTiming::FromNetwork),
+        Ok(Ok(())) => match stream.take_error() {
+            Ok(None) => open(),
+            Ok(Some(e)) | Err(e) => classify::connect_error(&e, ErrorTiming::FromNetwork),
+        },
+    }
+    // Dropping the stream closes it with a FIN: a polite close that leaves no half-open socket.
+}
+
+fn open() -> AddressProbe {
+    AddressProbe::State {
+        state: PortState::Open,
+        evidence: PortEvidence::SynAck,
+    }
+}
+
+/// Whether an observed state satisfies the requirement.
+pub fn satisfies(expect: PortExpectation, state: PortState) -> bool {
+    match expect {
+        PortExpectation::Open => state == PortState::Open,
+        PortExpectation::Closed => state == PortState::Closed,
+        PortExpectation::Filtered => state == PortState::Filtered,
+        PortExpectation::NotExposed => state != PortState::Open,
+    }
+}
+
+/// Turns the per-address observations of one attempt into the check's verdict.
+///
+/// A contradiction on any address is a fail; otherwise an address that could not be probed makes
+/// the check an error (we cannot vouch for it); otherwise it passes. An attempt with a silent
+/// address is inconclusive, so the runner retries it before a port is called filtered.
+pub fn judge(
+    check: &TcpCheck,
+    addresses: Vec<AddressObservation>,
+    timings: Timings,
+    timeout: Duration,
+) -> Attempt {
+    let target = |address| check.host_port(address);
+    let inconclusive = addresses.iter().any(|a| {
+        matches!(
+            a.probe,
+            AddressProbe::State {
+                evidence: PortEvidence::NoResponse,
+                ..
+            } | AddressProbe::Error {
+                class: ErrorClass::Io,
+                ..
+            }
+        )
+    });
+    let contradiction = addresses.iter().find_map(|a| match a.probe {
+        AddressProbe::State { state, evidence } if !satisfies(check.expect, state) => {
+            Some((a.address, state, evidence))
+        }
+        _ => None,
+    });
+    let unobserved = addresses.iter().find_map(|a| match &a.probe {
+        AddressProbe::Error { class, detail } => Some((a.address, *class, detail.clone())),
+        AddressProbe::State { .. } => None,
+    });
+    let (status, error, message) = match (contradiction, unobserved) {
+        (Some((address, state, evidence)), _) => (
+            Status::Fail,
+            fail_class(state, evidence),
+            fail_message(check.expect, state, evidence, &target(address), timeout),
+        ),
+        (None, Some((address, class, detail))) => (
+            Status::Error,
+            Some(class),
+            format!("could not probe {}: {detail}", target(address)),
+        ),
+        (None, None) => (Status::Pass, None, String::new()),
+    };
+    Attempt {
+        outcome: Outcome {
+            status,
+            stage: Some(Stage::Tcp),
+            error,
+            skip_reason: None,
+            observed_summary: summarize(&addresses),
+            message,
+            observed: Observed::Tcp { addresses },
+            timings,
+            attempts: 1,
+        },
+        inconclusive,
+    }
+}
+
+impl TcpCheck {
+    fn host_port(&self, address: std::net::IpAddr) -> String {
+        let socket = SocketAddr::new(address, self.port).to_string();
+        match &self.host {
+            crate::spec::Host::Name(name) => format!("{name} ({socket})"),
+            crate::spec::Host::Ip(_) => socket,
+        }
+    }
+}
+
+fn fail_class(state: PortState, evidence: PortEvidence) -> Option<ErrorClass> {
+    match (state, evidence) {
+        (PortState::Closed, _) => Some(ErrorClass::Refused),
+        (PortState::Filtered, PortEvidence::IcmpUnreachable) => Some(ErrorClass::Unreachable),
+        (PortState::Filtered, _) => Some(ErrorClass::Timeout),
+        (PortState::Open, _) => None,
+    }
+}
+
+fn fail_message(
+    expect: PortExpectation,
+    state: PortState,
+    evidence: PortEvidence,
+    target: &str,
+    timeout: Duration,
+) -> String {
+    let seen = match (state, evidence) {
+        (PortState::Open, _) => format!("{target} accepted a TCP connection"),
+        (PortState::Closed, _) => {
+            format!("{target} answered with a reset: nothing listens there, or a firewall rejects")
+        }
+        (PortState::Filtered, PortEvidence::IcmpUnreachable) => {
+            format!("an ICMP unreachable came back for {target}: a firewall or router rejects it")
+        }
+        (PortState::Filtered, _) => format!(
+            "{target} gave no answer within {}: a firewall drops the packets, or the host is down",
+            humantime::format_duration(timeout)
+        ),
+    };
+    format!("must be {} but is {state}: {seen}", expect.as_str())
+}
+
+/// One line for people: `open`, or each state with its addresses when they differ.
+fn summarize(addresses: &[AddressObservation]) -> String {
+    let word = |probe: &AddressProbe| match probe {
+        AddressProbe::State { state, evidence } => match (state, evidence) {
+            (PortState::Filtered, PortEvidence::IcmpUnreachable) => "filtered (icmp)".to_owned(),
+            (state, _) => state.as_str().to_owned(),
+        },
+        AddressProbe::Error { class, .. } => format!("error ({})", class.as_str()),
+    };
+    let words: Vec<String> = addresses.iter().map(|a| word(&a.probe)).collect();
+    match words.first() {
+        Some(first) if words.iter().all(|w| w == first) => first.clone(),
+        _ => addresses
+            .iter()
+            .zip(&words)
+            .map(|(a, w)| format!("{w} on {}", a.address))
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::Host;
+    use std::net::IpAddr;
+
+    fn check(expect: PortExpectation) -> TcpCheck {
+        TcpCheck {
+            host: Host::Name("db.test".into()),
+            port: 5432,
+            expect,
+        }
+    }
+
+    fn seen(address: &str, probe: AddressProbe) -> AddressObservation {
+        AddressObservation {
+            address: address.parse::<IpAddr>().unwrap(),
+            probe,
+            elapsed: Duration::from_millis(1),
+        }
+    }
+
+    fn state(state: PortState, evidence: PortEvidence) -> AddressProbe {
+        AddressProbe::State { state, evidence }
+    }
+
+    fn verdict(expect: PortExpectation, addresses: Vec<AddressObservation>) -> Attempt {
+        judge(
+            &check(expect),
+            addresses,
+            Timings::default(),
+            Duration::from_secs(2),
+        )
+    }
+
+    #[test]
+    fn not_exposed_accepts_closed_and_filtered_but_not_open() {
+        let closed = verdict(
+            PortExpectation::NotExposed,
+            vec![seen("10.0.0.1", state(PortState::Closed, PortEvidence::Reset))],
+        );
+        assert_eq!(closed.outcome.status, Status::Pass);
+        let open = verdict(
+            PortExpectation::NotExposed,
+            vec![seen("10.0.0.1", state(PortState::Open, PortEvidence::SynAck))],
+        );
+        assert_eq!(open.outcome.status, Status::Fail);
+        assert!(
+            open.outcome.message.contains("db.test (10.0.0.1:5432) accepted"),
+            "{}",
+            open.outcome.message
+        );
+    }
+
+    #[test]
+    fn a_silent_port_that_must_be_open_fails_at_tcp_with_timeout_and_asks_for_a_retry() {
+        let attempt = verdict(
+            PortExpectation::Open,
+            vec![seen(
+                "10.0.0.1",
+                state(PortState::Filtered, PortEvidence::NoResponse),
+            )],
+        );
+        assert_eq!(attempt.outcome.status, Status::Fail);
+        assert_eq!(attempt.outcome.stage, Some(Stage::Tcp));
+        assert_eq!(attempt.outcome.error, Some(ErrorClass::Timeout));
+        assert!(attempt.inconclusive);
+    }
+
+    #[test]
+    fn one_bad_address_fails_the_check_and_mixed_states_are_spelled_out() {
+        let attempt = verdict(
+            PortExpectation::Open,
+            vec![
+                seen("10.0.0.1", state(PortState::Open, PortEvidence::SynAck)),
+                seen("2001:db8::1", state(PortState::Closed, PortEvidence::Reset)),
+            ],
+        );
+        assert_eq!(attempt.outcome.status, Status::Fail);
+        assert_eq!(attempt.outcome.error, Some(ErrorClass::Refused));
+        assert_eq!(
+            attempt.outcome.observed_summary,
+            "open on 10.0.0.1, closed on 2001:db8::1"
+        );
+        assert!(!attempt.inconclusive);
+    }
+
+    #[test]
+    fn an_unprobeable_address_is_an_error_unless_another_address_fails() {
+        let local = AddressProbe::Error {
+            class: ErrorClass::Unreachable,
+            detail: "no route".into(),
+        };
+        let error = verdict(
+            PortExpectation::NotExposed,
+            vec![
+                seen(
+                    "10.0.0.1",
+                    state(PortState::Filtered, PortEvidence::IcmpUnreachable),
+                ),
+                seen("2001:db8::1", local.clone()),
+            ],
+        );
+        assert_eq!(error.outcome.status, Status::Error);
+        assert_eq!(error.outcome.error, Some(ErrorClass::Unreachable));
+        let fail = verdict(
+            PortExpectation::NotExposed,
+            vec![
+                seen("10.0.0.1", state(PortState::Open, PortEvidence::SynAck)),
+                seen("2001:db8::1", local),
+            ],
+        );
+        assert_eq!(fail.outcome.status, Status::Fail);
+    }
+
+    #[tokio::test]
+    async fn loopback_listener_is_open_and_a_released_port_is_closed() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let open_addr = listener.local_addr().unwrap();
+        assert_eq!(connect(open_addr, Duration::from_secs(2)).await, open());
+        let closed_addr = {
+            let released = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            released.local_addr().unwrap()
+        };
+        assert_eq!(
+            connect(closed_addr, Duration::from_secs(2)).await,
+            state(PortState::Closed, PortEvidence::Reset)
+        );
+    }
+}

@@ -1,0 +1,227 @@
+//! The report for people: an aligned table, one line per check, the reason and the spec line
+//! under every failure, and a summary. Colour only when asked for (the caller decides from the
+//! terminal and `NO_COLOR`).
+
+use crate::outcome::{SkipReason, Status};
+use crate::run::{CheckResult, RunReport};
+use std::fmt::Write as _;
+use std::time::Duration;
+
+/// Names longer than this are cut in the table (the JSON report has them whole).
+const MAX_NAME: usize = 44;
+const MAX_TARGET: usize = 40;
+
+const RED: &str = "\x1b[1;31m";
+const GREEN: &str = "\x1b[32m";
+const YELLOW: &str = "\x1b[33m";
+const DIM: &str = "\x1b[2m";
+const BOLD: &str = "\x1b[1m";
+const RESET: &str = "\x1b[0m";
+
+struct Paint {
+    color: bool,
+}
+
+impl Paint {
+    fn paint(&self, style: &str, text: &str) -> String {
+        if self.color {
+            format!("{style}{text}{RESET}")
+        } else {
+            text.to_owned()
+        }
+    }
+}
+
+struct Row {
+    status: Status,
+    name: String,
+    target: String,
+    expected: String,
+    observed: String,
+    time: String,
+}
+
+/// Renders the whole report.
+pub fn render(report: &RunReport, color: bool) -> String {
+    let paint = Paint { color };
+    let summary = report.summary();
+    let mut out = String::new();
+    let files = match report.files.as_slice() {
+        [one] => one.clone(),
+        many => format!("{} files", many.len()),
+    };
+    let vantage = report
+        .vantage
+        .as_deref()
+        .map(|v| format!(", vantage {v}"))
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "{} {} · {} checks from {files}{vantage}\n",
+        paint.paint(BOLD, "reach"),
+        env!("CARGO_PKG_VERSION"),
+        summary.total,
+    );
+
+    let rows: Vec<Row> = report.results.iter().map(row).collect();
+    let width = |f: fn(&Row) -> &str, title: &str| {
+        rows.iter()
+            .map(|r| f(r).chars().count())
+            .chain([title.chars().count()])
+            .max()
+            .unwrap_or(0)
+    };
+    let widths = [
+        6,
+        width(|r| &r.name, "CHECK"),
+        width(|r| &r.target, "TARGET"),
+        width(|r| &r.expected, "EXPECTED"),
+        width(|r| &r.observed, "OBSERVED"),
+    ];
+    let header = format!(
+        "  {:w0$}  {:w1$}  {:w2$}  {:w3$}  {:w4$}  TIME",
+        "STATUS",
+        "CHECK",
+        "TARGET",
+        "EXPECTED",
+        "OBSERVED",
+        w0 = widths[0],
+        w1 = widths[1],
+        w2 = widths[2],
+        w3 = widths[3],
+        w4 = widths[4],
+    );
+    let _ = writeln!(out, "{}", paint.paint(DIM, &header));
+    for (row, result) in rows.iter().zip(&report.results) {
+        let (word, style) = match row.status {
+            Status::Pass => ("pass", GREEN),
+            Status::Fail => ("FAIL", RED),
+            Status::Error => ("ERROR", YELLOW),
+            Status::Skip => ("skip", DIM),
+        };
+        let _ = writeln!(
+            out,
+            "  {}  {}  {}  {}  {}  {}",
+            paint.paint(style, &pad(word, widths[0])),
+            pad(&row.name, widths[1]),
+            pad(&row.target, widths[2]),
+            pad(&row.expected, widths[3]),
+            pad(&row.observed, widths[4]),
+            row.time,
+        );
+        if let Some(detail) = detail(result) {
+            let _ = writeln!(out, "  {:w$}  {}", "", paint.paint(DIM, &detail), w = widths[0]);
+        }
+    }
+
+    let counts = [
+        (summary.pass, "pass", GREEN),
+        (summary.fail, "fail", RED),
+        (summary.error, "error", YELLOW),
+        (summary.skip, "skip", DIM),
+    ];
+    let counts: Vec<String> = counts
+        .iter()
+        .map(|&(n, word, style)| {
+            let text = format!("{n} {word}");
+            if n > 0 {
+                paint.paint(style, &text)
+            } else {
+                text
+            }
+        })
+        .collect();
+    let _ = writeln!(
+        out,
+        "\n{} checks in {}: {}",
+        summary.total,
+        time(report.duration),
+        counts.join(", ")
+    );
+    out
+}
+
+fn row(result: &CheckResult) -> Row {
+    let outcome = &result.outcome;
+    let time = if outcome.status == Status::Skip {
+        "-".to_owned()
+    } else {
+        time(result.duration)
+    };
+    Row {
+        status: outcome.status,
+        name: cut(&result.check.name, MAX_NAME),
+        target: cut(&result.check.target(), MAX_TARGET),
+        expected: result.check.expected(),
+        observed: outcome.observed_summary.clone(),
+        time,
+    }
+}
+
+/// The line under a row: where the check is written and why it did not pass. Filter skips get
+/// none, so a `--tag` run stays readable.
+fn detail(result: &CheckResult) -> Option<String> {
+    let outcome = &result.outcome;
+    let wanted = match outcome.status {
+        Status::Fail | Status::Error => true,
+        Status::Skip => outcome.skip_reason == Some(SkipReason::Deadline),
+        Status::Pass => false,
+    };
+    if !wanted {
+        return None;
+    }
+    let source = &result.check.source;
+    let attempts = if outcome.attempts > 1 {
+        format!(" (after {} attempts)", outcome.attempts)
+    } else {
+        String::new()
+    };
+    Some(format!(
+        "└ {}:{}  {}{attempts}",
+        source.file, source.line, outcome.message
+    ))
+}
+
+fn pad(text: &str, width: usize) -> String {
+    let fill = width.saturating_sub(text.chars().count());
+    format!("{text}{}", " ".repeat(fill))
+}
+
+fn cut(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_owned()
+    } else {
+        let kept: String = text.chars().take(max - 1).collect();
+        format!("{kept}…")
+    }
+}
+
+/// A duration as people read it: `0.21ms`, `12ms`, `1.40s`.
+pub fn time(duration: Duration) -> String {
+    let ms = duration.as_secs_f64() * 1000.0;
+    if ms < 1.0 {
+        format!("{ms:.2}ms")
+    } else if ms < 1000.0 {
+        format!("{ms:.0}ms")
+    } else {
+        format!("{:.2}s", ms / 1000.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_read_naturally() {
+        assert_eq!(time(Duration::from_micros(210)), "0.21ms");
+        assert_eq!(time(Duration::from_millis(12)), "12ms");
+        assert_eq!(time(Duration::from_millis(1400)), "1.40s");
+    }
+
+    #[test]
+    fn long_names_are_cut_with_an_ellipsis() {
+        assert_eq!(cut("abcdef", 4), "abc…");
+        assert_eq!(cut("abc", 4), "abc");
+    }
+}

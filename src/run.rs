@@ -1,0 +1,403 @@
+//! Executes a [`Plan`]: filters, bounded concurrency, retries of inconclusive attempts with
+//! backoff, and a whole-run deadline after which every unfinished check is reported as `skip`.
+//! Results come back in plan order, one per check, whatever happened: none is ever lost.
+
+use crate::outcome::{Outcome, SkipReason, Summary};
+use crate::probe::Executor;
+use crate::spec::{Check, Plan};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+/// Concurrent checks when `--concurrency` is not given: enough to finish thousands of loopback
+/// checks in well under a second, few enough to stay far below common open-file limits.
+pub const DEFAULT_CONCURRENCY: usize = 256;
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
+
+/// How to run a plan.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub concurrency: usize,
+    /// Stop starting and cut off running checks after this long.
+    pub deadline: Option<Duration>,
+    /// `--tag`: run only checks that carry one of these tags (all when empty).
+    pub tags: Vec<String>,
+    /// `--vantage`: the vantage point this run is made from.
+    pub vantage: Option<String>,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            concurrency: DEFAULT_CONCURRENCY,
+            deadline: None,
+            tags: Vec::new(),
+            vantage: None,
+        }
+    }
+}
+
+/// One check and what became of it.
+#[derive(Debug, Clone)]
+pub struct CheckResult {
+    pub check: Arc<Check>,
+    pub outcome: Outcome,
+    /// Wall time of the check, retries and backoff included.
+    pub duration: Duration,
+}
+
+/// Everything a report needs about a run.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    pub started_at: SystemTime,
+    pub duration: Duration,
+    pub vantage: Option<String>,
+    pub files: Vec<String>,
+    pub results: Vec<CheckResult>,
+}
+
+impl RunReport {
+    pub fn summary(&self) -> Summary {
+        Summary::of(self.results.iter().map(|r| &r.outcome))
+    }
+}
+
+/// Told about progress as checks finish; the runner itself never prints.
+pub trait Progress: Send + Sync {
+    fn start(&self, _selected: usize) {}
+    fn finished(&self, _result: &CheckResult) {}
+    fn done(&self) {}
+}
+
+/// A [`Progress`] that ignores everything.
+pub struct Silent;
+impl Progress for Silent {}
+
+/// Why a check will not run with these options, if it will not.
+pub fn filter(check: &Check, options: &RunOptions) -> Option<Outcome> {
+    if !options.tags.is_empty() && !check.tags.iter().any(|t| options.tags.contains(t)) {
+        let wanted = options.tags.join(", ");
+        return Some(Outcome::skipped(
+            SkipReason::TagFilter,
+            format!("not tagged {wanted}"),
+        ));
+    }
+    if !check.vantage.is_empty()
+        && !options
+            .vantage
+            .as_ref()
+            .is_some_and(|v| check.vantage.contains(v))
+    {
+        let own = check.vantage.join(", ");
+        let message = match &options.vantage {
+            Some(v) => format!("belongs to vantage {own}; this run is --vantage {v}"),
+            None => format!(
+                "belongs to vantage {own}: run with --vantage {}",
+                check.vantage[0]
+            ),
+        };
+        return Some(Outcome::skipped(SkipReason::VantageFilter, message));
+    }
+    None
+}
+
+/// Runs every check of `plan` that the filters select.
+pub async fn run<E: Executor>(
+    plan: Plan,
+    executor: Arc<E>,
+    options: &RunOptions,
+    progress: &dyn Progress,
+) -> RunReport {
+    let started_at = SystemTime::now();
+    let started = Instant::now();
+    let deadline = options.deadline.map(|d| tokio::time::Instant::now() + d);
+    let checks: Vec<Arc<Check>> = plan.checks.into_iter().map(Arc::new).collect();
+    let mut outcomes: Vec<Option<(Outcome, Duration)>> = checks
+        .iter()
+        .map(|check| filter(check, options).map(|skip| (skip, Duration::ZERO)))
+        .collect();
+    let selected: Vec<usize> = (0..checks.len()).filter(|&i| outcomes[i].is_none()).collect();
+    progress.start(selected.len());
+
+    let permits = Arc::new(Semaphore::new(options.concurrency.max(1)));
+    let mut running = JoinSet::new();
+    let mut waiting = selected.into_iter();
+    // Start checks as permits free up, collecting finished ones on the way, until all have
+    // started or the deadline passes.
+    for index in waiting.by_ref() {
+        let permit = tokio::select! {
+            biased;
+            permit = Arc::clone(&permits).acquire_owned() => permit.ok(),
+            () = sleep_until(deadline) => None,
+        };
+        let Some(permit) = permit else {
+            outcomes[index] = Some((deadline_skip("before it could start"), Duration::ZERO));
+            break;
+        };
+        while let Some(Ok((index, outcome, duration))) = running.try_join_next() {
+            record(&checks, &mut outcomes, progress, index, outcome, duration);
+        }
+        let check = Arc::clone(&checks[index]);
+        let executor = Arc::clone(&executor);
+        running.spawn(async move {
+            let _permit = permit;
+            let begun = Instant::now();
+            let finished = tokio::select! {
+                biased;
+                outcome = attempts(executor.as_ref(), &check) => outcome,
+                () = sleep_until(deadline) => deadline_skip("while it ran"),
+            };
+            (index, finished, begun.elapsed())
+        });
+    }
+    for index in waiting {
+        outcomes[index] = Some((deadline_skip("before it could start"), Duration::ZERO));
+    }
+    while let Some(joined) = running.join_next().await {
+        // A probe that panicked is a bug; its slot stays empty and is reported as an error below.
+        if let Ok((index, outcome, duration)) = joined {
+            record(&checks, &mut outcomes, progress, index, outcome, duration);
+        }
+    }
+    progress.done();
+
+    let results = checks
+        .into_iter()
+        .zip(outcomes)
+        .map(|(check, outcome)| {
+            let (outcome, duration) = outcome.unwrap_or_else(|| {
+                (
+                    Outcome::error(
+                        crate::outcome::Stage::Assert,
+                        crate::outcome::ErrorClass::Io,
+                        "internal error: the probe stopped unexpectedly",
+                    ),
+                    Duration::ZERO,
+                )
+            });
+            CheckResult {
+                check,
+                outcome,
+                duration,
+            }
+        })
+        .collect();
+    RunReport {
+        started_at,
+        duration: started.elapsed(),
+        vantage: options.vantage.clone(),
+        files: plan.files,
+        results,
+    }
+}
+
+fn record(
+    checks: &[Arc<Check>],
+    outcomes: &mut [Option<(Outcome, Duration)>],
+    progress: &dyn Progress,
+    index: usize,
+    outcome: Outcome,
+    duration: Duration,
+) {
+    progress.finished(&CheckResult {
+        check: Arc::clone(&checks[index]),
+        outcome: outcome.clone(),
+        duration,
+    });
+    outcomes[index] = Some((outcome, duration));
+}
+
+/// Runs attempts until one is conclusive or the retries are spent, backing off between them.
+async fn attempts<E: Executor>(executor: &E, check: &Check) -> Outcome {
+    let mut backoff = FIRST_BACKOFF;
+    let mut made = 0;
+    loop {
+        let attempt = executor.attempt(check).await;
+        made += 1;
+        if !attempt.inconclusive || made > check.retries {
+            let mut outcome = attempt.outcome;
+            outcome.attempts = made;
+            return outcome;
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn deadline_skip(when: &str) -> Outcome {
+    Outcome::skipped(
+        SkipReason::Deadline,
+        format!("the run's --deadline passed {when}"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::{ErrorClass, Stage, Status};
+    use crate::probe::Attempt;
+    use crate::spec::{Host, PortExpectation, ProbeSpec, Source, TcpCheck};
+    use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+
+    /// Answers from a script keyed by port: how long to take, and whether the answer is final.
+    struct Scripted {
+        calls: AtomicU32,
+        in_flight: AtomicUsize,
+        most_in_flight: AtomicUsize,
+    }
+
+    impl Scripted {
+        fn new() -> Arc<Self> {
+            Arc::new(Scripted {
+                calls: AtomicU32::new(0),
+                in_flight: AtomicUsize::new(0),
+                most_in_flight: AtomicUsize::new(0),
+            })
+        }
+    }
+
+    impl Executor for Scripted {
+        async fn attempt(&self, check: &Check) -> Attempt {
+            let ProbeSpec::Tcp(tcp) = &check.probe;
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            self.most_in_flight.fetch_max(now, Ordering::SeqCst);
+            // Port 1 hangs for a long time; port 2 is always inconclusive; others answer at once.
+            if tcp.port == 1 {
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
+            Attempt {
+                outcome: Outcome::error(Stage::Tcp, ErrorClass::Timeout, "scripted"),
+                inconclusive: tcp.port == 2,
+            }
+        }
+    }
+
+    fn check(port: u16, tags: &[&str], vantage: &[&str]) -> Check {
+        Check {
+            id: format!("t.{port}"),
+            name: format!("port {port}"),
+            tags: tags.iter().map(|t| (*t).to_owned()).collect(),
+            vantage: vantage.iter().map(|v| (*v).to_owned()).collect(),
+            source: Source {
+                file: "t.toml".into(),
+                line: 1,
+            },
+            timeout: Duration::from_secs(1),
+            retries: 2,
+            probe: ProbeSpec::Tcp(TcpCheck {
+                host: Host::Ip("127.0.0.1".parse().unwrap()),
+                port,
+                expect: PortExpectation::Open,
+            }),
+        }
+    }
+
+    fn plan(checks: Vec<Check>) -> Plan {
+        Plan {
+            files: vec!["t.toml".into()],
+            checks,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn inconclusive_attempts_are_retried_and_conclusive_ones_are_not() {
+        let executor = Scripted::new();
+        let report = run(
+            plan(vec![check(2, &[], &[]), check(3, &[], &[])]),
+            Arc::clone(&executor),
+            &RunOptions::default(),
+            &Silent,
+        )
+        .await;
+        let attempts: Vec<u32> = report.results.iter().map(|r| r.outcome.attempts).collect();
+        assert_eq!(attempts, [3, 1]);
+        assert_eq!(executor.calls.load(Ordering::SeqCst), 4);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_hanging_check_is_cut_off_by_the_deadline_and_the_others_finish() {
+        let executor = Scripted::new();
+        let options = RunOptions {
+            concurrency: 2,
+            deadline: Some(Duration::from_secs(10)),
+            ..RunOptions::default()
+        };
+        let checks = vec![check(1, &[], &[]), check(3, &[], &[]), check(4, &[], &[])];
+        let report = run(plan(checks), executor, &options, &Silent).await;
+        let statuses: Vec<Status> = report.results.iter().map(|r| r.outcome.status).collect();
+        assert_eq!(statuses, [Status::Skip, Status::Error, Status::Error]);
+        assert_eq!(report.results[0].outcome.skip_reason, Some(SkipReason::Deadline));
+        assert_eq!(report.summary().exit_code(), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn checks_not_started_before_the_deadline_are_skipped_not_lost() {
+        let executor = Scripted::new();
+        let options = RunOptions {
+            concurrency: 1,
+            deadline: Some(Duration::from_secs(1)),
+            ..RunOptions::default()
+        };
+        let checks = vec![check(1, &[], &[]), check(3, &[], &[]), check(4, &[], &[])];
+        let report = run(plan(checks), executor, &options, &Silent).await;
+        assert_eq!(report.results.len(), 3);
+        assert!(report
+            .results
+            .iter()
+            .all(|r| r.outcome.skip_reason == Some(SkipReason::Deadline)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn concurrency_is_bounded() {
+        let executor = Scripted::new();
+        let options = RunOptions {
+            concurrency: 3,
+            ..RunOptions::default()
+        };
+        let checks = (10..40).map(|port| check(port, &[], &[])).collect();
+        let report = run(plan(checks), Arc::clone(&executor), &options, &Silent).await;
+        assert_eq!(report.results.len(), 30);
+        assert_eq!(executor.most_in_flight.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn tag_and_vantage_filters_skip_with_a_reason() {
+        let executor = Scripted::new();
+        let options = RunOptions {
+            tags: vec!["smoke".into()],
+            vantage: Some("external".into()),
+            ..RunOptions::default()
+        };
+        let checks = vec![
+            check(3, &["smoke"], &[]),
+            check(4, &["audit"], &[]),
+            check(5, &["smoke"], &["internal"]),
+            check(6, &["smoke"], &["external"]),
+        ];
+        let report = run(plan(checks), Arc::clone(&executor), &options, &Silent).await;
+        let reasons: Vec<_> = report.results.iter().map(|r| r.outcome.skip_reason).collect();
+        assert_eq!(
+            reasons,
+            [
+                None,
+                Some(SkipReason::TagFilter),
+                Some(SkipReason::VantageFilter),
+                None
+            ]
+        );
+        assert_eq!(executor.calls.load(Ordering::SeqCst), 2);
+        assert_eq!(report.summary().exit_code(), 3);
+    }
+}

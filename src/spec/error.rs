@@ -1,0 +1,145 @@
+//! Spec errors that point at the place in a check file that caused them.
+
+use std::fmt;
+use std::ops::Range;
+
+/// One problem in a check file, located by file, line and column (both 1-based).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpecError {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+    /// The offending source line, for a caret display; empty when the whole file is at fault.
+    pub excerpt: String,
+    /// How many characters of the excerpt to underline (at least 1).
+    pub width: usize,
+}
+
+impl SpecError {
+    /// An error about the file as a whole (cannot be read, no checks...).
+    pub fn whole_file(file: &str, message: impl Into<String>) -> Self {
+        SpecError {
+            file: file.to_owned(),
+            line: 1,
+            column: 1,
+            message: message.into(),
+            excerpt: String::new(),
+            width: 1,
+        }
+    }
+}
+
+impl fmt::Display for SpecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: {}", self.file, self.line, self.column, self.message)?;
+        if !self.excerpt.is_empty() {
+            let gutter = self.line.to_string().len();
+            write!(
+                f,
+                "\n{:gutter$} |\n{} | {}\n{:gutter$} | {:pad$}{}",
+                "",
+                self.line,
+                self.excerpt,
+                "",
+                "",
+                "^".repeat(self.width),
+                pad = self.column - 1,
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for SpecError {}
+
+/// Every problem found in a set of check files; loading reports them all, not just the first.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SpecErrors(pub Vec<SpecError>);
+
+impl fmt::Display for SpecErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, error) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "error: {error}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for SpecErrors {}
+
+/// Turns byte offsets in one file's text into [`SpecError`]s with line and column.
+pub struct Locator<'a> {
+    pub file: &'a str,
+    pub text: &'a str,
+}
+
+impl Locator<'_> {
+    /// An error located at the start of `span`, underlining it up to the end of its line.
+    pub fn error(&self, span: Range<usize>, message: impl Into<String>) -> SpecError {
+        let start = floor_char_boundary(self.text, span.start.min(self.text.len()));
+        let line_start = self.text[..start].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = self.text[start..]
+            .find('\n')
+            .map_or(self.text.len(), |i| start + i);
+        let line = self.text[..start].matches('\n').count() + 1;
+        let column = self.text[line_start..start].chars().count() + 1;
+        let excerpt = self.text[line_start..line_end].trim_end_matches('\r');
+        let end = span.end.clamp(start, line_end);
+        let width = self.text[start..floor_char_boundary(self.text, end)]
+            .chars()
+            .count()
+            .max(1);
+        SpecError {
+            file: self.file.to_owned(),
+            line,
+            column,
+            message: message.into(),
+            excerpt: excerpt.to_owned(),
+            width,
+        }
+    }
+
+    /// Converts a TOML syntax or type error, which carries its own span when it has one.
+    pub fn toml(&self, error: &toml::de::Error, fallback: Range<usize>) -> SpecError {
+        let span = error.span().unwrap_or(fallback);
+        self.error(span, error.message().trim_end().to_owned())
+    }
+}
+
+fn floor_char_boundary(text: &str, mut index: usize) -> usize {
+    while !text.is_char_boundary(index) {
+        index -= 1;
+    }
+    index
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locates_line_and_column_from_byte_offsets() {
+        let text = "a = 1\nbb = \"x\"\n";
+        let locator = Locator { file: "f.toml", text };
+        let error = locator.error(11..14, "bad");
+        assert_eq!((error.line, error.column, error.width), (2, 6, 3));
+        assert_eq!(
+            error.to_string(),
+            "f.toml:2:6: bad\n  |\n2 | bb = \"x\"\n  |      ^^^"
+        );
+    }
+
+    #[test]
+    fn an_offset_past_the_end_points_at_the_last_line() {
+        let locator = Locator {
+            file: "f.toml",
+            text: "a = 1",
+        };
+        let error = locator.error(99..100, "eof");
+        assert_eq!((error.line, error.column), (1, 6));
+    }
+}

@@ -1,0 +1,227 @@
+//! The validated plan: every check ready to run, with nothing left to parse or look up.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::time::Duration;
+
+/// All checks of one run, in the order they appear in their files.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Plan {
+    /// The check files the plan was loaded from, as the user named them.
+    pub files: Vec<String>,
+    pub checks: Vec<Check>,
+}
+
+/// One runnable check. A `[[check]]` table with several ports becomes one `Check` per port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    /// Stable identifier: `profile.local-id`, plus `/port` when the table listed several ports.
+    pub id: String,
+    pub name: String,
+    pub tags: Vec<String>,
+    /// Vantage points this check belongs to; empty means "from anywhere".
+    pub vantage: Vec<String>,
+    pub source: Source,
+    /// Deadline of one attempt.
+    pub timeout: Duration,
+    /// Extra attempts allowed when an attempt is inconclusive.
+    pub retries: u32,
+    pub probe: ProbeSpec,
+}
+
+impl Check {
+    pub fn kind(&self) -> Kind {
+        match self.probe {
+            ProbeSpec::Tcp(_) => Kind::Tcp,
+        }
+    }
+
+    /// What is probed, as people write it: `host:port`, `[v6]:port`.
+    pub fn target(&self) -> String {
+        match &self.probe {
+            ProbeSpec::Tcp(tcp) => tcp.host.with_port(tcp.port),
+        }
+    }
+
+    /// The requirement, in one short phrase.
+    pub fn expected(&self) -> String {
+        match &self.probe {
+            ProbeSpec::Tcp(tcp) => tcp.expect.as_str().to_owned(),
+        }
+    }
+}
+
+/// Where a check was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    pub file: String,
+    pub line: usize,
+}
+
+/// The kinds of check reach knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Tcp,
+}
+
+impl Kind {
+    pub const ALL: &'static [Kind] = &[Kind::Tcp];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Tcp => "tcp",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Kind> {
+        Kind::ALL.iter().copied().find(|kind| kind.as_str() == name)
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What to probe and what to expect, kind by kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProbeSpec {
+    Tcp(TcpCheck),
+}
+
+/// A TCP port that must be in a given state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TcpCheck {
+    pub host: Host,
+    pub port: u16,
+    pub expect: PortExpectation,
+}
+
+/// A probe target: an address literal, or a name to resolve at run time.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Host {
+    Ip(IpAddr),
+    Name(String),
+}
+
+impl Host {
+    /// Parses a host as written in a spec or on the command line: a DNS name, an IPv4 address,
+    /// or an IPv6 address with or without brackets.
+    pub fn parse(text: &str) -> Result<Host, String> {
+        let bare = text
+            .strip_prefix('[')
+            .and_then(|rest| rest.strip_suffix(']'))
+            .unwrap_or(text);
+        if let Ok(ip) = bare.parse::<IpAddr>() {
+            return Ok(Host::Ip(ip));
+        }
+        if bare.len() != text.len() {
+            return Err(format!("`{text}` is not an IPv6 address"));
+        }
+        validate_dns_name(text)?;
+        Ok(Host::Name(text.trim_end_matches('.').to_ascii_lowercase()))
+    }
+
+    /// `host:port`, bracketing IPv6 addresses.
+    pub fn with_port(&self, port: u16) -> String {
+        match self {
+            Host::Ip(IpAddr::V6(v6)) => format!("[{v6}]:{port}"),
+            Host::Ip(ip) => format!("{ip}:{port}"),
+            Host::Name(name) => format!("{name}:{port}"),
+        }
+    }
+}
+
+impl fmt::Display for Host {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Host::Ip(ip) => write!(f, "{ip}"),
+            Host::Name(name) => f.write_str(name),
+        }
+    }
+}
+
+fn validate_dns_name(name: &str) -> Result<(), String> {
+    let trimmed = name.strip_suffix('.').unwrap_or(name);
+    if trimmed.is_empty() {
+        return Err("the host is empty".to_owned());
+    }
+    if trimmed.len() > 253 {
+        return Err(format!("`{name}` is longer than 253 characters"));
+    }
+    for label in trimmed.split('.') {
+        let valid = !label.is_empty()
+            && label.len() <= 63
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !valid {
+            return Err(format!("`{name}` is neither an IP address nor a valid host name"));
+        }
+    }
+    Ok(())
+}
+
+/// The state a port must be in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PortExpectation {
+    Open,
+    Closed,
+    Filtered,
+    /// Closed or filtered: anything but open.
+    NotExposed,
+}
+
+impl PortExpectation {
+    pub const ALL: &'static [PortExpectation] = &[
+        PortExpectation::Open,
+        PortExpectation::Closed,
+        PortExpectation::Filtered,
+        PortExpectation::NotExposed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PortExpectation::Open => "open",
+            PortExpectation::Closed => "closed",
+            PortExpectation::Filtered => "filtered",
+            PortExpectation::NotExposed => "not-exposed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<PortExpectation> {
+        PortExpectation::ALL.iter().copied().find(|e| e.as_str() == text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_parse_as_names_and_both_address_families() {
+        assert_eq!(
+            Host::parse("127.0.0.1"),
+            Ok(Host::Ip("127.0.0.1".parse().unwrap()))
+        );
+        assert_eq!(Host::parse("[::1]"), Ok(Host::Ip("::1".parse().unwrap())));
+        assert_eq!(Host::parse("::1"), Ok(Host::Ip("::1".parse().unwrap())));
+        assert_eq!(
+            Host::parse("Db.Example.com."),
+            Ok(Host::Name("db.example.com".into()))
+        );
+        assert!(Host::parse("[db.example.com]").is_err());
+        assert!(Host::parse("bad host").is_err());
+        assert!(Host::parse("-x.example").is_err());
+        assert!(Host::parse("").is_err());
+    }
+
+    #[test]
+    fn targets_bracket_ipv6() {
+        assert_eq!(Host::parse("::1").unwrap().with_port(22), "[::1]:22");
+        assert_eq!(Host::parse("a.b").unwrap().with_port(22), "a.b:22");
+    }
+}

@@ -1,0 +1,173 @@
+//! `{name}` substitution in check files, and where variable values come from.
+//!
+//! A value comes from, in order: `--var name=VALUE`, the environment (`REACH_VAR_name`, or the
+//! name in upper case), then the default in the file's `[vars]` table.
+
+use std::collections::BTreeMap;
+
+/// Prefix of environment variables that set spec variables.
+pub const ENV_PREFIX: &str = "REACH_VAR_";
+
+/// Values given from outside the files, shared by every file of a run.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// From `--var KEY=VALUE`.
+    pub cli: BTreeMap<String, String>,
+    /// Every `REACH_VAR_*` environment variable, keyed by its full name.
+    pub env: BTreeMap<String, String>,
+}
+
+impl Overrides {
+    /// Collects `REACH_VAR_*` from this process's environment.
+    pub fn from_process(cli: BTreeMap<String, String>) -> Self {
+        let env = std::env::vars()
+            .filter(|(key, _)| key.starts_with(ENV_PREFIX))
+            .collect();
+        Overrides { cli, env }
+    }
+
+    fn lookup(&self, name: &str) -> Option<&str> {
+        self.cli
+            .get(name)
+            .or_else(|| self.env.get(&format!("{ENV_PREFIX}{name}")))
+            .or_else(|| {
+                self.env
+                    .get(&format!("{ENV_PREFIX}{}", name.to_ascii_uppercase()))
+            })
+            .map(String::as_str)
+    }
+}
+
+/// A variable declared in a file's `[vars]` table.
+#[derive(Debug, Clone)]
+pub struct Declared {
+    pub default: Option<String>,
+    pub description: Option<String>,
+}
+
+/// The variables one file can use.
+pub struct Scope<'a> {
+    pub declared: &'a BTreeMap<String, Declared>,
+    pub overrides: &'a Overrides,
+}
+
+impl Scope<'_> {
+    fn value(&self, name: &str) -> Result<String, String> {
+        if let Some(value) = self.overrides.lookup(name) {
+            return Ok(value.to_owned());
+        }
+        match self.declared.get(name) {
+            Some(Declared {
+                default: Some(value), ..
+            }) => Ok(value.clone()),
+            Some(Declared { description, .. }) => Err(format!(
+                "variable `{name}` has no value{}: pass --var {name}=VALUE or set {ENV_PREFIX}{name}",
+                description
+                    .as_deref()
+                    .map(|d| format!(" ({d})"))
+                    .unwrap_or_default()
+            )),
+            None => Err(format!(
+                "undefined variable `{name}`: declare it in [vars] or pass --var {name}=VALUE"
+            )),
+        }
+    }
+
+    /// Replaces every `{name}` in `template`; `{{` and `}}` stand for literal braces.
+    pub fn substitute(&self, template: &str) -> Result<String, String> {
+        let mut out = String::with_capacity(template.len());
+        let mut rest = template;
+        while let Some(i) = rest.find(['{', '}']) {
+            out.push_str(&rest[..i]);
+            let tail = &rest[i..];
+            if let Some(after) = tail.strip_prefix("{{").or_else(|| tail.strip_prefix("}}")) {
+                out.push_str(&tail[..1]);
+                rest = after;
+                continue;
+            }
+            if tail.starts_with('}') {
+                return Err(format!(
+                    "unmatched `}}` in `{template}` (write `}}}}` for a literal brace)"
+                ));
+            }
+            let end = tail
+                .find('}')
+                .ok_or_else(|| format!("unclosed `{{` in `{template}` (write `{{{{` for a literal brace)"))?;
+            let name = &tail[1..end];
+            if !is_var_name(name) {
+                return Err(format!(
+                    "`{{{name}}}` is not a variable reference: names are letters, digits, `_` and `-`"
+                ));
+            }
+            out.push_str(&self.value(name)?);
+            rest = &tail[end + 1..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+}
+
+/// Variable names: a letter or `_`, then letters, digits, `_` or `-`.
+pub fn is_var_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn declared(pairs: &[(&str, Option<&str>)]) -> BTreeMap<String, Declared> {
+        pairs
+            .iter()
+            .map(|(name, default)| {
+                (
+                    (*name).to_owned(),
+                    Declared {
+                        default: default.map(str::to_owned),
+                        description: Some("the host".into()),
+                    },
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn cli_beats_environment_beats_file_default() {
+        let declared = declared(&[("host", Some("file")), ("port", Some("1"))]);
+        let mut overrides = Overrides::default();
+        overrides.env.insert("REACH_VAR_HOST".into(), "env".into());
+        overrides.env.insert("REACH_VAR_port".into(), "2".into());
+        let scope = Scope {
+            declared: &declared,
+            overrides: &overrides,
+        };
+        assert_eq!(scope.substitute("{host}:{port}"), Ok("env:2".into()));
+        overrides.cli.insert("host".into(), "cli".into());
+        let scope = Scope {
+            declared: &declared,
+            overrides: &overrides,
+        };
+        assert_eq!(scope.substitute("{host}:{port}"), Ok("cli:2".into()));
+    }
+
+    #[test]
+    fn braces_escape_and_errors_name_the_variable() {
+        let declared = declared(&[("required", None)]);
+        let overrides = Overrides::default();
+        let scope = Scope {
+            declared: &declared,
+            overrides: &overrides,
+        };
+        assert_eq!(scope.substitute("{{x}}"), Ok("{x}".into()));
+        let undefined = scope.substitute("a{nope}b").unwrap_err();
+        assert!(undefined.contains("undefined variable `nope`"), "{undefined}");
+        let missing = scope.substitute("{required}").unwrap_err();
+        assert!(missing.contains("--var required=VALUE"), "{missing}");
+        assert!(missing.contains("(the host)"), "{missing}");
+        assert!(scope.substitute("{open").unwrap_err().contains("unclosed"));
+        assert!(scope.substitute("x}").unwrap_err().contains("unmatched"));
+        assert!(scope.substitute("{a b}").is_err());
+    }
+}
