@@ -1,0 +1,259 @@
+//! Command-line behaviour: exit codes, filters, deadline, output files, pipes, schema.
+
+use crate::util::{closed_port, hanging_port, open_port, Reach, Workspace};
+use std::process::Stdio;
+
+fn spec_with(api: u16, other: u16) -> String {
+    format!(
+        r#"
+[[check]]
+name = "api"
+kind = "tcp"
+host = "127.0.0.1"
+port = {api}
+expect = "open"
+tags = ["smoke"]
+
+[[check]]
+name = "other"
+kind = "tcp"
+host = "127.0.0.1"
+port = {other}
+expect = "open"
+vantage = "internal"
+"#
+    )
+}
+
+#[test]
+fn unknown_flags_and_bad_values_exit_2() {
+    let out = Reach::new()
+        .args(["run", "x.toml", "--frobnicate"])
+        .output()
+        .expect_code(2);
+    assert!(out.stderr.contains("--frobnicate"), "{}", out.stderr);
+    let out = Reach::new()
+        .args(["run", "x.toml", "--timeout", "soon"])
+        .output()
+        .expect_code(2);
+    assert!(out.stderr.contains("soon"), "{}", out.stderr);
+    let out = Reach::new()
+        .args(["run", "x.toml", "--resolve", "a.test:443"])
+        .output()
+        .expect_code(2);
+    assert!(out.stderr.contains("HOST:PORT:ADDR"), "{}", out.stderr);
+    Reach::new().args(["run"]).output().expect_code(2);
+}
+
+#[test]
+fn help_documents_the_exit_codes() {
+    let out = Reach::new().args(["run", "--help"]).output().expect_code(0);
+    assert!(
+        out.stdout.contains("3  at least one check could not be observed"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn tag_and_vantage_filters_skip_checks_visibly() {
+    let (_api, api) = open_port();
+    let ws = Workspace::new();
+    ws.write("f.toml", &spec_with(api, closed_port()));
+    let out = ws
+        .reach()
+        .args(["run", "f.toml", "--tag", "smoke", "--format", "json"])
+        .output()
+        .expect_code(0);
+    let report = out.json();
+    assert_eq!(report["checks"][0]["status"], "pass");
+    assert_eq!(report["checks"][1]["status"], "skip");
+    assert_eq!(report["checks"][1]["skip_reason"], "tag-filter");
+
+    // Without --vantage, a vantage-bound check is skipped and says how to run it.
+    let out = ws.reach().args(["run", "f.toml"]).output().expect_code(0);
+    assert!(out.stdout.contains("0 fail"), "{}", out.stdout);
+    let out = ws
+        .reach()
+        .args(["run", "f.toml", "--format", "json"])
+        .output()
+        .expect_code(0);
+    let report = out.json();
+    assert_eq!(report["checks"][1]["skip_reason"], "vantage-filter");
+    assert!(report["checks"][1]["message"]
+        .as_str()
+        .unwrap()
+        .contains("--vantage internal"));
+
+    // With the right vantage the check runs (and fails: nothing listens).
+    let out = ws
+        .reach()
+        .args(["run", "f.toml", "--vantage", "internal"])
+        .output()
+        .expect_code(1);
+    assert!(out.stdout.contains("1 fail"), "{}", out.stdout);
+}
+
+#[test]
+fn filters_that_select_nothing_are_a_usage_error_not_a_silent_pass() {
+    let ws = Workspace::new();
+    ws.write("f.toml", &spec_with(closed_port(), closed_port()));
+    let out = ws
+        .reach()
+        .args(["run", "f.toml", "--tag", "nope"])
+        .output()
+        .expect_code(2);
+    assert!(
+        out.stderr.contains("no check is selected by --tag nope"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn the_deadline_skips_what_it_cuts_off_and_exits_3() {
+    let (_listener, _held, hanging) = hanging_port();
+    let (_api, api) = open_port();
+    let ws = Workspace::new();
+    ws.write(
+        "d.toml",
+        &format!(
+            "[[check]]\nname = \"hangs\"\nkind = \"tcp\"\nhost = \"127.0.0.1\"\nport = {hanging}\nexpect = \"open\"\ntimeout = \"30s\"\n\n\
+             [[check]]\nname = \"quick\"\nkind = \"tcp\"\nhost = \"127.0.0.1\"\nport = {api}\nexpect = \"open\"\n"
+        ),
+    );
+    let out = ws
+        .reach()
+        .args(["run", "d.toml", "--deadline", "300ms", "--format", "json"])
+        .output()
+        .expect_code(3);
+    let report = out.json();
+    assert_eq!(report["checks"][0]["status"], "skip");
+    assert_eq!(report["checks"][0]["skip_reason"], "deadline");
+    assert_eq!(
+        report["checks"][1]["status"], "pass",
+        "one hanging target holds no other back"
+    );
+}
+
+#[test]
+fn a_silent_port_is_filtered_after_a_retry() {
+    let (_listener, _held, hanging) = hanging_port();
+    let ws = Workspace::new();
+    ws.write(
+        "s.toml",
+        &format!(
+            "[[check]]\nname = \"dropped\"\nkind = \"tcp\"\nhost = \"127.0.0.1\"\nport = {hanging}\nexpect = \"filtered\"\ntimeout = \"200ms\"\nretries = 1\n\n\
+             [[check]]\nname = \"must answer\"\nkind = \"tcp\"\nhost = \"127.0.0.1\"\nport = {hanging}\nexpect = \"open\"\ntimeout = \"200ms\"\nretries = 1\n"
+        ),
+    );
+    let out = ws
+        .reach()
+        .args(["run", "s.toml", "--format", "json"])
+        .output()
+        .expect_code(1);
+    let report = out.json();
+    assert_eq!(report["checks"][0]["status"], "pass");
+    assert_eq!(report["checks"][0]["attempts"], 2);
+    assert_eq!(
+        report["checks"][0]["observed"]["addresses"][0]["reason"],
+        "no-response"
+    );
+    let fail = &report["checks"][1];
+    assert_eq!(
+        (
+            fail["status"].as_str(),
+            fail["stage"].as_str(),
+            fail["error"].as_str()
+        ),
+        (Some("fail"), Some("tcp"), Some("timeout"))
+    );
+}
+
+#[test]
+fn output_files_are_written_whole_or_not_at_all() {
+    let (_api, api) = open_port();
+    let ws = Workspace::new();
+    ws.write("o.toml", &spec_with(api, closed_port()));
+    let out = ws
+        .reach()
+        .args(["run", "o.toml", "--format", "json", "-o", "report.json"])
+        .output()
+        .expect_code(0);
+    assert!(out.stdout.is_empty());
+    let written: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(ws.path().join("report.json")).unwrap()).unwrap();
+    crate::util::assert_valid_report(&written);
+    let leftovers: Vec<_> = std::fs::read_dir(ws.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".reach-report-"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left behind: {leftovers:?}");
+
+    let out = ws
+        .reach()
+        .args(["run", "o.toml", "-o", "no/such/dir/report.json"])
+        .output()
+        .expect_code(2);
+    assert!(
+        out.stderr
+            .contains("cannot write the report to no/such/dir/report.json"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_closed_pipe_is_not_a_crash() {
+    let mut child = Reach::new()
+        .command
+        .args(["demo"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}
+
+#[test]
+fn the_demo_runs_with_no_setup() {
+    let out = Reach::new().args(["demo"]).output().expect_code(0);
+    assert!(out.stdout.contains("3 pass, 0 fail"), "{}", out.stdout);
+    let out = Reach::new()
+        .args(["demo", "--format", "json"])
+        .output()
+        .expect_code(0);
+    assert_eq!(out.json()["summary"]["pass"], 3);
+}
+
+#[test]
+fn the_schema_is_valid_json_schema() {
+    let out = Reach::new().args(["schema"]).output().expect_code(0);
+    let schema: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(schema["properties"]["schema_version"]["const"], 1);
+    jsonschema::meta::validate(&schema).expect("a valid JSON Schema");
+}
+
+#[test]
+fn colour_only_when_asked_or_on_a_terminal() {
+    let (_api, api) = open_port();
+    let ws = Workspace::new();
+    ws.write("c.toml", &spec_with(api, closed_port()));
+    let plain = ws
+        .reach()
+        .args(["run", "c.toml", "--tag", "smoke"])
+        .output()
+        .expect_code(0);
+    assert!(!plain.stdout.contains('\x1b'), "no colour into a pipe");
+    let colour = ws
+        .reach()
+        .args(["run", "c.toml", "--tag", "smoke", "--color", "always"])
+        .output()
+        .expect_code(0);
+    assert!(colour.stdout.contains("\x1b[32m"), "{}", colour.stdout);
+}

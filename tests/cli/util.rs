@@ -1,0 +1,190 @@
+//! The test harness: a temporary directory for spec files, a builder that runs the built `reach`
+//! and captures exit code, stdout and stderr, loopback listeners, and JSON Schema validation.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// What one run of `reach` produced.
+#[derive(Debug)]
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    /// Panics with the whole output when the exit code is not `expected`.
+    #[track_caller]
+    pub fn expect_code(self, expected: i32) -> Output {
+        assert_eq!(
+            self.code, expected,
+            "exit code {} (wanted {expected})\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        );
+        self
+    }
+
+    /// Parses stdout as a JSON report and validates it against the published schema.
+    #[track_caller]
+    pub fn json(&self) -> serde_json::Value {
+        let report: serde_json::Value = serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout));
+        assert_valid_report(&report);
+        report
+    }
+}
+
+/// A scratch directory for spec files, removed when dropped.
+pub struct Workspace {
+    dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    pub fn new() -> Workspace {
+        Workspace {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes `text` to `name` in the workspace and returns its path.
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, text).expect("write spec");
+        path
+    }
+
+    /// A `reach` command that runs in this workspace, so spec paths in output are relative.
+    pub fn reach(&self) -> Reach {
+        let mut reach = Reach::new();
+        reach.command.current_dir(self.dir.path());
+        reach
+    }
+}
+
+/// The built `reach` binary with arguments.
+pub struct Reach {
+    pub command: Command,
+}
+
+impl Reach {
+    pub fn new() -> Reach {
+        Reach::wrapped(&[])
+    }
+
+    /// `reach` run through another program, e.g. `ip netns exec NAME`.
+    pub fn wrapped(prefix: &[&str]) -> Reach {
+        let mut command = match prefix.split_first() {
+            Some((program, rest)) => {
+                let mut command = Command::new(program);
+                command.args(rest).arg(env!("CARGO_BIN_EXE_reach"));
+                command
+            }
+            None => Command::new(env!("CARGO_BIN_EXE_reach")),
+        };
+        // Tests must not depend on the developer's terminal or variables.
+        command.env_remove("NO_COLOR").env("TERM", "dumb");
+        for (key, _) in std::env::vars() {
+            if key.starts_with("REACH_VAR_") {
+                command.env_remove(key);
+            }
+        }
+        Reach { command }
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Reach
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        self.command.args(args);
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Reach {
+        self.command.env(key, value);
+        self
+    }
+
+    pub fn output(mut self) -> Output {
+        let out = self.command.output().expect("run reach");
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+/// A listener on a free loopback port: the port is open while the listener lives.
+pub fn open_port() -> (TcpListener, u16) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    let port = listener.local_addr().expect("local addr").port();
+    (listener, port)
+}
+
+/// A loopback port where nothing listens: bound, then released.
+pub fn closed_port() -> u16 {
+    open_port().1
+}
+
+/// Validates a JSON report against the schema that `reach schema` publishes.
+#[track_caller]
+pub fn assert_valid_report(report: &serde_json::Value) {
+    static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
+    let validator = VALIDATOR.get_or_init(|| {
+        let schema: serde_json::Value = serde_json::from_str(&Reach::new().args(["schema"]).output().stdout)
+            .expect("reach schema prints JSON");
+        jsonschema::validator_for(&schema).expect("the published schema compiles")
+    });
+    let errors: Vec<String> = validator
+        .iter_errors(report)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "report does not match the schema:\n{}\n{report:#}",
+        errors.join("\n")
+    );
+}
+
+/// Insta filters that hide what changes from run to run: ports, times, dates.
+pub fn stable_filters() -> Vec<(&'static str, &'static str)> {
+    vec![
+        (r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]"),
+        (r"port \d+", "port [PORT]"),
+        (r"\d+(\.\d+)?(ms|s)\b", "[TIME]"),
+        (
+            r#""(duration_ms|elapsed_ms|dns_ms|tcp_ms)": [0-9.]+"#,
+            r#""$1": "[MS]""#,
+        ),
+        (r#""started_at": "[^"]+""#, r#""started_at": "[DATE]""#),
+        (r#""version": "[^"]+""#, r#""version": "[VERSION]""#),
+        (r"reach \d+\.\d+\.\d+", "reach [VERSION]"),
+    ]
+}
+
+/// A loopback port whose accept queue is full, so the kernel drops new SYNs: connects to it hang
+/// until they time out, like a port behind a DROP rule. Keep the returned value alive.
+pub fn hanging_port() -> (socket2::Socket, Vec<std::net::TcpStream>, u16) {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
+    socket
+        .bind(&"127.0.0.1:0".parse::<std::net::SocketAddr>().unwrap().into())
+        .expect("bind");
+    socket.listen(0).expect("listen");
+    let address = socket.local_addr().unwrap().as_socket().unwrap();
+    let mut held = Vec::new();
+    for _ in 0..8 {
+        match std::net::TcpStream::connect_timeout(&address, std::time::Duration::from_millis(300)) {
+            Ok(stream) => held.push(stream),
+            Err(_) => return (socket, held, address.port()),
+        }
+    }
+    panic!("the accept queue of {address} never filled");
+}
