@@ -8,6 +8,7 @@ use crate::report::{self, progress::Bar, Destination, Format};
 use crate::resolve::Resolver;
 use crate::run::{self, Progress, RunOptions, RunReport, Silent};
 use crate::spec::{self, vars::Overrides, LoadOptions, Plan};
+use crate::trust::Trust;
 use std::io::{self, IsTerminal};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -69,8 +70,16 @@ fn run_files(args: RunArgs, color: ColorChoice) -> u8 {
         tags: args.tags,
         vantage: args.vantage,
     };
+    let trust = match Trust::load(args.ca_file.as_deref()) {
+        Ok(trust) => trust,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return USAGE;
+        }
+    };
     let ctx = Ctx {
         resolver: Resolver::new(args.resolve),
+        trust,
     };
     execute(plan, ctx, &run_options, &args.output, color)
 }

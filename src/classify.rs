@@ -80,6 +80,31 @@ pub fn system_resolver_error(error: &io::Error) -> ErrorClass {
     }
 }
 
+/// Classifies a failed rustls handshake.
+pub fn tls_error(error: &rustls::Error) -> ErrorClass {
+    use rustls::CertificateError as C;
+    match error {
+        rustls::Error::InvalidCertificate(cert) => match cert {
+            C::Expired | C::ExpiredContext { .. } => ErrorClass::CertExpired,
+            C::NotValidYet | C::NotValidYetContext { .. } => ErrorClass::CertNotYetValid,
+            C::UnknownIssuer => ErrorClass::CertUnknownIssuer,
+            C::NotValidForName | C::NotValidForNameContext { .. } => ErrorClass::CertWrongHost,
+            C::Revoked => ErrorClass::CertRevoked,
+            _ => ErrorClass::CertInvalid,
+        },
+        rustls::Error::AlertReceived(_) => ErrorClass::TlsAlert,
+        _ => ErrorClass::TlsHandshake,
+    }
+}
+
+/// Finds the rustls error inside an io error from tokio-rustls, if there is one.
+pub fn tls_io_error(error: &io::Error) -> Option<ErrorClass> {
+    error
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        .map(tls_error)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,6 +149,16 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn certificate_errors_keep_their_reason() {
+        let expired = rustls::Error::InvalidCertificate(rustls::CertificateError::Expired);
+        assert_eq!(tls_error(&expired), ErrorClass::CertExpired);
+        let wrapped = io::Error::new(io::ErrorKind::InvalidData, expired);
+        assert_eq!(tls_io_error(&wrapped), Some(ErrorClass::CertExpired));
+        let alert = rustls::Error::AlertReceived(rustls::AlertDescription::HandshakeFailure);
+        assert_eq!(tls_error(&alert), ErrorClass::TlsAlert);
     }
 
     #[test]

@@ -83,6 +83,10 @@ pub struct RunArgs {
     /// Resolve HOST on PORT (or * for every port) to ADDR, like curl's flag (repeatable).
     #[arg(long, value_name = "HOST:PORT:ADDR")]
     pub resolve: Vec<ResolveOverride>,
+
+    /// Trust exactly the certificate authorities in this PEM file instead of the system's.
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -14,3 +14,4 @@ pub mod report;
 pub mod resolve;
 pub mod run;
 pub mod spec;
+pub mod trust;

@@ -82,6 +82,22 @@ pub enum ErrorClass {
     LocalPolicy,
     /// The run's deadline ran out before the check could finish.
     Deadline,
+    /// The TLS peer sent an alert (it refused the handshake).
+    TlsAlert,
+    /// The TLS handshake broke in another way (bad message, incompatible peer).
+    TlsHandshake,
+    /// The certificate has expired.
+    CertExpired,
+    /// The certificate is not valid yet.
+    CertNotYetValid,
+    /// The chain does not lead to a trusted root (this includes self-signed certificates).
+    CertUnknownIssuer,
+    /// The certificate does not name the host.
+    CertWrongHost,
+    /// The certificate was revoked.
+    CertRevoked,
+    /// The certificate is unusable for another reason (bad signature, bad encoding...).
+    CertInvalid,
     /// Anything else the operating system reported.
     Io,
 }
@@ -97,6 +113,14 @@ impl ErrorClass {
             ErrorClass::Unreachable => "unreachable",
             ErrorClass::LocalPolicy => "local-policy",
             ErrorClass::Deadline => "deadline",
+            ErrorClass::TlsAlert => "tls-alert",
+            ErrorClass::TlsHandshake => "tls-handshake",
+            ErrorClass::CertExpired => "cert-expired",
+            ErrorClass::CertNotYetValid => "cert-not-yet-valid",
+            ErrorClass::CertUnknownIssuer => "cert-unknown-issuer",
+            ErrorClass::CertWrongHost => "cert-wrong-host",
+            ErrorClass::CertRevoked => "cert-revoked",
+            ErrorClass::CertInvalid => "cert-invalid",
             ErrorClass::Io => "io",
         }
     }
@@ -188,7 +212,12 @@ pub enum Observed {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Timings {
     pub dns: Option<Duration>,
+    /// TCP connect (the longest over a host's addresses).
     pub tcp: Option<Duration>,
+    /// TLS handshake.
+    pub tls: Option<Duration>,
+    /// From sending a request to its first response byte.
+    pub ttfb: Option<Duration>,
 }
 
 /// Why a check was skipped.

@@ -6,12 +6,15 @@ pub mod tcp;
 use crate::outcome::Outcome;
 use crate::resolve::Resolver;
 use crate::spec::{Check, ProbeSpec};
+use crate::trust::Trust;
 use std::future::Future;
 
 /// What every probe may use: shared, per-run state that tests replace with local servers.
 #[derive(Debug, Default)]
 pub struct Ctx {
     pub resolver: Resolver,
+    /// Certificate authorities that TLS verification trusts.
+    pub trust: Trust,
 }
 
 /// The result of one attempt of one check.

@@ -42,6 +42,7 @@ pub async fn attempt(ctx: &Ctx, check: &TcpCheck, timeout: Duration) -> Attempt 
     let timings = Timings {
         dns: Some(resolved.elapsed),
         tcp: addresses.iter().map(|a| a.elapsed).max(),
+        ..Timings::default()
     };
     judge(check, addresses, timings, timeout)
 }

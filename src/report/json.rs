@@ -83,6 +83,10 @@ pub struct TimingsJson {
     pub dns_ms: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tcp_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ttfb_ms: Option<f64>,
 }
 
 #[derive(Serialize)]
@@ -204,6 +208,8 @@ impl From<Timings> for TimingsJson {
         TimingsJson {
             dns_ms: t.dns.map(millis),
             tcp_ms: t.tcp.map(millis),
+            tls_ms: t.tls.map(millis),
+            ttfb_ms: t.ttfb.map(millis),
         }
     }
 }

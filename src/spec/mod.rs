@@ -8,13 +8,14 @@ mod error;
 mod plan;
 pub mod ports;
 mod raw;
+mod tcp;
 pub mod vars;
 
 pub use error::{SpecError, SpecErrors};
 pub use plan::{Check, Host, Kind, Plan, PortExpectation, ProbeSpec, Source, TcpCheck};
 
 use error::Locator;
-use raw::{RawCommon, RawHeader, RawPortItem, RawPorts, RawTcp, COMMON_KEYS};
+use raw::{RawCommon, RawHeader, RawPortItem, RawPorts, COMMON_KEYS};
 use serde::de::IntoDeserializer;
 use serde::Deserialize;
 use serde_spanned::Spanned;
@@ -354,26 +355,75 @@ impl FileContext<'_> {
 
         let mut errors = Vec::new();
         let settings = self.settings(&common, line, &mut errors);
-        let specific = Spanned::new(span.clone(), table).into_deserializer();
-        let expanded = match kind {
-            Kind::Tcp => match RawTcp::deserialize(specific) {
-                Ok(raw) => self.tcp(raw, &common, &settings, span, &mut errors),
-                Err(e) => {
-                    let mut error = locator.toml(&e, span);
-                    if error.message.starts_with("unknown field") {
-                        error
-                            .message
-                            .push_str(&format!(" (or a key of every check: {})", COMMON_KEYS.join(", ")));
-                    }
-                    errors.push(error);
-                    Vec::new()
-                }
-            },
+        let specific = Spanned::new(span.clone(), table);
+        let base = Base {
+            common: &common,
+            settings: &settings,
+            span,
         };
+        let expanded = match kind {
+            Kind::Tcp => self
+                .kind_fields(specific, &mut errors)
+                .map(|raw| self.tcp(raw, &base, &mut errors)),
+        }
+        .unwrap_or_default();
         if errors.is_empty() {
             Ok(expanded)
         } else {
             Err(errors)
+        }
+    }
+
+    /// Reads the keys of one kind (those left after the common ones were taken out).
+    fn kind_fields<T: serde::de::DeserializeOwned>(
+        &self,
+        table: Spanned<DeTable<'_>>,
+        errors: &mut Vec<SpecError>,
+    ) -> Option<T> {
+        let span = table.span();
+        T::deserialize(table.into_deserializer())
+            .map_err(|e| {
+                let mut error = self.locator.toml(&e, span);
+                if error.message.starts_with("unknown field") {
+                    error
+                        .message
+                        .push_str(&format!(" (or a key of every check: {})", COMMON_KEYS.join(", ")));
+                }
+                errors.push(error);
+            })
+            .ok()
+    }
+
+    /// Builds one of the checks of a `[[check]]` table. `part` tells its targets apart (a port,
+    /// say) and is `None` when the table has a single target.
+    fn build(
+        &self,
+        base: &Base<'_>,
+        local_id: &str,
+        part: Option<Part>,
+        default_name: String,
+        probe: ProbeSpec,
+    ) -> Check {
+        let settings = base.settings;
+        Check {
+            id: match &part {
+                Some(part) => format!("{}.{local_id}/{}", self.profile, part.id),
+                None => format!("{}.{local_id}", self.profile),
+            },
+            name: match (&settings.name, &part) {
+                (Some(name), None) => name.clone(),
+                (Some(name), Some(part)) => format!("{name} ({})", part.label),
+                (None, _) => default_name,
+            },
+            tags: settings.tags.clone(),
+            vantage: settings.vantage.clone(),
+            source: Source {
+                file: self.locator.file.to_owned(),
+                line: settings.line,
+            },
+            timeout: settings.timeout,
+            retries: settings.retries,
+            probe,
         }
     }
 
@@ -442,107 +492,41 @@ impl FileContext<'_> {
         }
     }
 
-    fn tcp(
-        &self,
-        raw: RawTcp,
-        common: &RawCommon,
-        settings: &Settings,
-        span: Range<usize>,
-        errors: &mut Vec<SpecError>,
-    ) -> Vec<Check> {
-        let locator = self.locator;
-        let host = self
-            .scope
-            .substitute(raw.host.get_ref())
+    /// Validates a host after substitution.
+    fn host(&self, written: &Spanned<String>, errors: &mut Vec<SpecError>) -> Option<Host> {
+        self.scope
+            .substitute(written.get_ref())
             .and_then(|text| Host::parse(&text))
-            .map_err(|e| errors.push(locator.error(raw.host.span(), e)))
-            .ok();
-        let expect = PortExpectation::parse(raw.expect.get_ref())
-            .ok_or_else(|| {
-                let names: Vec<_> = PortExpectation::ALL.iter().map(|e| e.as_str()).collect();
-                errors.push(locator.error(
-                    raw.expect.span(),
-                    format!(
-                        "unknown port expectation `{}`: expected one of {}",
-                        raw.expect.get_ref(),
-                        names.join(", ")
-                    ),
-                ));
-            })
-            .ok();
-        let written = match (&raw.port, &raw.ports) {
-            (Some(_), Some(ports)) => {
-                errors.push(locator.error(ports.span(), "write either `port` or `ports`, not both"));
-                return Vec::new();
-            }
-            (Some(one), None) | (None, Some(one)) => one,
-            (None, None) => {
-                errors.push(locator.error(span, "a tcp check needs `port` (or `ports`)"));
-                return Vec::new();
-            }
-        };
-        let ports = self
-            .ports(written.get_ref())
-            .map_err(|e| errors.push(locator.error(written.span(), e)))
-            .ok();
-        let (Some(host), Some(expect), Some(ports)) = (host, expect, ports) else {
-            return Vec::new();
-        };
-
-        let local_id = self.local_id(common, || {
-            format!("tcp-{}-{}", raw.host.get_ref(), written.get_ref().as_written())
-        });
-        let several = ports.len() > 1;
-        ports
-            .into_iter()
-            .map(|port| Check {
-                id: if several {
-                    format!("{}.{local_id}/{port}", self.profile)
-                } else {
-                    format!("{}.{local_id}", self.profile)
-                },
-                name: match (&settings.name, several) {
-                    (Some(name), false) => name.clone(),
-                    (Some(name), true) => format!("{name} (port {port})"),
-                    (None, _) => format!("port {port} {}", expect.as_str()),
-                },
-                tags: settings.tags.clone(),
-                vantage: settings.vantage.clone(),
-                source: Source {
-                    file: locator.file.to_owned(),
-                    line: settings.line,
-                },
-                timeout: settings.timeout,
-                retries: settings.retries,
-                probe: ProbeSpec::Tcp(TcpCheck {
-                    host: host.clone(),
-                    port,
-                    expect,
-                }),
-            })
-            .collect()
+            .map_err(|e| errors.push(self.locator.error(written.span(), e)))
+            .ok()
     }
 
-    fn ports(&self, written: &RawPorts) -> Result<Vec<u16>, String> {
-        let mut ports = Vec::new();
-        match written {
-            RawPorts::One(number) => ports.push(ports::port_from_int(*number)?),
-            RawPorts::Text(text) => ports = ports::parse_port_list(&self.scope.substitute(text)?)?,
-            RawPorts::List(items) => {
-                for item in items {
-                    match item {
-                        RawPortItem::Number(number) => ports.push(ports::port_from_int(*number)?),
-                        RawPortItem::Text(text) => {
-                            ports.extend(ports::parse_port_list(&self.scope.substitute(text)?)?);
+    /// Expands a port list after substitution, dropping repeats.
+    fn ports(&self, written: &Spanned<RawPorts>, errors: &mut Vec<SpecError>) -> Option<Vec<u16>> {
+        let expand = || -> Result<Vec<u16>, String> {
+            let mut ports = Vec::new();
+            match written.get_ref() {
+                RawPorts::One(number) => ports.push(ports::port_from_int(*number)?),
+                RawPorts::Text(text) => ports = ports::parse_port_list(&self.scope.substitute(text)?)?,
+                RawPorts::List(items) => {
+                    for item in items {
+                        match item {
+                            RawPortItem::Number(number) => ports.push(ports::port_from_int(*number)?),
+                            RawPortItem::Text(text) => {
+                                ports.extend(ports::parse_port_list(&self.scope.substitute(text)?)?);
+                            }
                         }
                     }
                 }
             }
-        }
-        if ports.is_empty() {
-            return Err("the port list is empty".to_owned());
-        }
-        Ok(ports::dedup(ports))
+            if ports.is_empty() {
+                return Err("the port list is empty".to_owned());
+            }
+            Ok(ports::dedup(ports))
+        };
+        expand()
+            .map_err(|e| errors.push(self.locator.error(written.span(), e)))
+            .ok()
     }
 
     /// The id the user gave, else one derived from the name, else from the kind and the target
@@ -557,6 +541,22 @@ impl FileContext<'_> {
             .map_or_else(derived, |name| name.get_ref().clone());
         slug(&source)
     }
+}
+
+/// One target among several of a `[[check]]` table.
+struct Part {
+    /// Appended to the id after `/`.
+    id: String,
+    /// Appended to the name in parentheses.
+    label: String,
+}
+
+/// What every kind's builder gets: the common keys as written and validated.
+struct Base<'a> {
+    common: &'a RawCommon,
+    settings: &'a Settings,
+    /// The whole `[[check]]` table, for errors about a missing key.
+    span: Range<usize>,
 }
 
 /// Kind-independent settings of one check, after validation.

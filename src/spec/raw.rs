@@ -63,16 +63,6 @@ impl OneOrMany {
     }
 }
 
-/// `kind = "tcp"`: the keys of a TCP port check.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawTcp {
-    pub host: Spanned<String>,
-    pub port: Option<Spanned<RawPorts>>,
-    pub ports: Option<Spanned<RawPorts>>,
-    pub expect: Spanned<String>,
-}
-
 /// Ports as written: a number, a string list (`"22,8000-8010"`, `"{port}"`), or an array of both.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RawPorts {

@@ -1,0 +1,81 @@
+//! `kind = "tcp"`: a host, one or more ports, and the state each port must be in.
+
+use super::raw::RawPorts;
+use super::{Base, Check, FileContext, Part, PortExpectation, ProbeSpec, SpecError, TcpCheck};
+use serde::Deserialize;
+use serde_spanned::Spanned;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTcp {
+    pub host: Spanned<String>,
+    pub port: Option<Spanned<RawPorts>>,
+    pub ports: Option<Spanned<RawPorts>>,
+    pub expect: Spanned<String>,
+}
+
+impl FileContext<'_> {
+    /// One check per port.
+    pub(super) fn tcp(&self, raw: RawTcp, base: &Base<'_>, errors: &mut Vec<SpecError>) -> Vec<Check> {
+        let host = self.host(&raw.host, errors);
+        let expect = PortExpectation::parse(raw.expect.get_ref())
+            .ok_or_else(|| {
+                let names: Vec<_> = PortExpectation::ALL.iter().map(|e| e.as_str()).collect();
+                errors.push(self.locator.error(
+                    raw.expect.span(),
+                    format!(
+                        "unknown port expectation `{}`: expected one of {}",
+                        raw.expect.get_ref(),
+                        names.join(", ")
+                    ),
+                ));
+            })
+            .ok();
+        let written = match (&raw.port, &raw.ports) {
+            (Some(_), Some(ports)) => {
+                errors.push(
+                    self.locator
+                        .error(ports.span(), "write either `port` or `ports`, not both"),
+                );
+                return Vec::new();
+            }
+            (Some(one), None) | (None, Some(one)) => one,
+            (None, None) => {
+                errors.push(
+                    self.locator
+                        .error(base.span.clone(), "a tcp check needs `port` (or `ports`)"),
+                );
+                return Vec::new();
+            }
+        };
+        let ports = self.ports(written, errors);
+        let (Some(host), Some(expect), Some(ports)) = (host, expect, ports) else {
+            return Vec::new();
+        };
+        let local_id = self.local_id(base.common, || {
+            format!("tcp-{}-{}", raw.host.get_ref(), written.get_ref().as_written())
+        });
+        let several = ports.len() > 1;
+        ports
+            .into_iter()
+            .map(|port| {
+                let part = several.then(|| Part {
+                    id: port.to_string(),
+                    label: format!("port {port}"),
+                });
+                let probe = ProbeSpec::Tcp(TcpCheck {
+                    host: host.clone(),
+                    port,
+                    expect,
+                });
+                self.build(
+                    base,
+                    &local_id,
+                    part,
+                    format!("port {port} {}", expect.as_str()),
+                    probe,
+                )
+            })
+            .collect()
+    }
+}
