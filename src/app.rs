@@ -37,7 +37,9 @@ fn validate(args: &ValidateArgs) -> u8 {
         overrides: load_options(&args.vars),
         ..LoadOptions::default()
     };
-    match spec::load_files(&args.files, &options) {
+    let loaded = spec::load_files(&args.files, &options);
+    warn_unused_vars(&options.overrides);
+    match loaded {
         Ok(plan) => {
             let files = plan.files.len();
             let checks = plan.checks.len();
@@ -57,7 +59,9 @@ fn run_files(args: RunArgs, color: ColorChoice) -> u8 {
         timeout: args.timeout,
         retries: args.retries,
     };
-    let plan = match spec::load_files(&args.files, &options) {
+    let loaded = spec::load_files(&args.files, &options);
+    warn_unused_vars(&options.overrides);
+    let plan = match loaded {
         Ok(plan) => plan,
         Err(errors) => {
             eprintln!("{errors}");
@@ -82,6 +86,12 @@ fn run_files(args: RunArgs, color: ColorChoice) -> u8 {
         trust,
     };
     execute(plan, ctx, &run_options, &args.output, color)
+}
+
+fn warn_unused_vars(overrides: &Overrides) {
+    for key in overrides.unused_cli_keys() {
+        eprintln!("warning: --var {key} is not used by any check file");
+    }
 }
 
 /// Runs a loaded plan and writes its report: the part `run` and `demo` share.

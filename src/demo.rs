@@ -33,10 +33,7 @@ pub fn run(args: &DemoArgs, color: ColorChoice) -> u8 {
     ]);
     let options = LoadOptions {
         // Only the demo's own values: no REACH_VAR_* from the environment may redirect it.
-        overrides: Overrides {
-            cli,
-            env: BTreeMap::new(),
-        },
+        overrides: Overrides::cli_only(cli),
         ..LoadOptions::default()
     };
     let checks = match spec::load_str(LABEL, SPEC, &options) {

@@ -3,7 +3,8 @@
 //! A value comes from, in order: `--var name=VALUE`, the environment (`REACH_VAR_name`, or the
 //! name in upper case), then the default in the file's `[vars]` table.
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Prefix of environment variables that set spec variables.
 pub const ENV_PREFIX: &str = "REACH_VAR_";
@@ -15,6 +16,8 @@ pub struct Overrides {
     pub cli: BTreeMap<String, String>,
     /// Every `REACH_VAR_*` environment variable, keyed by its full name.
     pub env: BTreeMap<String, String>,
+    /// Names looked up while loading, to point out `--var` keys that no file uses.
+    used: RefCell<BTreeSet<String>>,
 }
 
 impl Overrides {
@@ -23,10 +26,30 @@ impl Overrides {
         let env = std::env::vars()
             .filter(|(key, _)| key.starts_with(ENV_PREFIX))
             .collect();
-        Overrides { cli, env }
+        Overrides {
+            cli,
+            env,
+            used: RefCell::default(),
+        }
+    }
+
+    /// Values given on the command line only, ignoring the environment.
+    pub fn cli_only(cli: BTreeMap<String, String>) -> Self {
+        Overrides {
+            cli,
+            ..Overrides::default()
+        }
+    }
+
+    /// `--var` keys that no file referred to: likely typos, since the file's default then
+    /// applies silently.
+    pub fn unused_cli_keys(&self) -> Vec<String> {
+        let used = self.used.borrow();
+        self.cli.keys().filter(|k| !used.contains(*k)).cloned().collect()
     }
 
     fn lookup(&self, name: &str) -> Option<&str> {
+        self.used.borrow_mut().insert(name.to_owned());
         self.cli
             .get(name)
             .or_else(|| self.env.get(&format!("{ENV_PREFIX}{name}")))
@@ -136,7 +159,7 @@ mod tests {
     #[test]
     fn cli_beats_environment_beats_file_default() {
         let declared = declared(&[("host", Some("file")), ("port", Some("1"))]);
-        let mut overrides = Overrides::default();
+        let mut overrides = Overrides::cli_only(BTreeMap::from([("unused".into(), "x".into())]));
         overrides.env.insert("REACH_VAR_HOST".into(), "env".into());
         overrides.env.insert("REACH_VAR_port".into(), "2".into());
         let scope = Scope {
@@ -144,6 +167,7 @@ mod tests {
             overrides: &overrides,
         };
         assert_eq!(scope.substitute("{host}:{port}"), Ok("env:2".into()));
+        assert_eq!(overrides.unused_cli_keys(), ["unused"]);
         overrides.cli.insert("host".into(), "cli".into());
         let scope = Scope {
             declared: &declared,

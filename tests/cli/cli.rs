@@ -257,3 +257,30 @@ fn colour_only_when_asked_or_on_a_terminal() {
         .expect_code(0);
     assert!(colour.stdout.contains("\x1b[32m"), "{}", colour.stdout);
 }
+
+#[test]
+fn an_unused_var_is_pointed_out() {
+    let (_api, api) = open_port();
+    let ws = Workspace::new();
+    ws.write(
+        "v.toml",
+        &format!("[vars]\nhost = \"127.0.0.1\"\n[[check]]\nkind = \"tcp\"\nhost = \"{{host}}\"\nport = {api}\nexpect = \"open\"\n"),
+    );
+    let out = ws
+        .reach()
+        .args(["run", "v.toml", "--var", "hots=10.0.0.1"])
+        .output()
+        .expect_code(0);
+    assert!(
+        out.stderr
+            .contains("warning: --var hots is not used by any check file"),
+        "{}",
+        out.stderr
+    );
+    let out = ws
+        .reach()
+        .args(["validate", "v.toml", "--var", "host=127.0.0.1"])
+        .output()
+        .expect_code(0);
+    assert!(!out.stderr.contains("warning"), "{}", out.stderr);
+}
