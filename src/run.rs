@@ -67,7 +67,7 @@ impl RunReport {
 /// Told about progress as checks finish; the runner itself never prints.
 pub trait Progress: Send + Sync {
     fn start(&self, _selected: usize) {}
-    fn finished(&self, _result: &CheckResult) {}
+    fn finished(&self, _check: &Check, _outcome: &Outcome) {}
     fn done(&self) {}
 }
 
@@ -201,11 +201,7 @@ fn record(
     outcome: Outcome,
     duration: Duration,
 ) {
-    progress.finished(&CheckResult {
-        check: Arc::clone(&checks[index]),
-        outcome: outcome.clone(),
-        duration,
-    });
+    progress.finished(&checks[index], &outcome);
     outcomes[index] = Some((outcome, duration));
 }
 

@@ -1,8 +1,9 @@
 //! The progress line on stderr while a run goes on. It is drawn only when stderr is a terminal,
 //! and only once a run has lasted long enough for people to wonder.
 
-use crate::outcome::Status;
-use crate::run::{CheckResult, Progress};
+use crate::outcome::{Outcome, Status};
+use crate::run::Progress;
+use crate::spec::Check;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -57,8 +58,8 @@ impl Progress for Bar {
         }
     }
 
-    fn finished(&self, result: &CheckResult) {
-        if matches!(result.outcome.status, Status::Fail | Status::Error) {
+    fn finished(&self, _check: &Check, outcome: &Outcome) {
+        if matches!(outcome.status, Status::Fail | Status::Error) {
             let failed = self.failed.fetch_add(1, Ordering::Relaxed) + 1;
             self.bar.set_message(format!("{failed} not passing"));
         }
