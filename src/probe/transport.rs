@@ -171,7 +171,11 @@ pub async fn open(ctx: &Ctx, route: &Route<'_>, deadline: Instant) -> Result<Con
             }
             Err(probe) => {
                 if first_failure.is_none() {
-                    let mut failure = tcp_failure(&probe, &format!("{what}{shown} ({address})"));
+                    let target = match host {
+                        Host::Name(_) => format!("{what}{shown} ({address})"),
+                        Host::Ip(_) => format!("{what}{shown}"),
+                    };
+                    let mut failure = tcp_failure(&probe, &target);
                     failure.address = Some(address);
                     first_failure = Some(failure);
                 }

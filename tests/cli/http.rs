@@ -671,3 +671,144 @@ timeout = "300ms"
     assert!(checks[1]["message"].as_str().unwrap().contains("firewall"));
     assert_eq!(out.code, 1);
 }
+
+/// Runs `reach validate` and `reach run` on `spec`: both must exit 2 and report `needle` at
+/// `line:column`, probing nothing.
+#[track_caller]
+fn rejected(spec: &str, line: usize, column: usize, needle: &str) {
+    let ws = Workspace::new();
+    ws.write("bad.toml", spec);
+    for command in ["validate", "run"] {
+        let out = ws.reach().args([command, "bad.toml"]).output().expect_code(2);
+        let located = format!("bad.toml:{line}:{column}: ");
+        assert!(
+            out.stderr.contains(&located) && out.stderr.contains(needle),
+            "`reach {command}` should report `{located}` and `{needle}`:\n{}",
+            out.stderr
+        );
+        assert!(out.stdout.is_empty(), "{}", out.stdout);
+    }
+}
+
+const HTTP: &str = "[[check]]\nkind = \"http\"\nurl = \"http://127.0.0.1:9/\"\n";
+
+#[test]
+fn spec_errors_of_the_http_kinds_are_located() {
+    let endpoint = "[[check]]\nkind = \"endpoint\"\n";
+    rejected(
+        &format!("{endpoint}provider = \"opneai\"\n"),
+        3,
+        12,
+        "unknown provider `opneai`: expected one of deepgram, openai, groq, huggingface",
+    );
+    rejected(
+        endpoint,
+        1,
+        1,
+        "needs a `provider` (deepgram, openai, groq, huggingface) or a `url`",
+    );
+    rejected(
+        &format!("{endpoint}url = \"https://api.example.test/\"\nauth = true\n"),
+        4,
+        8,
+        "auth = true needs a `provider`",
+    );
+    rejected(
+        &format!("{HTTP}expect.status = \"6xx\"\n"),
+        4,
+        17,
+        "`6xx` is not a status class",
+    );
+    rejected(
+        &format!("{HTTP}expect.status = [200, 99]\n"),
+        4,
+        17,
+        "status 99 is out of range",
+    );
+    rejected(
+        "[[check]]\nkind = \"http\"\nurl = \"ftp://files.test/\"\n",
+        3,
+        7,
+        "the scheme must be http:// or https://",
+    );
+    rejected(
+        "[[check]]\nkind = \"websocket\"\nurl = \"https://chat.test/ws\"\n",
+        3,
+        7,
+        "the scheme must be ws:// or wss://",
+    );
+    rejected(
+        "[[check]]\nkind = \"http\"\nurl = \"https://me:hunter2@api.test/\"\n",
+        3,
+        7,
+        "put credentials in a header",
+    );
+    rejected(
+        &format!("{HTTP}expect.body_regex = \"(\"\n"),
+        4,
+        21,
+        "`(` is not a valid regex",
+    );
+    rejected(
+        &format!("{HTTP}samples = 0\n"),
+        4,
+        11,
+        "samples = 0 is out of range: 1 to 1000",
+    );
+    rejected(
+        &format!("{HTTP}method = \"GE T\"\n"),
+        4,
+        10,
+        "`GE T` is not an HTTP method",
+    );
+    rejected(
+        &format!("{HTTP}proxy = \"socks5://proxy.test:1080\"\n"),
+        4,
+        9,
+        "proxy scheme `socks5` is not supported",
+    );
+    rejected(
+        &format!("{HTTP}expect.stauts = 200\n"),
+        4,
+        8,
+        "unknown field `stauts`",
+    );
+    rejected(
+        &format!("{HTTP}expect.json.status = \"ok\"\n"),
+        4,
+        22,
+        "`status` is not a JSON pointer",
+    );
+    rejected(
+        &format!("{HTTP}expect.headers.x-id = {{}}\n"),
+        4,
+        23,
+        "an empty header rule tests nothing",
+    );
+    rejected(
+        &format!("{HTTP}expect.headers.server = {{ present = false, regex = \"x\" }}\n"),
+        4,
+        25,
+        "present = false cannot be combined",
+    );
+    rejected(
+        &format!("{HTTP}expect.max_ms = 0\n"),
+        4,
+        17,
+        "0 ms is not a latency budget",
+    );
+}
+
+#[test]
+fn a_bad_proxy_variable_is_a_usage_error_that_hides_its_password() {
+    let ws = Workspace::new();
+    ws.write("ok.toml", HTTP);
+    let out = ws
+        .reach()
+        .args(["run", "ok.toml"])
+        .env("HTTPS_PROXY", "socks5://me:hunter2@proxy.test:1080")
+        .output()
+        .expect_code(2);
+    assert!(out.stderr.contains("HTTPS_PROXY"), "{}", out.stderr);
+    assert!(!out.stderr.contains("hunter2"), "{}", out.stderr);
+}
