@@ -140,7 +140,7 @@ impl FileContext<'_> {
             expect,
         };
         let name = format!("{} {}", check.request.method, check.request.url);
-        vec![self.build(base, &local_id, None, name, ProbeSpec::Http(check))]
+        vec![self.build(base, &local_id, None, name, ProbeSpec::Http(Box::new(check)))]
     }
 
     fn http_expect(&self, raw: &RawHttpExpect, errors: &mut Vec<SpecError>) -> Option<HttpExpect> {

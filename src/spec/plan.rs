@@ -109,7 +109,7 @@ impl fmt::Display for Kind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProbeSpec {
     Tcp(TcpCheck),
-    Http(super::HttpCheck),
+    Http(Box<super::HttpCheck>),
     Websocket(super::WebsocketCheck),
     Endpoint(super::EndpointCheck),
 }
