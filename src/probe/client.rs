@@ -20,6 +20,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use url::Url;
 
 /// Body bytes kept for assertions; the rest is read and counted, not kept.
@@ -28,6 +29,10 @@ const KEPT_BODY: usize = 1024 * 1024;
 const MAX_BODY: u64 = 64 * 1024 * 1024;
 /// Idle connections kept per origin.
 const MAX_IDLE_PER_ORIGIN: usize = 1024;
+/// Requests in flight to one origin (through one proxy) at a time. A run of a thousand checks
+/// against one API then opens at most this many connections and reuses them, instead of
+/// opening one per check like a burst of curl processes would.
+pub const MAX_CONNECTIONS_PER_ORIGIN: usize = 32;
 
 /// The run's HTTP state, shared by every HTTP-speaking check.
 #[derive(Default)]
@@ -35,6 +40,7 @@ pub struct HttpCtx {
     pub proxies: ProxyEnv,
     pub keys: Keys,
     pool: Mutex<HashMap<PoolKey, Vec<Idle>>>,
+    in_flight: Mutex<HashMap<PoolKey, Arc<Semaphore>>>,
     tls: OnceLock<Result<Arc<rustls::ClientConfig>, String>>,
 }
 
@@ -69,6 +75,19 @@ impl HttpCtx {
                     .map_err(|e| e.to_string())
             })
             .clone()
+    }
+
+    /// A turn to use a connection to `key`'s origin.
+    async fn turn(&self, key: &PoolKey) -> Option<OwnedSemaphorePermit> {
+        let gate = {
+            let mut gates = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+            Arc::clone(
+                gates
+                    .entry(key.clone())
+                    .or_insert_with(|| Arc::new(Semaphore::new(MAX_CONNECTIONS_PER_ORIGIN))),
+            )
+        };
+        gate.acquire_owned().await.ok()
     }
 
     fn take_idle(&self, key: &PoolKey) -> Option<Idle> {
@@ -245,10 +264,12 @@ pub struct Exchange {
 /// Sends one request and reads the whole answer before `timeout` runs out, on a pooled
 /// connection when one is idle.
 pub async fn exchange(ctx: &Ctx, out: &Outgoing<'_>, timeout: Duration) -> Result<Exchange, StageError> {
-    let deadline = Instant::now() + timeout;
     let origin = Origin::of(out.url).map_err(|e| StageError::error(Stage::Http, ErrorClass::Io, e))?;
     let proxy = ctx.http.proxies.choose(out.proxy, out.url);
     let key = PoolKey { origin, proxy };
+    // Waiting for a turn is reach's own queue, not the target's slowness: the timeout starts after.
+    let _turn = ctx.http.turn(&key).await;
+    let deadline = Instant::now() + timeout;
     // A pooled connection may have been closed by the server since; such a failure before any
     // answer says nothing about the target, so the request is sent again on a new connection.
     while let Some(idle) = ctx.http.take_idle(&key) {
