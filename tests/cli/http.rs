@@ -468,7 +468,7 @@ auth = true
 }
 
 #[test]
-fn an_untrusted_certificate_and_a_dropped_connection_fail_at_tls() {
+fn an_untrusted_certificate_and_a_dropped_connection_fail_at_tls_without_leaking_keys() {
     let untrusted = Server::http(Some(Pki::untrusted_config(&["api.openai.com"])));
     let dropping = Server::dropping();
     let pki = Pki::new();
@@ -481,38 +481,67 @@ id = "intercepted"
 kind = "endpoint"
 provider = "openai"
 url = "https://api.openai.com:{untrusted}/v1/models"
+auth = true
 [[check]]
 id = "dropped"
 kind = "endpoint"
 provider = "groq"
 url = "https://api.groq.com:{dropping}/openai/v1/models"
+auth = true
 "#,
         untrusted = untrusted.port(),
         dropping = dropping.port()
     );
     let ws = Workspace::new();
     let ca = pki.write_ca(ws.path());
-    let out = run(
-        &ws,
-        &spec,
-        &[
-            "--ca-file",
-            ca.to_str().unwrap(),
-            "--resolve",
-            &format!("api.openai.com:{}:127.0.0.1", untrusted.port()),
-            "--resolve",
-            &format!("api.groq.com:{}:127.0.0.1", dropping.port()),
-        ],
-        1,
-    );
-    let checks = checks(&out);
-    assert_eq!(verdict(&checks[0]), v("fail", "tls", "cert-unknown-issuer"));
-    assert!(checks[0]["message"]
-        .as_str()
-        .unwrap()
-        .contains("TLS-intercepting proxy"));
-    assert_eq!(verdict(&checks[1]), v("fail", "tls", "connection-closed"));
-    assert!(checks[1]["timings"]["tcp_ms"].is_number());
+    ws.write("spec.toml", &spec);
+    for format in ["json", "human"] {
+        let out = ws
+            .reach()
+            .args([
+                "run",
+                "spec.toml",
+                "--format",
+                format,
+                "--ca-file",
+                ca.to_str().unwrap(),
+            ])
+            .args([
+                "--resolve",
+                &format!("api.openai.com:{}:127.0.0.1", untrusted.port()),
+            ])
+            .args([
+                "--resolve",
+                &format!("api.groq.com:{}:127.0.0.1", dropping.port()),
+            ])
+            .env("OPENAI_API_KEY", GOOD_KEY)
+            .env("GROQ_API_KEY", GOOD_KEY)
+            .output()
+            .expect_code(1);
+        for text in [&out.stdout, &out.stderr] {
+            assert!(
+                !text.contains(GOOD_KEY),
+                "a key leaked on a failure path:\n{text}"
+            );
+        }
+        if format == "human" {
+            assert!(
+                out.stdout.contains("cert-unknown-issuer at tls"),
+                "{}",
+                out.stdout
+            );
+            assert!(out.stdout.contains("└ spec.toml:4"), "{}", out.stdout);
+            continue;
+        }
+        let checks = checks(&out);
+        assert_eq!(verdict(&checks[0]), v("fail", "tls", "cert-unknown-issuer"));
+        assert!(checks[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("TLS-intercepting proxy"));
+        assert_eq!(verdict(&checks[1]), v("fail", "tls", "connection-closed"));
+        assert!(checks[1]["timings"]["tcp_ms"].is_number());
+    }
 }
 
 #[test]
