@@ -395,10 +395,13 @@ impl FileContext<'_> {
         errors: &mut Vec<SpecError>,
     ) -> Option<T> {
         let span = table.span();
+        let top_level: Vec<String> = table.get_ref().keys().map(|k| k.get_ref().to_string()).collect();
         T::deserialize(table.into_deserializer())
             .map_err(|e| {
                 let mut error = self.locator.toml(&e, span);
-                if error.message.starts_with("unknown field") {
+                // The hint fits a key of the check itself, not one inside a nested table (`expect`).
+                let unknown = error.message.split('`').nth(1).unwrap_or_default();
+                if error.message.starts_with("unknown field") && top_level.iter().any(|k| k == unknown) {
                     error
                         .message
                         .push_str(&format!(" (or a key of every check: {})", COMMON_KEYS.join(", ")));

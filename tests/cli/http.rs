@@ -841,3 +841,15 @@ fn a_bad_proxy_variable_is_a_usage_error_that_hides_its_password() {
     assert!(out.stderr.contains("HTTPS_PROXY"), "{}", out.stderr);
     assert!(!out.stderr.contains("hunter2"), "{}", out.stderr);
 }
+
+#[test]
+fn an_unknown_key_inside_expect_gets_no_hint_about_the_keys_of_every_check() {
+    let ws = Workspace::new();
+    ws.write("bad.toml", &format!("{HTTP}expect.stauts = 200\n"));
+    let out = ws.reach().args(["validate", "bad.toml"]).output().expect_code(2);
+    assert!(out.stderr.contains("expected one of `status`"), "{}", out.stderr);
+    assert!(!out.stderr.contains("a key of every check"), "{}", out.stderr);
+    ws.write("bad.toml", &format!("{HTTP}sample = 2\n"));
+    let out = ws.reach().args(["validate", "bad.toml"]).output().expect_code(2);
+    assert!(out.stderr.contains("a key of every check"), "{}", out.stderr);
+}
