@@ -264,6 +264,25 @@ expect.max_ms = 60000
 }
 
 #[test]
+fn a_latency_budget_that_is_exceeded_fails_at_assert() {
+    // The server waits 50ms before every answer: far over a 1ms budget whatever the machine.
+    let server = Server::http(None);
+    let spec = format!(
+        "[[check]]\nkind = \"http\"\nurl = \"http://127.0.0.1:{}/delay\"\nsamples = 3\nexpect.avg_ms = 1\n",
+        server.port()
+    );
+    let ws = Workspace::new();
+    let out = run(&ws, &spec, &[], 1);
+    let check = &checks(&out)[0];
+    assert_eq!(verdict(check), v("fail", "assert", "-"));
+    assert!(
+        check["message"].as_str().unwrap().contains("over the 1ms budget"),
+        "{check}"
+    );
+    assert_eq!(check["attempts"], 1, "an observed latency is not retried");
+}
+
+#[test]
 fn websockets_upgrade_and_echo_over_tcp_and_tls() {
     let pki = Pki::new();
     let plain = Server::http(None);

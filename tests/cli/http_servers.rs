@@ -266,6 +266,7 @@ async fn http_connection<S: AsyncRead + AsyncWrite + Unpin>(stream: S, seen: Arc
                 tokio::time::sleep(Duration::from_secs(5)).await;
                 return;
             }
+            "/delay" => tokio::time::sleep(Duration::from_millis(50)).await,
             "/ws" if header(&head, "upgrade").is_some_and(|v| v.eq_ignore_ascii_case("websocket")) => {
                 websocket(reader, &head).await;
                 return;
@@ -307,6 +308,7 @@ fn route(path: &str, head: &[String]) -> Reply {
     match path {
         "/loop/a" => Reply::new(302, "").header("Location", "/loop/b"),
         "/loop/b" => Reply::new(302, "").header("Location", "/loop/a"),
+        "/delay" => Reply::new(200, "late"),
         "/health" => {
             Reply::new(200, r#"{"status": "ok", "version": 3}"#).header("Content-Type", "application/json")
         }
