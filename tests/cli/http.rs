@@ -569,6 +569,7 @@ fn a_connect_proxy_is_used_from_the_check_or_the_environment_and_reported() {
     let upstream = Server::http(Some(pki.server_config(&["api.openai.com"])));
     let proxy = Server::connect_proxy(upstream.address);
     let proxy_url = format!("http://127.0.0.1:{}", proxy.port());
+    let proxy_port = proxy.port();
     let spec = format!(
         r#"
 [defaults]
@@ -586,6 +587,18 @@ provider = "openai"
 id = "refused"
 kind = "endpoint"
 url = "https://mail.test:25/"
+proxy = "{proxy_url}"
+[[check]]
+id = "with-credentials"
+kind = "endpoint"
+provider = "openai"
+url = "https://api.openai.com:26/v1/models"
+proxy = "http://me:secret@127.0.0.1:{proxy_port}"
+[[check]]
+id = "without-credentials"
+kind = "endpoint"
+provider = "openai"
+url = "https://api.openai.com:26/v1/models"
 proxy = "{proxy_url}"
 [[check]]
 id = "plain-via-proxy"
@@ -609,6 +622,7 @@ url = "http://intranet.test/page"
         // Should a proxy be skipped by mistake, these names still lead only to loopback.
         .args(["--resolve", "api.openai.com:443:127.0.0.1"])
         .args(["--resolve", "mail.test:25:127.0.0.1"])
+        .args(["--resolve", "api.openai.com:26:127.0.0.1"])
         .args(["--resolve", "intranet.test:80:127.0.0.1"])
         .env("HTTPS_PROXY", &proxy_url)
         .env("http_proxy", &proxy_url)
@@ -626,6 +640,21 @@ url = "http://intranet.test/page"
     assert_eq!(checks[1]["observed"]["http"]["proxy"], proxy_url);
     assert_eq!(verdict(&checks[2]), v("fail", "proxy", "proxy-refused"));
     assert_eq!(verdict(&checks[3]), v("pass", "http", "-"));
+    assert_eq!(
+        checks[3]["observed"]["http"]["proxy"], proxy_url,
+        "shown without credentials"
+    );
+    assert_eq!(verdict(&checks[4]), v("fail", "proxy", "proxy-refused"));
+    assert!(checks[4]["message"]
+        .as_str()
+        .unwrap()
+        .contains("wants credentials (407)"));
+    assert_eq!(verdict(&checks[5]), v("pass", "http", "-"));
+    assert!(
+        !out.stdout.contains("secret"),
+        "proxy credentials leaked:\n{}",
+        out.stdout
+    );
     let seen = proxy.seen();
     assert!(
         seen.contains(&"CONNECT api.openai.com:443 HTTP/1.1".to_owned()),

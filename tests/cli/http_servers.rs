@@ -132,7 +132,8 @@ impl Server {
     }
 
     /// An HTTP proxy: CONNECT tunnels go to `upstream` whatever host they name (so no name is
-    /// ever resolved), except to port 25, which it refuses with 403. Plain absolute-form requests
+    /// ever resolved), except to port 25, which it refuses with 403, and to port 26 without
+    /// credentials (407). Plain absolute-form requests
     /// are answered by the proxy itself with `via proxy`.
     pub fn connect_proxy(upstream: SocketAddr) -> Server {
         serve(
@@ -152,6 +153,14 @@ impl Server {
                         .write_all(
                             b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\nConnection: close\r\n\r\nvia proxy",
                         )
+                        .await;
+                    return;
+                }
+                // Tunnels to port 26 need `me:secret` (Basic).
+                let authorized = header(&head, "proxy-authorization") == Some("Basic bWU6c2VjcmV0");
+                if target.ends_with(":26") && !authorized {
+                    let _ = client
+                        .write_all(b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n")
                         .await;
                     return;
                 }
