@@ -901,3 +901,14 @@ fn an_unknown_key_inside_expect_gets_no_hint_about_the_keys_of_every_check() {
     let out = ws.reach().args(["validate", "bad.toml"]).output().expect_code(2);
     assert!(out.stderr.contains("a key of every check"), "{}", out.stderr);
 }
+
+#[test]
+fn the_shipped_http_example_validates() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let out = crate::util::Reach::new()
+        .args(["validate", &format!("{root}/checks/examples/http.toml")])
+        .args(["--var", "host=app.example.test"])
+        .output()
+        .expect_code(0);
+    assert_eq!(out.stdout, "ok: 8 checks in 1 file\n");
+}
