@@ -601,6 +601,11 @@ provider = "openai"
 url = "https://api.openai.com:26/v1/models"
 proxy = "{proxy_url}"
 [[check]]
+id = "websocket-via-proxy"
+kind = "websocket"
+url = "wss://api.openai.com/ws"
+echo = "through the tunnel"
+[[check]]
 id = "plain-via-proxy"
 kind = "http"
 url = "http://intranet.test/page"
@@ -650,6 +655,9 @@ url = "http://intranet.test/page"
         .unwrap()
         .contains("wants credentials (407)"));
     assert_eq!(verdict(&checks[5]), v("pass", "http", "-"));
+    assert_eq!(checks[5]["observed"]["http"]["echoed"], true);
+    assert_eq!(checks[5]["observed"]["http"]["proxy"], proxy_url);
+    assert_eq!(verdict(&checks[6]), v("pass", "http", "-"));
     assert!(
         !out.stdout.contains("secret"),
         "proxy credentials leaked:\n{}",
