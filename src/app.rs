@@ -81,9 +81,17 @@ fn run_files(args: RunArgs, color: ColorChoice) -> u8 {
             return USAGE;
         }
     };
+    let http = match crate::probe::client::HttpCtx::from_env() {
+        Ok(http) => http,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return USAGE;
+        }
+    };
     let ctx = Ctx {
         resolver: Resolver::new(args.resolve),
         trust,
+        http,
     };
     execute(plan, ctx, &run_options, &args.output, color)
 }

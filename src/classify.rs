@@ -105,6 +105,61 @@ pub fn tls_io_error(error: &io::Error) -> Option<ErrorClass> {
         .map(tls_error)
 }
 
+/// Classifies an io error on an established connection (TLS handshake, request, response).
+pub fn stream_error(error: &io::Error) -> ErrorClass {
+    use io::ErrorKind as K;
+    if let Some(tls) = tls_io_error(error) {
+        return tls;
+    }
+    match error.kind() {
+        K::UnexpectedEof | K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe => {
+            ErrorClass::ConnectionClosed
+        }
+        K::TimedOut => ErrorClass::Timeout,
+        K::InvalidData => ErrorClass::HttpProtocol,
+        _ => ErrorClass::Io,
+    }
+}
+
+/// Classifies a failed HTTP exchange reported by hyper.
+pub fn hyper_error(error: &hyper::Error) -> ErrorClass {
+    if error.is_timeout() {
+        return ErrorClass::Timeout;
+    }
+    if error.is_parse() || error.is_parse_status() {
+        return ErrorClass::HttpProtocol;
+    }
+    let mut source = std::error::Error::source(error);
+    while let Some(inner) = source {
+        if let Some(io) = inner.downcast_ref::<io::Error>() {
+            return stream_error(io);
+        }
+        source = inner.source();
+    }
+    if error.is_incomplete_message() || error.is_canceled() || error.is_closed() {
+        ErrorClass::ConnectionClosed
+    } else {
+        ErrorClass::Io
+    }
+}
+
+/// The class of an HTTP status that is an error in itself (4xx, 5xx).
+pub fn http_status(status: u16) -> Option<ErrorClass> {
+    match status {
+        400..=499 => Some(ErrorClass::Http4xx),
+        500..=599 => Some(ErrorClass::Http5xx),
+        _ => None,
+    }
+}
+
+/// The class of a proxy's refusal of CONNECT: its own policy, or trouble reaching the target.
+pub fn proxy_status(status: u16) -> ErrorClass {
+    match status {
+        502..=504 => ErrorClass::ProxyUpstream,
+        _ => ErrorClass::ProxyRefused,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,6 +214,19 @@ mod tests {
         assert_eq!(tls_io_error(&wrapped), Some(ErrorClass::CertExpired));
         let alert = rustls::Error::AlertReceived(rustls::AlertDescription::HandshakeFailure);
         assert_eq!(tls_error(&alert), ErrorClass::TlsAlert);
+    }
+
+    #[test]
+    fn stream_errors_tell_a_dropped_connection_from_a_tls_failure() {
+        let eof = io::Error::from(io::ErrorKind::UnexpectedEof);
+        assert_eq!(stream_error(&eof), ErrorClass::ConnectionClosed);
+        let unknown = rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);
+        let wrapped = io::Error::new(io::ErrorKind::InvalidData, unknown);
+        assert_eq!(stream_error(&wrapped), ErrorClass::CertUnknownIssuer);
+        assert_eq!(http_status(503), Some(ErrorClass::Http5xx));
+        assert_eq!(http_status(302), None);
+        assert_eq!(proxy_status(407), ErrorClass::ProxyRefused);
+        assert_eq!(proxy_status(502), ErrorClass::ProxyUpstream);
     }
 
     #[test]

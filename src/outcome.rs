@@ -44,6 +44,10 @@ pub enum Stage {
     Dns,
     Tcp,
     Tls,
+    /// An HTTP proxy's CONNECT tunnel.
+    Proxy,
+    /// Waiting for the response's first byte (its status line and headers).
+    Ttfb,
     Http,
     /// The comparison of what was observed with what was expected.
     Assert,
@@ -55,6 +59,8 @@ impl Stage {
             Stage::Dns => "dns",
             Stage::Tcp => "tcp",
             Stage::Tls => "tls",
+            Stage::Proxy => "proxy",
+            Stage::Ttfb => "ttfb",
             Stage::Http => "http",
             Stage::Assert => "assert",
         }
@@ -98,6 +104,28 @@ pub enum ErrorClass {
     CertRevoked,
     /// The certificate is unusable for another reason (bad signature, bad encoding...).
     CertInvalid,
+    /// The peer closed or reset the connection before answering.
+    ConnectionClosed,
+    /// The server answered with a 4xx status.
+    Http4xx,
+    /// The server answered with a 5xx status.
+    Http5xx,
+    /// The answer was not valid HTTP (or not the protocol that was expected).
+    HttpProtocol,
+    /// Redirects led back to a URL already visited.
+    RedirectLoop,
+    /// More redirects than reach follows.
+    TooManyRedirects,
+    /// The proxy refused to open a tunnel (403, 407...).
+    ProxyRefused,
+    /// The proxy could not reach the target (502, 503, 504 to CONNECT).
+    ProxyUpstream,
+    /// The API answered, and rejected the key (401/403).
+    KeyRejected,
+    /// A key had to be validated, and none was set in the environment.
+    NoCredential,
+    /// The server answered a WebSocket upgrade with something other than 101.
+    UpgradeRefused,
     /// Anything else the operating system reported.
     Io,
 }
@@ -121,6 +149,17 @@ impl ErrorClass {
             ErrorClass::CertWrongHost => "cert-wrong-host",
             ErrorClass::CertRevoked => "cert-revoked",
             ErrorClass::CertInvalid => "cert-invalid",
+            ErrorClass::ConnectionClosed => "connection-closed",
+            ErrorClass::Http4xx => "http-4xx",
+            ErrorClass::Http5xx => "http-5xx",
+            ErrorClass::HttpProtocol => "http-protocol",
+            ErrorClass::RedirectLoop => "redirect-loop",
+            ErrorClass::TooManyRedirects => "too-many-redirects",
+            ErrorClass::ProxyRefused => "proxy-refused",
+            ErrorClass::ProxyUpstream => "proxy-upstream",
+            ErrorClass::KeyRejected => "key-rejected",
+            ErrorClass::NoCredential => "no-credential",
+            ErrorClass::UpgradeRefused => "upgrade-refused",
             ErrorClass::Io => "io",
         }
     }
@@ -206,6 +245,81 @@ pub enum Observed {
     Nothing,
     /// A TCP port on every address its host resolved to.
     Tcp { addresses: Vec<AddressObservation> },
+    /// An HTTP exchange (http, websocket and endpoint checks).
+    Http(Box<HttpObservation>),
+}
+
+/// What an HTTP-speaking check saw, as far as it got.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HttpObservation {
+    /// The URL of the last request made (after redirects).
+    pub url: String,
+    /// The address connected to (the proxy's, through a proxy).
+    pub address: Option<std::net::SocketAddr>,
+    /// The proxy used, without credentials; `None` when direct.
+    pub proxy: Option<String>,
+    /// True when the request went over a connection an earlier request had opened.
+    pub reused_connection: bool,
+    pub tls: Option<TlsSession>,
+    /// The last response's status.
+    pub status: Option<u16>,
+    /// `HTTP/1.1`, ...
+    pub version: Option<String>,
+    /// Every redirect answered, in order.
+    pub redirects: Vec<RedirectHop>,
+    /// From the first byte of the request to the last byte of the response (one request).
+    pub response_time: Option<Duration>,
+    /// Response times over `samples` requests.
+    pub latency: Option<LatencyStats>,
+    pub body_bytes: Option<u64>,
+    /// For WebSocket checks: whether the echo came back unchanged.
+    pub echoed: Option<bool>,
+}
+
+/// The negotiated TLS session of a connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsSession {
+    /// `TLSv1.3`, ...
+    pub version: String,
+    /// IANA name of the cipher suite.
+    pub cipher: String,
+    pub alpn: Option<String>,
+}
+
+/// One redirect: a 3xx status and where it pointed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedirectHop {
+    pub url: String,
+    pub status: u16,
+    pub location: String,
+}
+
+/// Response times over several samples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LatencyStats {
+    pub samples: u32,
+    pub avg: Duration,
+    pub p95: Duration,
+    pub max: Duration,
+}
+
+impl LatencyStats {
+    /// Nearest-rank statistics of `times` (`None` when empty).
+    pub fn of(times: &[Duration]) -> Option<LatencyStats> {
+        let mut sorted = times.to_vec();
+        sorted.sort();
+        let max = *sorted.last()?;
+        let count = u32::try_from(sorted.len()).ok()?;
+        let avg = sorted.iter().sum::<Duration>() / count;
+        // Nearest rank: the smallest value with at least 95% of the samples at or below it.
+        let rank = (sorted.len() * 95).div_ceil(100).max(1);
+        Some(LatencyStats {
+            samples: count,
+            avg,
+            p95: sorted[rank - 1],
+            max,
+        })
+    }
 }
 
 /// Time spent in each stage of one check, summed over attempts.

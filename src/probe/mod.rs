@@ -1,7 +1,12 @@
 //! Probes: one module per check kind. A probe observes the network and decides pass, fail or
 //! error for one attempt; it never prints and never retries (the runner does).
 
+pub mod client;
+pub mod endpoint;
+pub mod http;
 pub mod tcp;
+pub mod transport;
+pub mod websocket;
 
 use crate::outcome::Outcome;
 use crate::resolve::Resolver;
@@ -15,6 +20,8 @@ pub struct Ctx {
     pub resolver: Resolver,
     /// Certificate authorities that TLS verification trusts.
     pub trust: Trust,
+    /// Proxies, API keys and pooled connections of the HTTP-speaking kinds.
+    pub http: client::HttpCtx,
 }
 
 /// The result of one attempt of one check.
@@ -36,6 +43,9 @@ impl Executor for Ctx {
     async fn attempt(&self, check: &Check) -> Attempt {
         match &check.probe {
             ProbeSpec::Tcp(tcp) => tcp::attempt(self, tcp, check.timeout).await,
+            ProbeSpec::Http(http) => http::attempt(self, http, check.timeout).await,
+            ProbeSpec::Websocket(ws) => websocket::attempt(self, ws, check.timeout).await,
+            ProbeSpec::Endpoint(endpoint) => endpoint::attempt(self, endpoint, check.timeout).await,
         }
     }
 }

@@ -49,35 +49,43 @@ pub async fn attempt(ctx: &Ctx, check: &TcpCheck, timeout: Duration) -> Attempt 
 
 /// Opens and closes one TCP connection, reporting what the attempt proves about the port.
 pub async fn connect(address: SocketAddr, timeout: Duration) -> AddressProbe {
-    let socket = match Socket::new(
+    // Dropping the stream closes it with a FIN: a polite close that leaves no half-open socket.
+    match open_stream(address, timeout).await {
+        Ok(_stream) => open(),
+        Err(probe) => probe,
+    }
+}
+
+/// Opens one TCP connection for a caller that goes on to use it (TLS, HTTP), or says what the
+/// failed attempt proves about the port.
+pub async fn open_stream(
+    address: SocketAddr,
+    timeout: Duration,
+) -> Result<tokio::net::TcpStream, AddressProbe> {
+    let socket = Socket::new(
         Domain::for_address(address),
         Type::STREAM.nonblocking(),
         Some(Protocol::TCP),
-    ) {
-        Ok(socket) => socket,
-        Err(e) => return classify::connect_error(&e, ErrorTiming::Immediate),
-    };
+    )
+    .map_err(|e| classify::connect_error(&e, ErrorTiming::Immediate))?;
     match socket.connect(&SockAddr::from(address)) {
-        Ok(()) => return open(),
+        Ok(()) => {}
         Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
-        Err(e) => return classify::connect_error(&e, ErrorTiming::Immediate),
+        Err(e) => return Err(classify::connect_error(&e, ErrorTiming::Immediate)),
     }
-    let stream = match tokio::net::TcpStream::from_std(socket.into()) {
-        Ok(stream) => stream,
-        Err(e) => return classify::connect_error(&e, ErrorTiming::Immediate),
-    };
+    let stream = tokio::net::TcpStream::from_std(socket.into())
+        .map_err(|e| classify::connect_error(&e, ErrorTiming::Immediate))?;
     match tokio::time::timeout(timeout, stream.writable()).await {
-        Err(_) => AddressProbe::State {
+        Err(_) => Err(AddressProbe::State {
             state: PortState::Filtered,
             evidence: PortEvidence::NoResponse,
-        },
-        Ok(Err(e)) => classify::connect_error(&e, ErrorTiming::FromNetwork),
+        }),
+        Ok(Err(e)) => Err(classify::connect_error(&e, ErrorTiming::FromNetwork)),
         Ok(Ok(())) => match stream.take_error() {
-            Ok(None) => open(),
-            Ok(Some(e)) | Err(e) => classify::connect_error(&e, ErrorTiming::FromNetwork),
+            Ok(None) => Ok(stream),
+            Ok(Some(e)) | Err(e) => Err(classify::connect_error(&e, ErrorTiming::FromNetwork)),
         },
     }
-    // Dropping the stream closes it with a FIN: a polite close that leaves no half-open socket.
 }
 
 fn open() -> AddressProbe {

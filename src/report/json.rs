@@ -1,7 +1,7 @@
 //! The JSON report: serde types built `From` the domain types, so a change to the domain never
 //! changes the published format by accident. `schema.json` beside this file describes it.
 
-use crate::outcome::{AddressProbe, Observed, Outcome, SkipReason, Summary, Timings};
+use crate::outcome::{AddressProbe, HttpObservation, Observed, Outcome, SkipReason, Summary, Timings};
 use crate::run::{CheckResult, RunReport};
 use serde::Serialize;
 use std::time::Duration;
@@ -61,6 +61,85 @@ pub struct ObservedJson<'a> {
     pub summary: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub addresses: Option<Vec<AddressJson>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http: Option<HttpJson>,
+}
+
+/// `observed.http`: what an http, websocket or endpoint check saw.
+#[derive(Serialize)]
+pub struct HttpJson {
+    pub url: String,
+    pub address: Option<String>,
+    pub proxy: Option<String>,
+    pub reused_connection: bool,
+    pub tls: Option<TlsJson>,
+    pub status: Option<u16>,
+    pub version: Option<String>,
+    pub redirects: Vec<RedirectJson>,
+    pub response_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latency: Option<LatencyJson>,
+    pub body_bytes: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub echoed: Option<bool>,
+}
+
+#[derive(Serialize)]
+pub struct TlsJson {
+    pub version: String,
+    pub cipher: String,
+    pub alpn: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct RedirectJson {
+    pub url: String,
+    pub status: u16,
+    pub location: String,
+}
+
+#[derive(Serialize)]
+pub struct LatencyJson {
+    pub samples: u32,
+    pub avg_ms: f64,
+    pub p95_ms: f64,
+    pub max_ms: f64,
+}
+
+impl From<&HttpObservation> for HttpJson {
+    fn from(o: &HttpObservation) -> Self {
+        HttpJson {
+            url: o.url.clone(),
+            address: o.address.map(|a| a.to_string()),
+            proxy: o.proxy.clone(),
+            reused_connection: o.reused_connection,
+            tls: o.tls.as_ref().map(|t| TlsJson {
+                version: t.version.clone(),
+                cipher: t.cipher.clone(),
+                alpn: t.alpn.clone(),
+            }),
+            status: o.status,
+            version: o.version.clone(),
+            redirects: o
+                .redirects
+                .iter()
+                .map(|r| RedirectJson {
+                    url: r.url.clone(),
+                    status: r.status,
+                    location: r.location.clone(),
+                })
+                .collect(),
+            response_ms: o.response_time.map(millis),
+            latency: o.latency.map(|l| LatencyJson {
+                samples: l.samples,
+                avg_ms: millis(l.avg),
+                p95_ms: millis(l.p95),
+                max_ms: millis(l.max),
+            }),
+            body_bytes: o.body_bytes,
+            echoed: o.echoed,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -168,7 +247,7 @@ fn skip_reason(reason: SkipReason) -> &'static str {
 
 fn observed(outcome: &Outcome) -> ObservedJson<'_> {
     let addresses = match &outcome.observed {
-        Observed::Nothing => None,
+        Observed::Nothing | Observed::Http(_) => None,
         Observed::Tcp { addresses } => Some(
             addresses
                 .iter()
@@ -197,9 +276,14 @@ fn observed(outcome: &Outcome) -> ObservedJson<'_> {
                 .collect(),
         ),
     };
+    let http = match &outcome.observed {
+        Observed::Http(observed) => Some(HttpJson::from(observed.as_ref())),
+        _ => None,
+    };
     ObservedJson {
         summary: &outcome.observed_summary,
         addresses,
+        http,
     }
 }
 

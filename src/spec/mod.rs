@@ -4,15 +4,20 @@
 //! The file format is TOML, documented in the README's "Spec reference". Errors carry the file,
 //! line and column of the value at fault; loading reports every error it finds, not just the first.
 
+mod endpoint;
 mod error;
+mod http;
 mod plan;
 pub mod ports;
 mod raw;
+pub mod request;
 mod tcp;
 pub mod vars;
+mod websocket;
 
 pub use error::{SpecError, SpecErrors};
 pub use plan::{Check, Host, Kind, Plan, PortExpectation, ProbeSpec, Source, TcpCheck};
+pub use request::{EndpointCheck, HttpCheck, WebsocketCheck};
 
 use error::Locator;
 use raw::{RawCommon, RawHeader, RawPortItem, RawPorts, COMMON_KEYS};
@@ -365,6 +370,15 @@ impl FileContext<'_> {
             Kind::Tcp => self
                 .kind_fields(specific, &mut errors)
                 .map(|raw| self.tcp(raw, &base, &mut errors)),
+            Kind::Http => self
+                .kind_fields(specific, &mut errors)
+                .map(|raw| self.http(raw, &base, &mut errors)),
+            Kind::Websocket => self
+                .kind_fields(specific, &mut errors)
+                .map(|raw| self.websocket(raw, &base, &mut errors)),
+            Kind::Endpoint => self
+                .kind_fields(specific, &mut errors)
+                .map(|raw| self.endpoint(raw, &base, &mut errors)),
         }
         .unwrap_or_default();
         if errors.is_empty() {
@@ -381,10 +395,13 @@ impl FileContext<'_> {
         errors: &mut Vec<SpecError>,
     ) -> Option<T> {
         let span = table.span();
+        let top_level: Vec<String> = table.get_ref().keys().map(|k| k.get_ref().to_string()).collect();
         T::deserialize(table.into_deserializer())
             .map_err(|e| {
                 let mut error = self.locator.toml(&e, span);
-                if error.message.starts_with("unknown field") {
+                // The hint fits a key of the check itself, not one inside a nested table (`expect`).
+                let unknown = error.message.split('`').nth(1).unwrap_or_default();
+                if error.message.starts_with("unknown field") && top_level.iter().any(|k| k == unknown) {
                     error
                         .message
                         .push_str(&format!(" (or a key of every check: {})", COMMON_KEYS.join(", ")));

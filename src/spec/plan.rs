@@ -33,6 +33,9 @@ impl Check {
     pub fn kind(&self) -> Kind {
         match self.probe {
             ProbeSpec::Tcp(_) => Kind::Tcp,
+            ProbeSpec::Http(_) => Kind::Http,
+            ProbeSpec::Websocket(_) => Kind::Websocket,
+            ProbeSpec::Endpoint(_) => Kind::Endpoint,
         }
     }
 
@@ -40,6 +43,9 @@ impl Check {
     pub fn target(&self) -> String {
         match &self.probe {
             ProbeSpec::Tcp(tcp) => tcp.host.with_port(tcp.port),
+            ProbeSpec::Http(http) => format!("{} {}", http.request.method, http.request.url),
+            ProbeSpec::Websocket(ws) => ws.url.to_string(),
+            ProbeSpec::Endpoint(endpoint) => endpoint.url.to_string(),
         }
     }
 
@@ -47,6 +53,15 @@ impl Check {
     pub fn expected(&self) -> String {
         match &self.probe {
             ProbeSpec::Tcp(tcp) => tcp.expect.as_str().to_owned(),
+            ProbeSpec::Http(http) => super::http::expected(http),
+            ProbeSpec::Websocket(ws) => match ws.echo {
+                Some(_) => "101, echo".to_owned(),
+                None => "101".to_owned(),
+            },
+            ProbeSpec::Endpoint(endpoint) => match endpoint.auth {
+                true => "reachable, key accepted".to_owned(),
+                false => "reachable".to_owned(),
+            },
         }
     }
 }
@@ -62,14 +77,20 @@ pub struct Source {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
     Tcp,
+    Http,
+    Websocket,
+    Endpoint,
 }
 
 impl Kind {
-    pub const ALL: &'static [Kind] = &[Kind::Tcp];
+    pub const ALL: &'static [Kind] = &[Kind::Tcp, Kind::Http, Kind::Websocket, Kind::Endpoint];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Tcp => "tcp",
+            Kind::Http => "http",
+            Kind::Websocket => "websocket",
+            Kind::Endpoint => "endpoint",
         }
     }
 
@@ -88,6 +109,9 @@ impl fmt::Display for Kind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProbeSpec {
     Tcp(TcpCheck),
+    Http(Box<super::HttpCheck>),
+    Websocket(super::WebsocketCheck),
+    Endpoint(super::EndpointCheck),
 }
 
 /// A TCP port that must be in a given state.

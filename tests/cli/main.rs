@@ -4,6 +4,8 @@
 mod util;
 
 mod cli;
+mod http;
+mod http_servers;
 mod netns;
 mod spec_errors;
 mod tcp;

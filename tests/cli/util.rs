@@ -94,6 +94,22 @@ impl Reach {
                 command.env_remove(key);
             }
         }
+        // Nor on the developer's proxies and API keys.
+        for key in [
+            "HTTPS_PROXY",
+            "https_proxy",
+            "HTTP_PROXY",
+            "http_proxy",
+            "NO_PROXY",
+            "no_proxy",
+            "DEEPGRAM_KEY",
+            "DEEPGRAM_API_KEY",
+            "OPENAI_API_KEY",
+            "GROQ_API_KEY",
+            "HF_TOKEN",
+        ] {
+            command.env_remove(key);
+        }
         Reach { command }
     }
 
@@ -108,6 +124,11 @@ impl Reach {
 
     pub fn env(mut self, key: &str, value: &str) -> Reach {
         self.command.env(key, value);
+        self
+    }
+
+    pub fn env_remove(mut self, key: &str) -> Reach {
+        self.command.env_remove(key);
         self
     }
 

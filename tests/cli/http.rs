@@ -1,0 +1,922 @@
+//! http, websocket and endpoint checks against local servers: statuses, redirects, slow answers,
+//! headers, bodies, samples, proxies, the provider presets (their real names resolved to a local
+//! TLS server with `--resolve`, trusted through `--ca-file`), and keys that never leak.
+
+use crate::http_servers::{privileged_listener, Pki, Server, GOOD_KEY};
+use crate::netns::{NetnsPair, SERVER_ADDR};
+use crate::util::{Output, Workspace};
+use serde_json::Value;
+
+/// Runs `spec` with `args` and returns the output after checking the exit code.
+fn run(ws: &Workspace, spec: &str, args: &[&str], code: i32) -> Output {
+    ws.write("spec.toml", spec);
+    ws.reach()
+        .args(["run", "spec.toml", "--format", "json"])
+        .args(args)
+        .output()
+        .expect_code(code)
+}
+
+fn checks(out: &Output) -> Vec<Value> {
+    out.json()["checks"].as_array().unwrap().clone()
+}
+
+/// `(status, stage, error)` of a check, for compact asserts.
+fn verdict(check: &Value) -> (String, String, String) {
+    let text = |v: &Value| v.as_str().unwrap_or("-").to_owned();
+    (
+        text(&check["status"]),
+        text(&check["stage"]),
+        text(&check["error"]),
+    )
+}
+
+fn v(status: &str, stage: &str, error: &str) -> (String, String, String) {
+    (status.into(), stage.into(), error.into())
+}
+
+#[test]
+fn statuses_match_codes_lists_and_classes() {
+    let server = Server::http(None);
+    let base = format!("http://127.0.0.1:{}", server.port());
+    let spec = format!(
+        r#"
+[defaults]
+retries = 0
+[[check]]
+id = "created-is-2xx"
+kind = "http"
+url = "{base}/status/204"
+expect.status = "2xx"
+[[check]]
+id = "missing-page"
+kind = "http"
+url = "{base}/status/404"
+expect.status = [404, 410]
+[[check]]
+id = "server-error"
+kind = "http"
+url = "{base}/status/503"
+[[check]]
+id = "client-error"
+kind = "http"
+method = "POST"
+body = "{{{{}}}}"
+url = "{base}/status/403"
+expect.status = 200
+"#
+    );
+    let ws = Workspace::new();
+    let out = run(&ws, &spec, &[], 1);
+    let checks = checks(&out);
+    assert_eq!(verdict(&checks[0]), v("pass", "http", "-"));
+    assert_eq!(verdict(&checks[1]), v("pass", "http", "-"));
+    assert_eq!(verdict(&checks[2]), v("fail", "http", "http-5xx"));
+    assert!(checks[2]["message"]
+        .as_str()
+        .unwrap()
+        .contains("status 503 (expected 2xx)"));
+    assert_eq!(verdict(&checks[3]), v("fail", "http", "http-4xx"));
+    assert_eq!(checks[0]["observed"]["http"]["status"], 204);
+    assert!(checks[0]["timings"]["ttfb_ms"].is_number(), "{}", checks[0]);
+    assert!(server.seen().iter().any(|l| l.starts_with("POST /status/403")));
+}
+
+#[test]
+fn redirects_are_checked_followed_and_loops_caught() {
+    let tls_server = Server::http(Some(Pki::new().server_config(&["site.test"])));
+    let plain = Server::http(None);
+    let base = format!("http://127.0.0.1:{}", plain.port());
+    let https_home = format!("https://site.test:{}/", tls_server.port());
+    let spec = format!(
+        r#"
+[defaults]
+retries = 0
+[[check]]
+id = "http-to-https"
+kind = "http"
+url = "{base}/to?{https_home}"
+expect.redirect_to = "{https_home}"
+[[check]]
+id = "chain"
+kind = "http"
+url = "{base}/redirect/3"
+follow_redirects = true
+expect.body_contains = "arrived"
+[[check]]
+id = "chain-not-followed"
+kind = "http"
+url = "{base}/redirect/3"
+expect.status = 200
+[[check]]
+id = "loop"
+kind = "http"
+url = "{base}/loop/a"
+follow_redirects = true
+[[check]]
+id = "wrong-target"
+kind = "http"
+url = "{base}/to?{https_home}"
+expect.redirect_to = "https://elsewhere.test/"
+"#
+    );
+    let ws = Workspace::new();
+    let out = run(&ws, &spec, &[], 1);
+    let checks = checks(&out);
+    assert_eq!(verdict(&checks[0]), v("pass", "http", "-"));
+    assert_eq!(verdict(&checks[1]), v("pass", "http", "-"));
+    assert_eq!(
+        checks[1]["observed"]["http"]["redirects"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    assert_eq!(
+        checks[1]["observed"]["summary"]
+            .as_str()
+            .unwrap()
+            .split(" -> ")
+            .count(),
+        4
+    );
+    assert_eq!(verdict(&checks[2]), v("fail", "http", "-"));
+    assert_eq!(verdict(&checks[3]), v("fail", "http", "redirect-loop"));
+    assert!(checks[3]["message"].as_str().unwrap().contains("/loop/b"));
+    assert_eq!(verdict(&checks[4]), v("fail", "http", "-"));
+    assert!(checks[4]["message"]
+        .as_str()
+        .unwrap()
+        .contains("expected https://elsewhere.test/"));
+}
+
+#[test]
+fn a_slow_first_byte_times_out_at_stage_ttfb_and_a_dropped_request_is_named() {
+    let server = Server::http(None);
+    let base = format!("http://127.0.0.1:{}", server.port());
+    let spec = format!(
+        r#"
+[defaults]
+retries = 0
+timeout = "300ms"
+[[check]]
+id = "slow"
+kind = "http"
+url = "{base}/slow"
+[[check]]
+id = "dropped"
+kind = "http"
+url = "{base}/drop"
+"#
+    );
+    let ws = Workspace::new();
+    let out = run(&ws, &spec, &[], 1);
+    let checks = checks(&out);
+    assert_eq!(verdict(&checks[0]), v("fail", "ttfb", "timeout"));
+    assert!(checks[0]["timings"]["tcp_ms"].is_number());
+    assert_eq!(verdict(&checks[1]), v("fail", "ttfb", "connection-closed"));
+}
+
+#[test]
+fn hsts_headers_and_bodies_are_asserted() {
+    let pki = Pki::new();
+    let server = Server::http(Some(pki.server_config(&["app.test"])));
+    let base = format!("https://app.test:{}", server.port());
+    let spec = format!(
+        r#"
+[defaults]
+retries = 0
+[[check]]
+id = "hsts-present"
+kind = "http"
+url = "{base}/hsts"
+expect.headers."Strict-Transport-Security" = {{ max_age_at_least = 15552000 }}
+[[check]]
+id = "hsts-absent"
+kind = "http"
+url = "{base}/health"
+expect.headers."Strict-Transport-Security" = {{ max_age_at_least = 15552000 }}
+[[check]]
+id = "health-json"
+kind = "http"
+url = "{base}/health"
+expect.json."/status" = "ok"
+expect.json."/version" = 3
+expect.headers.content-type = {{ regex = "^application/json" }}
+expect.headers.server = {{ present = false }}
+expect.body_regex = '"version":\s*\d+'
+[[check]]
+id = "health-down"
+kind = "http"
+url = "{base}/health"
+expect.json."/status" = "down"
+"#
+    );
+    let ws = Workspace::new();
+    let ca = pki.write_ca(ws.path());
+    let resolve = format!("app.test:{}:127.0.0.1", server.port());
+    let out = run(
+        &ws,
+        &spec,
+        &["--resolve", &resolve, "--ca-file", ca.to_str().unwrap()],
+        1,
+    );
+    let checks = checks(&out);
+    assert_eq!(verdict(&checks[0]), v("pass", "http", "-"));
+    assert_eq!(checks[0]["observed"]["http"]["tls"]["version"], "TLSv1.3");
+    assert_eq!(verdict(&checks[1]), v("fail", "assert", "-"));
+    assert!(checks[1]["message"]
+        .as_str()
+        .unwrap()
+        .contains("header strict-transport-security is missing"));
+    assert_eq!(verdict(&checks[2]), v("pass", "http", "-"), "{}", checks[2]);
+    assert_eq!(verdict(&checks[3]), v("fail", "assert", "-"));
+    assert!(checks[3]["message"].as_str().unwrap().contains("\"ok\""));
+}
+
+#[test]
+fn samples_reuse_one_connection_and_report_latency() {
+    let server = Server::http(None);
+    let spec = format!(
+        r#"
+[[check]]
+id = "api-latency"
+kind = "http"
+url = "http://127.0.0.1:{}/health"
+samples = 20
+expect.avg_ms = 60000
+expect.p95_ms = 60000
+expect.max_ms = 60000
+"#,
+        server.port()
+    );
+    let ws = Workspace::new();
+    let out = run(&ws, &spec, &[], 0);
+    let check = &checks(&out)[0];
+    assert_eq!(check["observed"]["http"]["latency"]["samples"], 20);
+    assert_eq!(check["expected"], "2xx, max<=60000ms, avg<=60000ms, p95<=60000ms");
+    assert_eq!(server.seen().len(), 20);
+    assert_eq!(
+        server.connections.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "every sample goes over the same connection"
+    );
+}
+
+#[test]
+fn a_latency_budget_that_is_exceeded_fails_at_assert() {
+    // The server waits 50ms before every answer: far over a 1ms budget whatever the machine.
+    let server = Server::http(None);
+    let spec = format!(
+        "[[check]]\nkind = \"http\"\nurl = \"http://127.0.0.1:{}/delay\"\nsamples = 3\nexpect.avg_ms = 1\n",
+        server.port()
+    );
+    let ws = Workspace::new();
+    let out = run(&ws, &spec, &[], 1);
+    let check = &checks(&out)[0];
+    assert_eq!(verdict(check), v("fail", "assert", "-"));
+    assert!(
+        check["message"].as_str().unwrap().contains("over the 1ms budget"),
+        "{check}"
+    );
+    assert_eq!(check["attempts"], 1, "an observed latency is not retried");
+}
+
+#[test]
+fn websockets_upgrade_and_echo_over_tcp_and_tls() {
+    let pki = Pki::new();
+    let plain = Server::http(None);
+    let tls = Server::http(Some(pki.server_config(&["chat.test"])));
+    let spec = format!(
+        r#"
+[defaults]
+retries = 0
+[[check]]
+id = "ws"
+kind = "websocket"
+url = "ws://127.0.0.1:{plain}/ws"
+echo = "ping from reach"
+[[check]]
+id = "wss"
+kind = "websocket"
+url = "wss://chat.test:{tls}/ws"
+[[check]]
+id = "not-a-websocket"
+kind = "websocket"
+url = "ws://127.0.0.1:{plain}/health"
+"#,
+        plain = plain.port(),
+        tls = tls.port()
+    );
+    let ws = Workspace::new();
+    let ca = pki.write_ca(ws.path());
+    let resolve = format!("chat.test:{}:127.0.0.1", tls.port());
+    let out = run(
+        &ws,
+        &spec,
+        &["--resolve", &resolve, "--ca-file", ca.to_str().unwrap()],
+        1,
+    );
+    let checks = checks(&out);
+    assert_eq!(verdict(&checks[0]), v("pass", "http", "-"));
+    assert_eq!(checks[0]["observed"]["http"]["echoed"], true);
+    assert_eq!(checks[0]["observed"]["http"]["status"], 101);
+    assert_eq!(verdict(&checks[1]), v("pass", "http", "-"));
+    assert!(checks[1]["timings"]["tls_ms"].is_number());
+    assert_eq!(verdict(&checks[2]), v("fail", "http", "upgrade-refused"));
+    assert!(checks[2]["message"].as_str().unwrap().contains("200"));
+}
+
+/// The four providers, by preset only (their real host names and port 443).
+const PRESETS: &str = r#"
+[defaults]
+retries = 0
+[[check]]
+kind = "endpoint"
+provider = "deepgram"
+[[check]]
+kind = "endpoint"
+provider = "openai"
+[[check]]
+kind = "endpoint"
+provider = "groq"
+[[check]]
+kind = "endpoint"
+provider = "huggingface"
+"#;
+
+const PROVIDER_HOSTS: [&str; 4] = [
+    "api.deepgram.com",
+    "api.openai.com",
+    "api.groq.com",
+    "huggingface.co",
+];
+
+/// A TLS server for every provider name on a loopback address's port 443, and the flags that
+/// point reach at it. `None` when port 443 cannot be bound (not root).
+fn provider_server(pki: &Pki, ws: &Workspace) -> Option<(Server, Vec<String>)> {
+    let listener = privileged_listener(443);
+    if listener.is_none() && std::env::var("REACH_REQUIRE_NETNS").is_ok_and(|v| v == "1") {
+        panic!("REACH_REQUIRE_NETNS=1 but port 443 cannot be bound on loopback");
+    }
+    let server = Server::http_on(listener?, Some(pki.server_config(&PROVIDER_HOSTS)));
+    let mut args = vec![
+        "--ca-file".to_owned(),
+        pki.write_ca(ws.path()).display().to_string(),
+    ];
+    for host in PROVIDER_HOSTS {
+        args.push("--resolve".into());
+        args.push(format!("{host}:443:{}", server.address.ip()));
+    }
+    Some((server, args))
+}
+
+fn strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
+#[test]
+fn provider_presets_are_reachable_when_they_answer_401_without_a_key() {
+    let pki = Pki::new();
+    let ws = Workspace::new();
+    let Some((server, args)) = provider_server(&pki, &ws) else {
+        return;
+    };
+    let out = run(&ws, PRESETS, &strs(&args), 0);
+    let checks = checks(&out);
+    for check in &checks {
+        assert_eq!(verdict(check), v("pass", "http", "-"), "{check}");
+        assert_eq!(check["observed"]["http"]["status"], 401);
+        assert!(check["observed"]["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("reachable (401)"));
+        assert!(check["timings"]["tls_ms"].is_number());
+    }
+    let targets: Vec<&str> = checks.iter().map(|c| c["target"].as_str().unwrap()).collect();
+    assert_eq!(
+        targets,
+        [
+            "https://api.deepgram.com/v1/projects",
+            "https://api.openai.com/v1/models",
+            "https://api.groq.com/openai/v1/models",
+            "https://huggingface.co/api/whoami-v2"
+        ]
+    );
+    let seen = server.seen();
+    assert!(
+        seen.contains(&"GET /openai/v1/models HTTP/1.1".to_owned()),
+        "{seen:?}"
+    );
+}
+
+#[test]
+fn keys_are_validated_and_never_appear_in_any_output() {
+    let pki = Pki::new();
+    let ws = Workspace::new();
+    let Some((_server, args)) = provider_server(&pki, &ws) else {
+        return;
+    };
+    let bad_key = "sk-test-BAD-7e3d2a41";
+    let spec = r#"
+[defaults]
+retries = 0
+[[check]]
+id = "openai-key"
+kind = "endpoint"
+provider = "openai"
+auth = true
+[[check]]
+id = "deepgram-key"
+kind = "endpoint"
+provider = "deepgram"
+auth = true
+[[check]]
+id = "groq-key"
+kind = "endpoint"
+provider = "groq"
+auth = true
+[[check]]
+id = "hf-key"
+kind = "endpoint"
+provider = "huggingface"
+auth = true
+"#;
+    ws.write("keys.toml", spec);
+    for format in ["json", "human"] {
+        let out = ws
+            .reach()
+            .args(["run", "keys.toml", "--format", format])
+            .args(strs(&args))
+            .env("OPENAI_API_KEY", GOOD_KEY)
+            .env("DEEPGRAM_API_KEY", bad_key)
+            .env("GROQ_API_KEY", bad_key)
+            .env_remove("HF_TOKEN")
+            .output()
+            .expect_code(1);
+        for text in [&out.stdout, &out.stderr] {
+            assert!(
+                !text.contains(GOOD_KEY) && !text.contains(bad_key),
+                "a key leaked:\n{text}"
+            );
+            assert!(!text.contains("sk-test"), "part of a key leaked:\n{text}");
+        }
+        if format == "json" {
+            let checks = checks(&out);
+            assert_eq!(verdict(&checks[0]), v("pass", "http", "-"));
+            assert!(checks[0]["observed"]["summary"]
+                .as_str()
+                .unwrap()
+                .starts_with("key accepted (200)"));
+            assert_eq!(verdict(&checks[1]), v("fail", "http", "key-rejected"));
+            assert!(checks[1]["message"].as_str().unwrap().contains("key rejected"));
+            assert!(checks[1]["message"]
+                .as_str()
+                .unwrap()
+                .contains("DEEPGRAM_API_KEY"));
+            assert_eq!(verdict(&checks[2]), v("fail", "http", "key-rejected"));
+            assert_eq!(verdict(&checks[3]), v("error", "assert", "no-credential"));
+            assert!(checks[3]["message"]
+                .as_str()
+                .unwrap()
+                .contains("HF_TOKEN is not set"));
+        } else {
+            assert!(out.stdout.contains("key rejected"), "{}", out.stdout);
+        }
+    }
+}
+
+#[test]
+fn an_untrusted_certificate_and_a_dropped_connection_fail_at_tls_without_leaking_keys() {
+    let untrusted = Server::http(Some(Pki::untrusted_config(&["api.openai.com"])));
+    let dropping = Server::dropping();
+    let pki = Pki::new();
+    let spec = format!(
+        r#"
+[defaults]
+retries = 0
+[[check]]
+id = "intercepted"
+kind = "endpoint"
+provider = "openai"
+url = "https://api.openai.com:{untrusted}/v1/models"
+auth = true
+[[check]]
+id = "dropped"
+kind = "endpoint"
+provider = "groq"
+url = "https://api.groq.com:{dropping}/openai/v1/models"
+auth = true
+"#,
+        untrusted = untrusted.port(),
+        dropping = dropping.port()
+    );
+    let ws = Workspace::new();
+    let ca = pki.write_ca(ws.path());
+    ws.write("spec.toml", &spec);
+    for format in ["json", "human"] {
+        let out = ws
+            .reach()
+            .args([
+                "run",
+                "spec.toml",
+                "--format",
+                format,
+                "--ca-file",
+                ca.to_str().unwrap(),
+            ])
+            .args([
+                "--resolve",
+                &format!("api.openai.com:{}:127.0.0.1", untrusted.port()),
+            ])
+            .args([
+                "--resolve",
+                &format!("api.groq.com:{}:127.0.0.1", dropping.port()),
+            ])
+            .env("OPENAI_API_KEY", GOOD_KEY)
+            .env("GROQ_API_KEY", GOOD_KEY)
+            .output()
+            .expect_code(1);
+        for text in [&out.stdout, &out.stderr] {
+            assert!(
+                !text.contains(GOOD_KEY),
+                "a key leaked on a failure path:\n{text}"
+            );
+        }
+        if format == "human" {
+            assert!(
+                out.stdout.contains("cert-unknown-issuer at tls"),
+                "{}",
+                out.stdout
+            );
+            assert!(out.stdout.contains("└ spec.toml:4"), "{}", out.stdout);
+            continue;
+        }
+        let checks = checks(&out);
+        assert_eq!(verdict(&checks[0]), v("fail", "tls", "cert-unknown-issuer"));
+        assert!(checks[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("TLS-intercepting proxy"));
+        assert_eq!(verdict(&checks[1]), v("fail", "tls", "connection-closed"));
+        assert!(checks[1]["timings"]["tcp_ms"].is_number());
+    }
+}
+
+#[test]
+fn a_connect_proxy_is_used_from_the_check_or_the_environment_and_reported() {
+    let pki = Pki::new();
+    let upstream = Server::http(Some(pki.server_config(&["api.openai.com"])));
+    let proxy = Server::connect_proxy(upstream.address);
+    let proxy_url = format!("http://127.0.0.1:{}", proxy.port());
+    let proxy_port = proxy.port();
+    let spec = format!(
+        r#"
+[defaults]
+retries = 0
+[[check]]
+id = "per-check"
+kind = "endpoint"
+provider = "openai"
+proxy = "{proxy_url}"
+[[check]]
+id = "from-env"
+kind = "endpoint"
+provider = "openai"
+[[check]]
+id = "refused"
+kind = "endpoint"
+url = "https://mail.test:25/"
+proxy = "{proxy_url}"
+[[check]]
+id = "with-credentials"
+kind = "endpoint"
+provider = "openai"
+url = "https://api.openai.com:26/v1/models"
+proxy = "http://me:secret@127.0.0.1:{proxy_port}"
+[[check]]
+id = "without-credentials"
+kind = "endpoint"
+provider = "openai"
+url = "https://api.openai.com:26/v1/models"
+proxy = "{proxy_url}"
+[[check]]
+id = "websocket-via-proxy"
+kind = "websocket"
+url = "wss://api.openai.com/ws"
+echo = "through the tunnel"
+[[check]]
+id = "plain-via-proxy"
+kind = "http"
+url = "http://intranet.test/page"
+"#
+    );
+    let ws = Workspace::new();
+    let ca = pki.write_ca(ws.path());
+    ws.write("spec.toml", &spec);
+    let out = ws
+        .reach()
+        .args([
+            "run",
+            "spec.toml",
+            "--format",
+            "json",
+            "--ca-file",
+            ca.to_str().unwrap(),
+        ])
+        // Should a proxy be skipped by mistake, these names still lead only to loopback.
+        .args(["--resolve", "api.openai.com:443:127.0.0.1"])
+        .args(["--resolve", "mail.test:25:127.0.0.1"])
+        .args(["--resolve", "api.openai.com:26:127.0.0.1"])
+        .args(["--resolve", "intranet.test:80:127.0.0.1"])
+        .env("HTTPS_PROXY", &proxy_url)
+        .env("http_proxy", &proxy_url)
+        .env("NO_PROXY", "other.test")
+        .output()
+        .expect_code(1);
+    let checks = checks(&out);
+    assert_eq!(verdict(&checks[0]), v("pass", "http", "-"));
+    assert_eq!(checks[0]["observed"]["http"]["proxy"], proxy_url);
+    assert!(checks[0]["observed"]["summary"]
+        .as_str()
+        .unwrap()
+        .ends_with("via proxy"));
+    assert_eq!(verdict(&checks[1]), v("pass", "http", "-"));
+    assert_eq!(checks[1]["observed"]["http"]["proxy"], proxy_url);
+    assert_eq!(verdict(&checks[2]), v("fail", "proxy", "proxy-refused"));
+    assert_eq!(verdict(&checks[3]), v("pass", "http", "-"));
+    assert_eq!(
+        checks[3]["observed"]["http"]["proxy"], proxy_url,
+        "shown without credentials"
+    );
+    assert_eq!(verdict(&checks[4]), v("fail", "proxy", "proxy-refused"));
+    assert!(checks[4]["message"]
+        .as_str()
+        .unwrap()
+        .contains("wants credentials (407)"));
+    assert_eq!(verdict(&checks[5]), v("pass", "http", "-"));
+    assert_eq!(checks[5]["observed"]["http"]["echoed"], true);
+    assert_eq!(checks[5]["observed"]["http"]["proxy"], proxy_url);
+    assert_eq!(verdict(&checks[6]), v("pass", "http", "-"));
+    assert!(
+        !out.stdout.contains("secret"),
+        "proxy credentials leaked:\n{}",
+        out.stdout
+    );
+    let seen = proxy.seen();
+    assert!(
+        seen.contains(&"CONNECT api.openai.com:443 HTTP/1.1".to_owned()),
+        "{seen:?}"
+    );
+    assert!(
+        seen.contains(&"GET http://intranet.test/page HTTP/1.1".to_owned()),
+        "{seen:?}"
+    );
+
+    // NO_PROXY and `proxy = "none"` keep requests direct.
+    let direct = Server::http(None);
+    let spec = format!(
+        "[[check]]\nkind = \"http\"\nurl = \"http://127.0.0.1:{}/health\"\n[[check]]\nkind = \"http\"\nurl = \"http://127.0.0.1:{}/status/200\"\nproxy = \"none\"\n",
+        direct.port(),
+        direct.port()
+    );
+    ws.write("direct.toml", &spec);
+    let out = ws
+        .reach()
+        .args(["run", "direct.toml", "--format", "json"])
+        .env("HTTP_PROXY", &proxy_url)
+        .env("NO_PROXY", "127.0.0.1")
+        .output()
+        .expect_code(0);
+    for check in out.json()["checks"].as_array().unwrap() {
+        assert_eq!(check["observed"]["http"]["proxy"], Value::Null, "{check}");
+    }
+}
+
+#[test]
+fn dns_failure_and_firewall_drops_name_their_stage() {
+    let Some(pair) = NetnsPair::create() else { return };
+    // `ip netns exec` gives the namespace this resolv.conf: the only DNS server it can ask is
+    // an address in the server namespace where nothing answers, so no query leaves the pair.
+    let netns_etc = std::path::PathBuf::from(format!("/etc/netns/{}", pair.client));
+    std::fs::create_dir_all(&netns_etc).unwrap();
+    struct Cleanup(std::path::PathBuf);
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    let _cleanup = Cleanup(netns_etc.clone());
+    std::fs::write(
+        netns_etc.join("resolv.conf"),
+        format!("nameserver {SERVER_ADDR}\noptions timeout:1 attempts:1\n"),
+    )
+    .unwrap();
+    pair.server_rule(443, &["DROP"]);
+    let ws = Workspace::new();
+    ws.write(
+        "egress.toml",
+        &format!(
+            r#"
+[defaults]
+retries = 0
+timeout = "2s"
+[[check]]
+id = "dns"
+kind = "endpoint"
+provider = "openai"
+[[check]]
+id = "egress-dropped"
+kind = "endpoint"
+url = "https://{SERVER_ADDR}/"
+timeout = "300ms"
+"#
+        ),
+    );
+    let out = pair
+        .reach_in_client()
+        .args([
+            "run",
+            &ws.path().join("egress.toml").display().to_string(),
+            "--format",
+            "json",
+        ])
+        .output();
+    let report = out.json();
+    let checks = report["checks"].as_array().unwrap();
+    // The resolver's query got no answer (ICMP port unreachable): a resolver failure, not a
+    // name that does not exist.
+    assert_eq!(
+        verdict(&checks[0]),
+        v("error", "dns", "servfail"),
+        "{}",
+        checks[0]
+    );
+    assert_eq!(verdict(&checks[1]), v("fail", "tcp", "timeout"));
+    assert!(checks[1]["message"].as_str().unwrap().contains("firewall"));
+    assert_eq!(out.code, 1);
+}
+
+/// Runs `reach validate` and `reach run` on `spec`: both must exit 2 and report `needle` at
+/// `line:column`, probing nothing.
+#[track_caller]
+fn rejected(spec: &str, line: usize, column: usize, needle: &str) {
+    let ws = Workspace::new();
+    ws.write("bad.toml", spec);
+    for command in ["validate", "run"] {
+        let out = ws.reach().args([command, "bad.toml"]).output().expect_code(2);
+        let located = format!("bad.toml:{line}:{column}: ");
+        assert!(
+            out.stderr.contains(&located) && out.stderr.contains(needle),
+            "`reach {command}` should report `{located}` and `{needle}`:\n{}",
+            out.stderr
+        );
+        assert!(out.stdout.is_empty(), "{}", out.stdout);
+    }
+}
+
+const HTTP: &str = "[[check]]\nkind = \"http\"\nurl = \"http://127.0.0.1:9/\"\n";
+
+#[test]
+fn spec_errors_of_the_http_kinds_are_located() {
+    let endpoint = "[[check]]\nkind = \"endpoint\"\n";
+    rejected(
+        &format!("{endpoint}provider = \"opneai\"\n"),
+        3,
+        12,
+        "unknown provider `opneai`: expected one of deepgram, openai, groq, huggingface",
+    );
+    rejected(
+        endpoint,
+        1,
+        1,
+        "needs a `provider` (deepgram, openai, groq, huggingface) or a `url`",
+    );
+    rejected(
+        &format!("{endpoint}url = \"https://api.example.test/\"\nauth = true\n"),
+        4,
+        8,
+        "auth = true needs a `provider`",
+    );
+    rejected(
+        &format!("{HTTP}expect.status = \"6xx\"\n"),
+        4,
+        17,
+        "`6xx` is not a status class",
+    );
+    rejected(
+        &format!("{HTTP}expect.status = [200, 99]\n"),
+        4,
+        17,
+        "status 99 is out of range",
+    );
+    rejected(
+        "[[check]]\nkind = \"http\"\nurl = \"ftp://files.test/\"\n",
+        3,
+        7,
+        "the scheme must be http:// or https://",
+    );
+    rejected(
+        "[[check]]\nkind = \"websocket\"\nurl = \"https://chat.test/ws\"\n",
+        3,
+        7,
+        "the scheme must be ws:// or wss://",
+    );
+    rejected(
+        "[[check]]\nkind = \"http\"\nurl = \"https://me:hunter2@api.test/\"\n",
+        3,
+        7,
+        "put credentials in a header",
+    );
+    rejected(
+        &format!("{HTTP}expect.body_regex = \"(\"\n"),
+        4,
+        21,
+        "`(` is not a valid regex",
+    );
+    rejected(
+        &format!("{HTTP}samples = 0\n"),
+        4,
+        11,
+        "samples = 0 is out of range: 1 to 1000",
+    );
+    rejected(
+        &format!("{HTTP}method = \"GE T\"\n"),
+        4,
+        10,
+        "`GE T` is not an HTTP method",
+    );
+    rejected(
+        &format!("{HTTP}proxy = \"socks5://proxy.test:1080\"\n"),
+        4,
+        9,
+        "proxy scheme `socks5` is not supported",
+    );
+    rejected(
+        &format!("{HTTP}expect.stauts = 200\n"),
+        4,
+        8,
+        "unknown field `stauts`",
+    );
+    rejected(
+        &format!("{HTTP}expect.json.status = \"ok\"\n"),
+        4,
+        22,
+        "`status` is not a JSON pointer",
+    );
+    rejected(
+        &format!("{HTTP}expect.headers.x-id = {{}}\n"),
+        4,
+        23,
+        "an empty header rule tests nothing",
+    );
+    rejected(
+        &format!("{HTTP}expect.headers.server = {{ present = false, regex = \"x\" }}\n"),
+        4,
+        25,
+        "present = false cannot be combined",
+    );
+    rejected(
+        &format!("{HTTP}expect.max_ms = 0\n"),
+        4,
+        17,
+        "0 ms is not a latency budget",
+    );
+}
+
+#[test]
+fn a_bad_proxy_variable_is_a_usage_error_that_hides_its_password() {
+    let ws = Workspace::new();
+    ws.write("ok.toml", HTTP);
+    let out = ws
+        .reach()
+        .args(["run", "ok.toml"])
+        .env("HTTPS_PROXY", "socks5://me:hunter2@proxy.test:1080")
+        .output()
+        .expect_code(2);
+    assert!(out.stderr.contains("HTTPS_PROXY"), "{}", out.stderr);
+    assert!(!out.stderr.contains("hunter2"), "{}", out.stderr);
+}
+
+#[test]
+fn an_unknown_key_inside_expect_gets_no_hint_about_the_keys_of_every_check() {
+    let ws = Workspace::new();
+    ws.write("bad.toml", &format!("{HTTP}expect.stauts = 200\n"));
+    let out = ws.reach().args(["validate", "bad.toml"]).output().expect_code(2);
+    assert!(out.stderr.contains("expected one of `status`"), "{}", out.stderr);
+    assert!(!out.stderr.contains("a key of every check"), "{}", out.stderr);
+    ws.write("bad.toml", &format!("{HTTP}sample = 2\n"));
+    let out = ws.reach().args(["validate", "bad.toml"]).output().expect_code(2);
+    assert!(out.stderr.contains("a key of every check"), "{}", out.stderr);
+}
+
+#[test]
+fn the_shipped_http_example_validates() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let out = crate::util::Reach::new()
+        .args(["validate", &format!("{root}/checks/examples/http.toml")])
+        .args(["--var", "host=app.example.test"])
+        .output()
+        .expect_code(0);
+    assert_eq!(out.stdout, "ok: 8 checks in 1 file\n");
+}
