@@ -1,10 +1,13 @@
 //! Probes: one module per check kind. A probe observes the network and decides pass, fail or
 //! error for one attempt; it never prints and never retries (the runner does).
 
+pub mod listen;
+pub mod scan;
 pub mod tcp;
 
 use crate::outcome::Outcome;
 use crate::resolve::Resolver;
+use crate::scan::ScanShared;
 use crate::spec::{Check, ProbeSpec};
 use crate::trust::Trust;
 use std::future::Future;
@@ -15,6 +18,8 @@ pub struct Ctx {
     pub resolver: Resolver,
     /// Certificate authorities that TLS verification trusts.
     pub trust: Trust,
+    /// The socket budget and progress counters of port scans.
+    pub scan: ScanShared,
 }
 
 /// The result of one attempt of one check.
@@ -36,6 +41,8 @@ impl Executor for Ctx {
     async fn attempt(&self, check: &Check) -> Attempt {
         match &check.probe {
             ProbeSpec::Tcp(tcp) => tcp::attempt(self, tcp, check.timeout).await,
+            ProbeSpec::Scan(scan) => scan::attempt(self, scan, check.timeout, check.retries).await,
+            ProbeSpec::Listen(listen) => listen::attempt(listen).await,
         }
     }
 }

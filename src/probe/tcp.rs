@@ -58,9 +58,12 @@ pub async fn connect(address: SocketAddr, timeout: Duration) -> AddressProbe {
         Err(e) => return classify::connect_error(&e, ErrorTiming::Immediate),
     };
     match socket.connect(&SockAddr::from(address)) {
-        Ok(()) => return open(),
+        Ok(()) => return established(&socket),
         Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
         Err(e) => return classify::connect_error(&e, ErrorTiming::Immediate),
+    }
+    if let Some(answer) = answered_already(&socket) {
+        return answer;
     }
     let stream = match tokio::net::TcpStream::from_std(socket.into()) {
         Ok(stream) => stream,
@@ -73,11 +76,39 @@ pub async fn connect(address: SocketAddr, timeout: Duration) -> AddressProbe {
         },
         Ok(Err(e)) => classify::connect_error(&e, ErrorTiming::FromNetwork),
         Ok(Ok(())) => match stream.take_error() {
-            Ok(None) => open(),
+            Ok(None) => established(&socket2::SockRef::from(&stream)),
             Ok(Some(e)) | Err(e) => classify::connect_error(&e, ErrorTiming::FromNetwork),
         },
     }
     // Dropping the stream closes it with a FIN: a polite close that leaves no half-open socket.
+}
+
+/// The fast path: on a near link (loopback, a veth, a LAN switch) the kernel often processes the
+/// SYN-ACK or RST before `connect()` returns, so asking the socket at once saves registering it
+/// with the reactor and a wakeup. `None` means no answer yet.
+fn answered_already(socket: &Socket) -> Option<AddressProbe> {
+    match socket.take_error() {
+        Ok(Some(e)) => Some(classify::connect_error(&e, ErrorTiming::FromNetwork)),
+        // getpeername() succeeds only once the handshake has completed.
+        Ok(None) if socket.peer_addr().is_ok() => Some(established(socket)),
+        Ok(None) | Err(_) => None,
+    }
+}
+
+/// A completed handshake. A connection to itself is not one: when the target is this host and
+/// the kernel picked the target port as the ephemeral source port, a TCP "simultaneous open"
+/// connects the socket to itself although nothing listens, where any other source port would
+/// have drawn a RST.
+fn established(socket: &Socket) -> AddressProbe {
+    let local = socket.local_addr().ok().and_then(|a| a.as_socket());
+    let peer = socket.peer_addr().ok().and_then(|a| a.as_socket());
+    if local.is_some() && local == peer {
+        return AddressProbe::State {
+            state: PortState::Closed,
+            evidence: PortEvidence::Reset,
+        };
+    }
+    open()
 }
 
 fn open() -> AddressProbe {

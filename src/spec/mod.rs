@@ -7,12 +7,17 @@
 mod error;
 mod plan;
 pub mod ports;
+mod listen;
 mod raw;
+mod scan;
 mod tcp;
 pub mod vars;
 
 pub use error::{SpecError, SpecErrors};
-pub use plan::{Check, Host, Kind, Plan, PortExpectation, ProbeSpec, Source, TcpCheck};
+pub use plan::{
+    port_ranges, Check, Host, Kind, ListenCheck, ListenExpectation, Plan, PortExpectation, ProbeSpec,
+    ScanCheck, Source, TcpCheck,
+};
 
 use error::Locator;
 use raw::{RawCommon, RawHeader, RawPortItem, RawPorts, COMMON_KEYS};
@@ -365,6 +370,12 @@ impl FileContext<'_> {
             Kind::Tcp => self
                 .kind_fields(specific, &mut errors)
                 .map(|raw| self.tcp(raw, &base, &mut errors)),
+            Kind::Scan => self
+                .kind_fields(specific, &mut errors)
+                .map(|raw| self.scan(raw, &base, &mut errors)),
+            Kind::Listen => self
+                .kind_fields(specific, &mut errors)
+                .map(|raw| self.listen(raw, &base, &mut errors)),
         }
         .unwrap_or_default();
         if errors.is_empty() {

@@ -1,5 +1,6 @@
 //! The validated plan: every check ready to run, with nothing left to parse or look up.
 
+use crate::outcome::Transport;
 use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
@@ -33,6 +34,8 @@ impl Check {
     pub fn kind(&self) -> Kind {
         match self.probe {
             ProbeSpec::Tcp(_) => Kind::Tcp,
+            ProbeSpec::Scan(_) => Kind::Scan,
+            ProbeSpec::Listen(_) => Kind::Listen,
         }
     }
 
@@ -40,6 +43,8 @@ impl Check {
     pub fn target(&self) -> String {
         match &self.probe {
             ProbeSpec::Tcp(tcp) => tcp.host.with_port(tcp.port),
+            ProbeSpec::Scan(scan) => scan.host.to_string(),
+            ProbeSpec::Listen(listen) => listen.target(),
         }
     }
 
@@ -47,6 +52,11 @@ impl Check {
     pub fn expected(&self) -> String {
         match &self.probe {
             ProbeSpec::Tcp(tcp) => tcp.expect.as_str().to_owned(),
+            ProbeSpec::Scan(scan) => scan.expected(),
+            ProbeSpec::Listen(listen) => listen
+                .expect
+                .map_or("inventory", ListenExpectation::as_str)
+                .to_owned(),
         }
     }
 }
@@ -62,14 +72,18 @@ pub struct Source {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
     Tcp,
+    Scan,
+    Listen,
 }
 
 impl Kind {
-    pub const ALL: &'static [Kind] = &[Kind::Tcp];
+    pub const ALL: &'static [Kind] = &[Kind::Tcp, Kind::Scan, Kind::Listen];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Tcp => "tcp",
+            Kind::Scan => "scan",
+            Kind::Listen => "listen",
         }
     }
 
@@ -88,6 +102,111 @@ impl fmt::Display for Kind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProbeSpec {
     Tcp(TcpCheck),
+    Scan(ScanCheck),
+    Listen(ListenCheck),
+}
+
+/// A port scan of every address of a host; open ports outside the allow list are findings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanCheck {
+    pub host: Host,
+    /// The ports to probe, in the order they are probed.
+    pub ports: Vec<u16>,
+    /// Ports allowed to be open; `None` makes the scan an inventory that only reports.
+    pub allow: Option<Vec<u16>>,
+    /// Connects in flight at once (bounded by the open-file limit at run time).
+    pub concurrency: usize,
+}
+
+impl ScanCheck {
+    fn expected(&self) -> String {
+        match &self.allow {
+            None => "inventory (no allow list)".to_owned(),
+            Some(allow) if allow.is_empty() => "no port open".to_owned(),
+            Some(allow) => format!("open only {}", port_ranges(allow)),
+        }
+    }
+}
+
+/// Ports as short as people write them: `22,80,8000-8010`.
+pub fn port_ranges(ports: &[u16]) -> String {
+    let mut sorted = ports.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut parts: Vec<String> = Vec::new();
+    let mut index = 0;
+    while index < sorted.len() {
+        let start = sorted[index];
+        let mut end = start;
+        while index + 1 < sorted.len() && sorted[index + 1] == end.wrapping_add(1) {
+            index += 1;
+            end = sorted[index];
+        }
+        parts.push(if end == start {
+            start.to_string()
+        } else {
+            format!("{start}-{end}")
+        });
+        index += 1;
+    }
+    parts.join(",")
+}
+
+/// A requirement on this host's listening sockets (the inside view).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenCheck {
+    /// `None`: TCP and UDP.
+    pub transport: Option<Transport>,
+    /// `None`: every port.
+    pub port: Option<u16>,
+    /// `None`: an inventory that only reports.
+    pub expect: Option<ListenExpectation>,
+}
+
+impl ListenCheck {
+    fn target(&self) -> String {
+        let transport = self.transport.map_or("tcp+udp", Transport::as_str);
+        match self.port {
+            Some(port) => format!("{transport}/{port} on this host"),
+            None => format!("{transport} on this host"),
+        }
+    }
+}
+
+/// How a port must (or must not) listen on this host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ListenExpectation {
+    /// Some socket listens on the port, on any address.
+    Listening,
+    /// No socket listens on the port.
+    NotListening,
+    /// Nothing listens on 0.0.0.0 or `::` (loopback or one specific address is fine, and so is
+    /// not listening at all): an internal port that only a firewall would protect is a finding.
+    NotWildcard,
+    /// If it listens, then on loopback addresses only.
+    LoopbackOnly,
+}
+
+impl ListenExpectation {
+    pub const ALL: &'static [ListenExpectation] = &[
+        ListenExpectation::Listening,
+        ListenExpectation::NotListening,
+        ListenExpectation::NotWildcard,
+        ListenExpectation::LoopbackOnly,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ListenExpectation::Listening => "listening",
+            ListenExpectation::NotListening => "not-listening",
+            ListenExpectation::NotWildcard => "not-wildcard",
+            ListenExpectation::LoopbackOnly => "loopback-only",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<ListenExpectation> {
+        ListenExpectation::ALL.iter().copied().find(|e| e.as_str() == text)
+    }
 }
 
 /// A TCP port that must be in a given state.
@@ -217,6 +336,12 @@ mod tests {
         assert!(Host::parse("bad host").is_err());
         assert!(Host::parse("-x.example").is_err());
         assert!(Host::parse("").is_err());
+    }
+
+    #[test]
+    fn port_lists_collapse_into_ranges() {
+        assert_eq!(port_ranges(&[443, 22, 80, 8000, 8001, 8002, 80]), "22,80,443,8000-8002");
+        assert_eq!(port_ranges(&[65_534, 65_535]), "65534-65535");
     }
 
     #[test]

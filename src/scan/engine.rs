@@ -1,0 +1,246 @@
+//! Drives the connects of one address's scan: a bounded number in flight, spread over a few
+//! worker tasks so both the kernel work and ours use every core; adaptive timeouts; and a second
+//! chance, with a doubled timeout, for every port that stayed silent before it is called
+//! `filtered`. Each connect is [`crate::probe::tcp::connect`], so a port gets the same verdict
+//! here as in a `tcp` check.
+
+use super::rtt::RttEstimator;
+use super::PortProgress;
+use crate::outcome::{AddressProbe, PortEvidence, PortState};
+use crate::probe::tcp;
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use std::collections::VecDeque;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How one address is scanned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineOptions {
+    /// Connects in flight at once.
+    pub concurrency: usize,
+    /// The longest any single connect waits (the adaptive timeout stays below it).
+    pub max_timeout: Duration,
+    /// Extra attempts for a port that gave no answer.
+    pub retries: u32,
+}
+
+/// What one port turned out to be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortOutcome {
+    pub port: u16,
+    pub probe: AddressProbe,
+    pub attempts: u32,
+}
+
+impl PortOutcome {
+    fn silent(&self) -> bool {
+        matches!(
+            self.probe,
+            AddressProbe::State {
+                evidence: PortEvidence::NoResponse,
+                ..
+            }
+        )
+    }
+}
+
+/// Worker tasks per address: one per core, a few at most (the kernel does most of the work).
+fn workers(concurrency: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    cores.clamp(1, 4).min(concurrency.max(1))
+}
+
+/// Scans `ports` of `address`; the result holds every port once, in ascending order.
+pub async fn scan(
+    address: IpAddr,
+    ports: Arc<[u16]>,
+    options: EngineOptions,
+    progress: Arc<PortProgress>,
+) -> Vec<PortOutcome> {
+    let rtt = Arc::new(Mutex::new(RttEstimator::new(options.max_timeout)));
+    let next = Arc::new(AtomicUsize::new(0));
+    let count = workers(options.concurrency);
+    let mut tasks = tokio::task::JoinSet::new();
+    for index in 0..count {
+        // Shares that add up to the whole concurrency.
+        let share = options.concurrency / count + usize::from(index < options.concurrency % count);
+        let worker = Worker {
+            address,
+            ports: Arc::clone(&ports),
+            next: Arc::clone(&next),
+            rtt: Arc::clone(&rtt),
+            progress: Arc::clone(&progress),
+            in_flight: share.max(1),
+            retries: options.retries,
+        };
+        tasks.spawn(worker.run());
+    }
+    let mut results = Vec::with_capacity(ports.len());
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(mut found) => results.append(&mut found),
+            // A worker that panicked is a bug; its ports are reported as not probed below.
+            Err(_) => {}
+        }
+    }
+    results.sort_unstable_by_key(|r| r.port);
+    if results.len() < ports.len() {
+        let mut seen = vec![false; usize::from(u16::MAX) + 1];
+        for result in &results {
+            seen[usize::from(result.port)] = true;
+        }
+        for &port in ports.iter() {
+            if !seen[usize::from(port)] {
+                results.push(PortOutcome {
+                    port,
+                    probe: AddressProbe::Error {
+                        class: crate::outcome::ErrorClass::Io,
+                        detail: "internal error: the scan worker stopped unexpectedly".to_owned(),
+                    },
+                    attempts: 0,
+                });
+            }
+        }
+        results.sort_unstable_by_key(|r| r.port);
+    }
+    results
+}
+
+struct Worker {
+    address: IpAddr,
+    ports: Arc<[u16]>,
+    next: Arc<AtomicUsize>,
+    rtt: Arc<Mutex<RttEstimator>>,
+    progress: Arc<PortProgress>,
+    in_flight: usize,
+    retries: u32,
+}
+
+/// A connect to make: its port, the attempts already made, and the timeout of the last one.
+struct Job {
+    port: u16,
+    attempts: u32,
+    previous_timeout: Option<Duration>,
+}
+
+impl Worker {
+    fn estimate(&self) -> std::sync::MutexGuard<'_, RttEstimator> {
+        // The estimator is plain numbers: a panic elsewhere cannot leave it inconsistent.
+        self.rtt.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn next_job(&self, retries: &mut VecDeque<Job>) -> Option<Job> {
+        if let Some(job) = retries.pop_front() {
+            return Some(job);
+        }
+        let index = self.next.fetch_add(1, Ordering::Relaxed);
+        self.ports.get(index).map(|&port| Job {
+            port,
+            attempts: 0,
+            previous_timeout: None,
+        })
+    }
+
+    async fn run(self) -> Vec<PortOutcome> {
+        let mut results = Vec::new();
+        let mut retries = VecDeque::new();
+        let mut in_flight = FuturesUnordered::new();
+        loop {
+            while in_flight.len() < self.in_flight {
+                let Some(job) = self.next_job(&mut retries) else { break };
+                let timeout = {
+                    let estimate = self.estimate();
+                    match job.previous_timeout {
+                        Some(previous) => estimate.retry_timeout(previous),
+                        None => estimate.timeout(),
+                    }
+                };
+                let target = SocketAddr::new(self.address, job.port);
+                in_flight.push(async move {
+                    let started = Instant::now();
+                    let probe = tcp::connect(target, timeout).await;
+                    (job, timeout, probe, started.elapsed())
+                });
+            }
+            let Some((job, timeout, probe, elapsed)) = in_flight.next().await else {
+                break;
+            };
+            let outcome = PortOutcome {
+                port: job.port,
+                probe,
+                attempts: job.attempts + 1,
+            };
+            if let AddressProbe::State {
+                evidence: PortEvidence::SynAck | PortEvidence::Reset,
+                ..
+            } = outcome.probe
+            {
+                self.estimate().observe(elapsed);
+            }
+            if outcome.silent() && job.attempts < self.retries {
+                retries.push_back(Job {
+                    port: job.port,
+                    attempts: outcome.attempts,
+                    previous_timeout: Some(timeout),
+                });
+                continue;
+            }
+            let open = matches!(
+                outcome.probe,
+                AddressProbe::State {
+                    state: PortState::Open,
+                    ..
+                }
+            );
+            self.progress.port_done(open);
+            results.push(outcome);
+        }
+        results
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn loopback_ports_are_told_apart_and_every_port_is_reported_once() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let open = listener.local_addr().unwrap().port();
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let ports: Arc<[u16]> = vec![closed, open].into();
+        let progress = Arc::new(PortProgress::default());
+        let options = EngineOptions {
+            concurrency: 8,
+            max_timeout: Duration::from_secs(2),
+            retries: 1,
+        };
+        let found = scan(
+            "127.0.0.1".parse().unwrap(),
+            ports,
+            options,
+            Arc::clone(&progress),
+        )
+        .await;
+        let mut expected = vec![
+            (open, PortState::Open, PortEvidence::SynAck),
+            (closed, PortState::Closed, PortEvidence::Reset),
+        ];
+        expected.sort_unstable_by_key(|e| e.0);
+        let seen: Vec<_> = found
+            .iter()
+            .map(|r| match r.probe {
+                AddressProbe::State { state, evidence } => (r.port, state, evidence),
+                AddressProbe::Error { .. } => panic!("{r:?}"),
+            })
+            .collect();
+        assert_eq!(seen, expected);
+        assert_eq!(progress.snapshot(), (2, 0, 1));
+    }
+}
