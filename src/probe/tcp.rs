@@ -49,27 +49,58 @@ pub async fn attempt(ctx: &Ctx, check: &TcpCheck, timeout: Duration) -> Attempt 
 
 /// Opens and closes one TCP connection, reporting what the attempt proves about the port.
 pub async fn connect(address: SocketAddr, timeout: Duration) -> AddressProbe {
-    let socket = match Socket::new(
-        Domain::for_address(address),
-        Type::STREAM.nonblocking(),
-        Some(Protocol::TCP),
-    ) {
-        Ok(socket) => socket,
-        Err(e) => return classify::connect_error(&e, ErrorTiming::Immediate),
+    connect_reusing(address, timeout, None).await.0
+}
+
+/// [`connect`] for scanners: it may take a socket left over from an earlier refused connect,
+/// and hands back this one's when the port turned out closed. A socket whose connect drew a RST
+/// is back in the CLOSE state and can connect again, which saves creating and tearing down a
+/// socket for each of the thousands of closed ports of a scan.
+pub async fn connect_reusing(
+    address: SocketAddr,
+    timeout: Duration,
+    spare: Option<Socket>,
+) -> (AddressProbe, Option<Socket>) {
+    let domain = Domain::for_address(address);
+    let socket = match spare.filter(|s| s.domain().is_ok_and(|d| d == domain)) {
+        Some(socket) => socket,
+        None => match Socket::new(domain, Type::STREAM.nonblocking(), Some(Protocol::TCP)) {
+            Ok(socket) => socket,
+            Err(e) => return (classify::connect_error(&e, ErrorTiming::Immediate), None),
+        },
     };
-    match socket.connect(&SockAddr::from(address)) {
-        Ok(()) => return established(&socket),
+    let target = SockAddr::from(address);
+    match socket.connect(&target) {
+        Ok(()) => return (established(&socket), None),
         Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
-        Err(e) => return classify::connect_error(&e, ErrorTiming::Immediate),
+        Err(e) => return (classify::connect_error(&e, ErrorTiming::Immediate), None),
     }
-    if let Some(answer) = answered_already(&socket) {
-        return answer;
+    // The fast path: on a near link (loopback, a veth, a LAN) the kernel often handles the
+    // SYN-ACK or RST before connect() returns. A second connect() asks without registering the
+    // socket with the reactor: it succeeds once the handshake is complete, fails with the
+    // connection's error once it has failed (and resets the socket for reuse), and says
+    // EALREADY while the handshake is still under way.
+    match socket.connect(&target) {
+        Ok(()) => return (established(&socket), None),
+        Err(e) if e.raw_os_error() == Some(libc::EALREADY) => {}
+        Err(e) if e.raw_os_error() == Some(libc::EISCONN) => return (established(&socket), None),
+        Err(e) => {
+            let probe = classify::connect_error(&e, ErrorTiming::FromNetwork);
+            let reusable = matches!(
+                probe,
+                AddressProbe::State {
+                    state: PortState::Closed,
+                    ..
+                }
+            );
+            return (probe, reusable.then_some(socket));
+        }
     }
     let stream = match tokio::net::TcpStream::from_std(socket.into()) {
         Ok(stream) => stream,
-        Err(e) => return classify::connect_error(&e, ErrorTiming::Immediate),
+        Err(e) => return (classify::connect_error(&e, ErrorTiming::Immediate), None),
     };
-    match tokio::time::timeout(timeout, stream.writable()).await {
+    let probe = match tokio::time::timeout(timeout, stream.writable()).await {
         Err(_) => AddressProbe::State {
             state: PortState::Filtered,
             evidence: PortEvidence::NoResponse,
@@ -79,20 +110,9 @@ pub async fn connect(address: SocketAddr, timeout: Duration) -> AddressProbe {
             Ok(None) => established(&socket2::SockRef::from(&stream)),
             Ok(Some(e)) | Err(e) => classify::connect_error(&e, ErrorTiming::FromNetwork),
         },
-    }
+    };
     // Dropping the stream closes it with a FIN: a polite close that leaves no half-open socket.
-}
-
-/// The fast path: on a near link (loopback, a veth, a LAN switch) the kernel often processes the
-/// SYN-ACK or RST before `connect()` returns, so asking the socket at once saves registering it
-/// with the reactor and a wakeup. `None` means no answer yet.
-fn answered_already(socket: &Socket) -> Option<AddressProbe> {
-    match socket.take_error() {
-        Ok(Some(e)) => Some(classify::connect_error(&e, ErrorTiming::FromNetwork)),
-        // getpeername() succeeds only once the handshake has completed.
-        Ok(None) if socket.peer_addr().is_ok() => Some(established(socket)),
-        Ok(None) | Err(_) => None,
-    }
+    (probe, None)
 }
 
 /// A completed handshake. A connection to itself is not one: when the target is this host and

@@ -147,6 +147,8 @@ impl Worker {
         let mut results = Vec::new();
         let mut retries = VecDeque::new();
         let mut in_flight = FuturesUnordered::new();
+        // Sockets whose connect drew a RST, ready for the next port (see `connect_reusing`).
+        let mut spares: Vec<socket2::Socket> = Vec::new();
         loop {
             while in_flight.len() < self.in_flight {
                 let Some(job) = self.next_job(&mut retries) else { break };
@@ -158,15 +160,17 @@ impl Worker {
                     }
                 };
                 let target = SocketAddr::new(self.address, job.port);
+                let spare = spares.pop();
                 in_flight.push(async move {
                     let started = Instant::now();
-                    let probe = tcp::connect(target, timeout).await;
-                    (job, timeout, probe, started.elapsed())
+                    let (probe, spare) = tcp::connect_reusing(target, timeout, spare).await;
+                    (job, timeout, probe, spare, started.elapsed())
                 });
             }
-            let Some((job, timeout, probe, elapsed)) = in_flight.next().await else {
+            let Some((job, timeout, probe, spare, elapsed)) = in_flight.next().await else {
                 break;
             };
+            spares.extend(spare);
             let outcome = PortOutcome {
                 port: job.port,
                 probe,
