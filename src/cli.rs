@@ -141,7 +141,7 @@ pub struct ScanArgs {
 
     /// Ports to scan: a list and ranges, e.g. 22,80,8000-8100 [default: 1-65535].
     #[arg(short, long, value_name = "LIST", value_parser = parse_ports, conflicts_with = "top")]
-    pub ports: Option<Vec<u16>>,
+    pub ports: Option<PortList>,
 
     /// Scan the N highest-ranked well-known service ports instead.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
@@ -176,6 +176,10 @@ pub struct ScanArgs {
     pub output: OutputArgs,
 }
 
+/// A port list as typed: `22,80,8000-8010`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortList(pub Vec<u16>);
+
 /// `--allow`: the ports that may be open.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AllowList(pub Vec<u16>);
@@ -185,7 +189,7 @@ pub struct ListenersArgs {
     /// Ports that must not listen on a wildcard address (0.0.0.0 or ::): each one that does is a
     /// finding, a latent exposure that only the firewall protects.
     #[arg(long, value_name = "LIST", value_parser = parse_ports)]
-    pub internal: Option<Vec<u16>>,
+    pub internal: Option<PortList>,
 
     #[command(flatten)]
     pub output: OutputArgs,
@@ -213,15 +217,15 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(duration)
 }
 
-fn parse_ports(text: &str) -> Result<Vec<u16>, String> {
-    crate::spec::ports::parse_port_list(text)
+fn parse_ports(text: &str) -> Result<PortList, String> {
+    crate::spec::ports::parse_port_list(text).map(PortList)
 }
 
 fn parse_allow(text: &str) -> Result<AllowList, String> {
     if text.trim() == "none" {
         return Ok(AllowList(Vec::new()));
     }
-    parse_ports(text).map(AllowList)
+    parse_ports(text).map(|list| AllowList(list.0))
 }
 
 fn parse_concurrency(text: &str) -> Result<usize, String> {

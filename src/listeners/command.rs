@@ -33,7 +33,7 @@ pub fn run(args: &ListenersArgs, color: ColorChoice) -> u8 {
             expect: None,
         },
     )];
-    for &port in args.internal.iter().flatten() {
+    for &port in args.internal.iter().flat_map(|list| &list.0) {
         checks.push(check(
             format!("listeners.internal/{port}"),
             format!("tcp/{port} internal: not on a wildcard address"),

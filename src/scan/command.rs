@@ -20,7 +20,7 @@ pub fn run(args: ScanArgs, color: ColorChoice) -> u8 {
         }
     };
     let ports: Vec<u16> = match (&args.ports, args.top) {
-        (Some(ports), _) => ports.clone(),
+        (Some(ports), _) => ports.0.clone(),
         (None, Some(top)) => super::services::top(usize::from(top)),
         (None, None) => (1..=u16::MAX).collect(),
     };

@@ -5,5 +5,6 @@ mod util;
 
 mod cli;
 mod netns;
+mod scan;
 mod spec_errors;
 mod tcp;
