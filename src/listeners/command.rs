@@ -52,5 +52,12 @@ pub fn run(args: &ListenersArgs, color: ColorChoice) -> u8 {
         human: report::listeners::render,
         progress: None,
     };
-    app::execute_with(plan, Ctx::default(), &RunOptions::default(), &args.output, color, view)
+    app::execute_with(
+        plan,
+        Ctx::default(),
+        &RunOptions::default(),
+        &args.output,
+        color,
+        view,
+    )
 }

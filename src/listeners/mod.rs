@@ -50,7 +50,14 @@ fn read_from(proc: &Path, transports: &[Transport]) -> Result<Vec<ListeningSocke
             }
         }
     }
-    let owners = owners(proc, found.iter().map(|(_, inode)| *inode).filter(|i| *i != 0).collect());
+    let owners = owners(
+        proc,
+        found
+            .iter()
+            .map(|(_, inode)| *inode)
+            .filter(|i| *i != 0)
+            .collect(),
+    );
     let mut sockets: Vec<ListeningSocket> = found
         .into_iter()
         .map(|(mut socket, inode)| {
@@ -59,7 +66,12 @@ fn read_from(proc: &Path, transports: &[Transport]) -> Result<Vec<ListeningSocke
         })
         .collect();
     sockets.sort_by(|a, b| {
-        (a.transport, a.port, a.address, a.process.is_none()).cmp(&(b.transport, b.port, b.address, b.process.is_none()))
+        (a.transport, a.port, a.address, a.process.is_none()).cmp(&(
+            b.transport,
+            b.port,
+            b.address,
+            b.process.is_none(),
+        ))
     });
     sockets.dedup_by(|b, a| (a.transport, a.address, a.port) == (b.transport, b.address, b.port));
     Ok(sockets)
@@ -97,7 +109,11 @@ fn parse_endpoint(text: &str) -> Option<(IpAddr, u16)> {
     let words: Vec<u32> = address
         .as_bytes()
         .chunks(8)
-        .map(|chunk| std::str::from_utf8(chunk).ok().and_then(|w| u32::from_str_radix(w, 16).ok()))
+        .map(|chunk| {
+            std::str::from_utf8(chunk)
+                .ok()
+                .and_then(|w| u32::from_str_radix(w, 16).ok())
+        })
         .collect::<Option<_>>()?;
     let address = match words.as_slice() {
         [word] => IpAddr::V4(Ipv4Addr::from(word.to_ne_bytes())),
@@ -118,14 +134,20 @@ fn parse_endpoint(text: &str) -> Option<(IpAddr, u16)> {
 fn owners(proc: &Path, mut wanted: Vec<u64>) -> HashMap<u64, OwningProcess> {
     wanted.sort_unstable();
     let mut found = HashMap::new();
-    let Ok(entries) = std::fs::read_dir(proc) else { return found };
+    let Ok(entries) = std::fs::read_dir(proc) else {
+        return found;
+    };
     for entry in entries.flatten() {
         let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
             continue;
         };
-        let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else { continue };
+        let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else {
+            continue;
+        };
         for fd in fds.flatten() {
-            let Ok(link) = std::fs::read_link(fd.path()) else { continue };
+            let Ok(link) = std::fs::read_link(fd.path()) else {
+                continue;
+            };
             let inode = link
                 .to_str()
                 .and_then(|l| l.strip_prefix("socket:["))

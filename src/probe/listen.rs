@@ -47,9 +47,14 @@ pub fn judge(check: &ListenCheck, sockets: Vec<ListeningSocket>) -> Outcome {
     let what = check.port.map_or_else(String::new, |port| {
         format!("{}/{port}", check.transport.map_or("tcp", Transport::as_str))
     });
-    let wildcard: Vec<&ListeningSocket> = sockets.iter().filter(|s| s.scope() == BindScope::Wildcard).collect();
-    let beyond_loopback: Vec<&ListeningSocket> =
-        sockets.iter().filter(|s| s.scope() != BindScope::Loopback).collect();
+    let wildcard: Vec<&ListeningSocket> = sockets
+        .iter()
+        .filter(|s| s.scope() == BindScope::Wildcard)
+        .collect();
+    let beyond_loopback: Vec<&ListeningSocket> = sockets
+        .iter()
+        .filter(|s| s.scope() != BindScope::Loopback)
+        .collect();
     let failure = match check.expect {
         None => None,
         Some(ListenExpectation::Listening) if sockets.is_empty() => {
@@ -103,8 +108,14 @@ fn bound(sockets: &[&ListeningSocket]) -> String {
 
 fn summarize(check: &ListenCheck, sockets: &[ListeningSocket]) -> String {
     if check.port.is_none() {
-        let wildcard = sockets.iter().filter(|s| s.scope() == BindScope::Wildcard).count();
-        return format!("{} listening sockets, {wildcard} on wildcard addresses", sockets.len());
+        let wildcard = sockets
+            .iter()
+            .filter(|s| s.scope() == BindScope::Wildcard)
+            .count();
+        return format!(
+            "{} listening sockets, {wildcard} on wildcard addresses",
+            sockets.len()
+        );
     }
     if sockets.is_empty() {
         return "not listening".to_owned();
@@ -139,7 +150,11 @@ mod tests {
         for wildcard in ["0.0.0.0", "::"] {
             let outcome = judge(&check(ListenExpectation::NotWildcard), vec![socket(wildcard)]);
             assert_eq!(outcome.status, Status::Fail);
-            assert!(outcome.message.starts_with(LATENT_EXPOSURE), "{}", outcome.message);
+            assert!(
+                outcome.message.starts_with(LATENT_EXPOSURE),
+                "{}",
+                outcome.message
+            );
         }
         let loopback = judge(&check(ListenExpectation::NotWildcard), vec![socket("127.0.0.1")]);
         assert_eq!(loopback.status, Status::Pass);
@@ -158,7 +173,10 @@ mod tests {
 
     #[test]
     fn listening_and_not_listening() {
-        assert_eq!(judge(&check(ListenExpectation::Listening), vec![]).status, Status::Fail);
+        assert_eq!(
+            judge(&check(ListenExpectation::Listening), vec![]).status,
+            Status::Fail
+        );
         assert_eq!(
             judge(&check(ListenExpectation::Listening), vec![socket("10.0.0.5")]).status,
             Status::Pass

@@ -27,7 +27,11 @@ pub async fn attempt(ctx: &Ctx, check: &ScanCheck, timeout: Duration, retries: u
     };
     let Some((_sockets, granted)) = ctx.scan.reserve(check.concurrency).await else {
         return Attempt {
-            outcome: Outcome::error(Stage::Tcp, ErrorClass::Io, "internal error: the socket budget was closed"),
+            outcome: Outcome::error(
+                Stage::Tcp,
+                ErrorClass::Io,
+                "internal error: the socket budget was closed",
+            ),
             inconclusive: false,
         };
     };
@@ -37,12 +41,20 @@ pub async fn attempt(ctx: &Ctx, check: &ScanCheck, timeout: Duration, retries: u
         retries,
     };
     let ports: Arc<[u16]> = check.ports.clone().into();
-    ctx.scan.progress.add_total(ports.len() * resolved.addresses.len());
+    ctx.scan
+        .progress
+        .add_total(ports.len() * resolved.addresses.len());
     let started = Instant::now();
     let mut addresses = Vec::with_capacity(resolved.addresses.len());
     for &address in &resolved.addresses {
         let begun = Instant::now();
-        let found = engine::scan(address, Arc::clone(&ports), options, Arc::clone(&ctx.scan.progress)).await;
+        let found = engine::scan(
+            address,
+            Arc::clone(&ports),
+            options,
+            Arc::clone(&ctx.scan.progress),
+        )
+        .await;
         addresses.push(fold(address, found, begun.elapsed()));
     }
     let timings = Timings {
@@ -101,7 +113,11 @@ pub fn judge(check: &ScanCheck, mut addresses: Vec<AddressScan>, timings: Timing
                     ..
                 }
             );
-            port.unexpected = open && check.allow.as_ref().is_some_and(|allow| !allow.contains(&port.port));
+            port.unexpected = open
+                && check
+                    .allow
+                    .as_ref()
+                    .is_some_and(|allow| !allow.contains(&port.port));
             if port.unexpected {
                 let place = if several {
                     format!("{}", std::net::SocketAddr::new(scan.address, port.port))
@@ -221,15 +237,29 @@ mod tests {
             port(5432, PortState::Filtered, PortEvidence::NoResponse),
             port(6379, PortState::Open, PortEvidence::SynAck),
         ];
-        let outcome = judge(&check(Some(vec![22, 80, 443])), scan_of(ports), Timings::default());
+        let outcome = judge(
+            &check(Some(vec![22, 80, 443])),
+            scan_of(ports),
+            Timings::default(),
+        );
         assert_eq!(outcome.status, Status::Fail);
         assert_eq!(
             outcome.message,
             "unexpected open port: 6379 (redis); the allow list is 22,80,443"
         );
-        assert_eq!(outcome.observed_summary, "2 open (1 unexpected), 1 filtered, 100 closed");
-        let Observed::Scan { addresses } = &outcome.observed else { panic!() };
-        let flagged: Vec<u16> = addresses[0].ports.iter().filter(|p| p.unexpected).map(|p| p.port).collect();
+        assert_eq!(
+            outcome.observed_summary,
+            "2 open (1 unexpected), 1 filtered, 100 closed"
+        );
+        let Observed::Scan { addresses } = &outcome.observed else {
+            panic!()
+        };
+        let flagged: Vec<u16> = addresses[0]
+            .ports
+            .iter()
+            .filter(|p| p.unexpected)
+            .map(|p| p.port)
+            .collect();
         assert_eq!(flagged, [6379]);
     }
 
@@ -249,13 +279,21 @@ mod tests {
             },
             ..port(80, PortState::Open, PortEvidence::SynAck)
         };
-        let outcome = judge(&check(Some(vec![])), scan_of(vec![broken.clone()]), Timings::default());
+        let outcome = judge(
+            &check(Some(vec![])),
+            scan_of(vec![broken.clone()]),
+            Timings::default(),
+        );
         assert_eq!(outcome.status, Status::Error);
         assert_eq!(outcome.error, Some(ErrorClass::LocalPolicy));
         let with_finding = vec![broken, port(3000, PortState::Open, PortEvidence::SynAck)];
         let outcome = judge(&check(Some(vec![])), scan_of(with_finding), Timings::default());
         assert_eq!(outcome.status, Status::Fail);
         assert!(outcome.message.contains("3000 (grafana"), "{}", outcome.message);
-        assert!(outcome.message.contains("no port may be open"), "{}", outcome.message);
+        assert!(
+            outcome.message.contains("no port may be open"),
+            "{}",
+            outcome.message
+        );
     }
 }

@@ -270,7 +270,9 @@ fn observed(outcome: &Outcome) -> ObservedJson<'_> {
 fn ports(scan: &AddressScan) -> impl Iterator<Item = PortJson> + '_ {
     scan.ports.iter().map(|port| {
         let (state, reason, error, detail) = match &port.probe {
-            AddressProbe::State { state, evidence } => (Some(state.as_str()), Some(evidence.as_str()), None, None),
+            AddressProbe::State { state, evidence } => {
+                (Some(state.as_str()), Some(evidence.as_str()), None, None)
+            }
             AddressProbe::Error { class, detail } => (None, None, Some(class.as_str()), Some(detail.clone())),
         };
         PortJson {

@@ -33,7 +33,10 @@ pub fn render(report: &RunReport, color: bool) -> String {
         let outcome = &result.outcome;
         if result.check.expected() == "inventory" {
             if let Observed::Listen { sockets } = &outcome.observed {
-                let header = format!("{:<6}{:<42}{:<7}{:<10}PROCESS", "PROTO", "ADDRESS", "PORT", "SCOPE");
+                let header = format!(
+                    "{:<6}{:<42}{:<7}{:<10}PROCESS",
+                    "PROTO", "ADDRESS", "PORT", "SCOPE"
+                );
                 let _ = writeln!(out, "  {}", paint(DIM, &header));
                 for socket in sockets {
                     let scope = socket.scope();

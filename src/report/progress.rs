@@ -105,7 +105,11 @@ impl PortBar {
 
 impl Progress for PortBar {
     fn start(&self, _selected: usize) {
-        let (bar, counters, stop) = (self.bar.clone(), std::sync::Arc::clone(&self.counters), std::sync::Arc::clone(&self.stop));
+        let (bar, counters, stop) = (
+            self.bar.clone(),
+            std::sync::Arc::clone(&self.counters),
+            std::sync::Arc::clone(&self.stop),
+        );
         let ticker = std::thread::spawn(move || {
             while !stop.load(Ordering::Relaxed) {
                 let (done, total, open) = counters.snapshot();

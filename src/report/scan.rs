@@ -86,7 +86,13 @@ fn host_section(out: &mut String, result: &CheckResult, paint: &dyn Fn(&str, &st
             let _ = writeln!(
                 out,
                 "    {}",
-                paint(DIM, &format!("{:<7}{:<10}{:<18}{:<26}VERDICT", "PORT", "STATE", "REASON", "SERVICE"))
+                paint(
+                    DIM,
+                    &format!(
+                        "{:<7}{:<10}{:<18}{:<26}VERDICT",
+                        "PORT", "STATE", "REASON", "SERVICE"
+                    )
+                )
             );
             for port in &scan.ports {
                 let (state, reason) = match &port.probe {

@@ -79,10 +79,9 @@ pub async fn scan(
     }
     let mut results = Vec::with_capacity(ports.len());
     while let Some(joined) = tasks.join_next().await {
-        match joined {
-            Ok(mut found) => results.append(&mut found),
-            // A worker that panicked is a bug; its ports are reported as not probed below.
-            Err(_) => {}
+        // A worker that panicked is a bug; its ports are reported as not probed below.
+        if let Ok(mut found) = joined {
+            results.append(&mut found);
         }
     }
     results.sort_unstable_by_key(|r| r.port);
@@ -151,7 +150,9 @@ impl Worker {
         let mut spares: Vec<socket2::Socket> = Vec::new();
         loop {
             while in_flight.len() < self.in_flight {
-                let Some(job) = self.next_job(&mut retries) else { break };
+                let Some(job) = self.next_job(&mut retries) else {
+                    break;
+                };
                 let timeout = {
                     let estimate = self.estimate();
                     match job.previous_timeout {

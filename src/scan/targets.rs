@@ -71,7 +71,9 @@ fn cidr(item: &str, network: &str, prefix: &str) -> Result<Vec<Host>, String> {
         }
         IpAddr::V6(v6) => {
             let base = u128::from(v6) & !((1u128 << host_bits) - 1);
-            (0..count).map(|i| Host::Ip(IpAddr::V6((base | i).into()))).collect()
+            (0..count)
+                .map(|i| Host::Ip(IpAddr::V6((base | i).into())))
+                .collect()
         }
     };
     Ok(hosts)
@@ -99,7 +101,10 @@ mod tests {
     #[test]
     fn huge_or_malformed_ranges_are_refused_with_the_value() {
         let error = parse("10.0.0.0/8").unwrap_err();
-        assert!(error.contains("`10.0.0.0/8`") && error.contains("at most 256"), "{error}");
+        assert!(
+            error.contains("`10.0.0.0/8`") && error.contains("at most 256"),
+            "{error}"
+        );
         assert!(parse("2001:db8::/64").is_err());
         assert!(parse("198.18.0.0/23").is_err());
         assert!(parse("198.18.0.0/33").unwrap_err().contains("`33`"));

@@ -5,9 +5,9 @@
 //! line and column of the value at fault; loading reports every error it finds, not just the first.
 
 mod error;
+mod listen;
 mod plan;
 pub mod ports;
-mod listen;
 mod raw;
 mod scan;
 mod tcp;

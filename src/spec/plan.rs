@@ -205,7 +205,10 @@ impl ListenExpectation {
     }
 
     pub fn parse(text: &str) -> Option<ListenExpectation> {
-        ListenExpectation::ALL.iter().copied().find(|e| e.as_str() == text)
+        ListenExpectation::ALL
+            .iter()
+            .copied()
+            .find(|e| e.as_str() == text)
     }
 }
 
@@ -340,7 +343,10 @@ mod tests {
 
     #[test]
     fn port_lists_collapse_into_ranges() {
-        assert_eq!(port_ranges(&[443, 22, 80, 8000, 8001, 8002, 80]), "22,80,443,8000-8002");
+        assert_eq!(
+            port_ranges(&[443, 22, 80, 8000, 8001, 8002, 80]),
+            "22,80,443,8000-8002"
+        );
         assert_eq!(port_ranges(&[65_534, 65_535]), "65534-65535");
     }
 

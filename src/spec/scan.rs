@@ -34,7 +34,10 @@ impl FileContext<'_> {
             .ok();
         let ports = match (&raw.ports, &raw.top) {
             (Some(_), Some(top)) => {
-                errors.push(self.locator.error(top.span(), "write either `ports` or `top`, not both"));
+                errors.push(
+                    self.locator
+                        .error(top.span(), "write either `ports` or `top`, not both"),
+                );
                 None
             }
             (Some(ports), None) => self.ports(ports, errors),
@@ -60,7 +63,10 @@ impl FileContext<'_> {
             Some(n) => {
                 errors.push(self.locator.error(
                     n.span(),
-                    format!("concurrency = {} is out of range: 1 to {MAX_CONCURRENCY}", n.get_ref()),
+                    format!(
+                        "concurrency = {} is out of range: 1 to {MAX_CONCURRENCY}",
+                        n.get_ref()
+                    ),
                 ));
                 None
             }

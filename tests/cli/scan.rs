@@ -27,7 +27,11 @@ fn sets(report: &Value) -> Sets {
             .map(|p| (port(p), p["reason"].as_str().unwrap().to_owned()))
             .collect(),
         closed: observed["port_counts"]["closed"].as_u64().unwrap(),
-        findings: ports.iter().filter(|p| p["finding"].is_string()).map(port).collect(),
+        findings: ports
+            .iter()
+            .filter(|p| p["finding"].is_string())
+            .map(port)
+            .collect(),
     }
 }
 
@@ -47,12 +51,25 @@ fn a_scan_through_a_firewall_finds_exactly_the_open_closed_and_filtered_ports_ev
     for run in 0..3 {
         let out = pair
             .reach_in_client()
-            .args(["scan", SERVER_ADDR, "--ports", range, "--allow", "8000,8080", "--format", "json"])
+            .args([
+                "scan",
+                SERVER_ADDR,
+                "--ports",
+                range,
+                "--allow",
+                "8000,8080",
+                "--format",
+                "json",
+            ])
             .output()
             .expect_code(1);
         let report = out.json();
         let seen = sets(&report);
-        assert_eq!(seen.open, BTreeSet::from([flower, api, web]), "run {run}: {report:#}");
+        assert_eq!(
+            seen.open,
+            BTreeSet::from([flower, api, web]),
+            "run {run}: {report:#}"
+        );
         assert_eq!(
             seen.filtered,
             BTreeSet::from([
@@ -61,7 +78,11 @@ fn a_scan_through_a_firewall_finds_exactly_the_open_closed_and_filtered_ports_ev
             ]),
             "run {run}: {report:#}"
         );
-        assert_eq!(seen.closed, scanned - 5, "run {run}: the REJECT port counts as closed");
+        assert_eq!(
+            seen.closed,
+            scanned - 5,
+            "run {run}: the REJECT port counts as closed"
+        );
         assert_eq!(seen.findings, BTreeSet::from([flower]), "run {run}");
         let check = &report["checks"][0];
         assert_eq!(check["status"], "fail");
@@ -74,16 +95,38 @@ fn a_scan_through_a_firewall_finds_exactly_the_open_closed_and_filtered_ports_ev
             .iter()
             .find(|p| p["port"] == dropped)
             .unwrap();
-        assert_eq!(dropped_entry["attempts"], 2, "a silent port is retried before it is filtered");
+        assert_eq!(
+            dropped_entry["attempts"], 2,
+            "a silent port is retried before it is filtered"
+        );
         assert_eq!(dropped_entry["service"], "postgresql");
     }
     let human = pair
         .reach_in_client()
-        .args(["scan", SERVER_ADDR, "--ports", "5000-9300", "--allow", "8000,8080"])
+        .args([
+            "scan",
+            SERVER_ADDR,
+            "--ports",
+            "5000-9300",
+            "--allow",
+            "8000,8080",
+        ])
         .output()
         .expect_code(1);
-    for needle in ["5555", "flower", "UNEXPECTED", "5432", "filtered", "no-response", "dropped"] {
-        assert!(human.stdout.contains(needle), "`{needle}` missing:\n{}", human.stdout);
+    for needle in [
+        "5555",
+        "flower",
+        "UNEXPECTED",
+        "5432",
+        "filtered",
+        "no-response",
+        "dropped",
+    ] {
+        assert!(
+            human.stdout.contains(needle),
+            "`{needle}` missing:\n{}",
+            human.stdout
+        );
     }
 }
 
@@ -95,7 +138,16 @@ fn a_wildcard_listener_is_a_latent_exposure_even_when_the_firewall_filters_it() 
     pair.server_rule(port, &["DROP"]);
     let outside = pair
         .reach_in_client()
-        .args(["scan", SERVER_ADDR, "--ports", "5432", "--allow", "none", "--format", "json"])
+        .args([
+            "scan",
+            SERVER_ADDR,
+            "--ports",
+            "5432",
+            "--allow",
+            "none",
+            "--format",
+            "json",
+        ])
         .output()
         .expect_code(0);
     assert_eq!(sets(&outside.json()).filtered.len(), 1, "{}", outside.stdout);
@@ -106,7 +158,12 @@ fn a_wildcard_listener_is_a_latent_exposure_even_when_the_firewall_filters_it() 
         "[[check]]\nid = \"db-internal\"\nkind = \"listen\"\nport = 5432\nexpect = \"not-wildcard\"\n",
     );
     let inside = Reach::wrapped(&["ip", "netns", "exec", &pair.server])
-        .args(["run", &ws.path().join("inside.toml").display().to_string(), "--format", "json"])
+        .args([
+            "run",
+            &ws.path().join("inside.toml").display().to_string(),
+            "--format",
+            "json",
+        ])
         .output()
         .expect_code(1);
     let check = &inside.json()["checks"][0];
@@ -140,13 +197,23 @@ fn a_loopback_scan_tells_open_closed_and_dropped_apart() {
     let (_queue, _held, silent) = hanging_port();
     let ports = format!("{open},{closed},{silent}");
     let out = Reach::new()
-        .args(["scan", "127.0.0.1", "--ports", &ports, "--allow", &open.to_string()])
+        .args([
+            "scan",
+            "127.0.0.1",
+            "--ports",
+            &ports,
+            "--allow",
+            &open.to_string(),
+        ])
         .args(["--timeout", "300ms", "--format", "json"])
         .output()
         .expect_code(0);
     let seen = sets(&out.json());
     assert_eq!(seen.open, BTreeSet::from([open]));
-    assert_eq!(seen.filtered, BTreeSet::from([(silent, "no-response".to_owned())]));
+    assert_eq!(
+        seen.filtered,
+        BTreeSet::from([(silent, "no-response".to_owned())])
+    );
     assert_eq!(seen.closed, 1);
     assert!(seen.findings.is_empty());
 }
@@ -156,14 +223,24 @@ fn open_ports_outside_the_allow_list_fail_and_name_their_port() {
     let (_a, a) = open_port();
     let (_b, b) = open_port();
     let out = Reach::new()
-        .args(["scan", "127.0.0.1", "--ports", &format!("{a},{b}"), "--allow", &a.to_string()])
+        .args([
+            "scan",
+            "127.0.0.1",
+            "--ports",
+            &format!("{a},{b}"),
+            "--allow",
+            &a.to_string(),
+        ])
         .args(["--format", "json"])
         .output()
         .expect_code(1);
     let report = out.json();
     assert_eq!(sets(&report).findings, BTreeSet::from([b]));
     let message = report["checks"][0]["message"].as_str().unwrap();
-    assert!(message.contains(&format!("unexpected open port: {b}")), "{message}");
+    assert!(
+        message.contains(&format!("unexpected open port: {b}")),
+        "{message}"
+    );
     // Without --allow the scan is an inventory: it reports and passes.
     Reach::new()
         .args(["scan", "127.0.0.1", "--ports", &format!("{a},{b}")])
@@ -216,7 +293,7 @@ timeout = "500ms"
     let check = &report["checks"][0];
     assert_eq!(check["id"], "audit.edge");
     assert_eq!(check["target"], "127.0.0.1");
-    assert_eq!(check["expected"], format!("open only {}", api.to_string()));
+    assert_eq!(check["expected"], format!("open only {api}"));
     assert_eq!(sets(&report).findings, BTreeSet::from([db]));
     assert_eq!(check["source"]["line"], 3);
 }
@@ -241,12 +318,24 @@ const SCAN: &str = "[[check]]\nkind = \"scan\"\nhost = \"127.0.0.1\"\n";
 
 #[test]
 fn scan_spec_errors_are_located() {
-    rejected(&format!("{SCAN}allow = [22]\nalow = [80]\n"), 5, "unknown field `alow`");
+    rejected(
+        &format!("{SCAN}allow = [22]\nalow = [80]\n"),
+        5,
+        "unknown field `alow`",
+    );
     rejected(SCAN, 1, "missing field `allow`");
-    rejected(&format!("{SCAN}allow = [22]\nports = \"1-100\"\ntop = 10\n"), 6, "either `ports` or `top`");
+    rejected(
+        &format!("{SCAN}allow = [22]\nports = \"1-100\"\ntop = 10\n"),
+        6,
+        "either `ports` or `top`",
+    );
     rejected(&format!("{SCAN}allow = [22]\ntop = 70000\n"), 5, "top = 70000");
     rejected(&format!("{SCAN}allow = [\"http\"]\n"), 4, "`http`");
-    rejected(&format!("{SCAN}allow = []\nconcurrency = 0\n"), 5, "concurrency = 0");
+    rejected(
+        &format!("{SCAN}allow = []\nconcurrency = 0\n"),
+        5,
+        "concurrency = 0",
+    );
     rejected(
         "[[check]]\nkind = \"scan\"\nhost = \"10.0.0.0/8\"\nallow = []\n",
         3,
@@ -266,7 +355,11 @@ fn listen_spec_errors_are_located() {
         4,
         "unknown protocol `sctp`",
     );
-    rejected("[[check]]\nkind = \"listen\"\nexpect = \"listening\"\n", 1, "needs `port`");
+    rejected(
+        "[[check]]\nkind = \"listen\"\nexpect = \"listening\"\n",
+        1,
+        "needs `port`",
+    );
 }
 
 #[test]
@@ -278,7 +371,13 @@ fn listeners_sees_loopback_and_wildcard_binds_with_their_process() {
         wildcard.local_addr().unwrap().port(),
     );
     let out = Reach::new()
-        .args(["listeners", "--internal", &format!("{lo},{any}"), "--format", "json"])
+        .args([
+            "listeners",
+            "--internal",
+            &format!("{lo},{any}"),
+            "--format",
+            "json",
+        ])
         .output()
         .expect_code(1);
     let report = out.json();
@@ -300,7 +399,11 @@ fn listeners_sees_loopback_and_wildcard_binds_with_their_process() {
         .args(["listeners", "--internal", &any.to_string()])
         .output()
         .expect_code(1);
-    assert!(human.stdout.contains("wildcard") && human.stdout.contains("latent exposure"), "{}", human.stdout);
+    assert!(
+        human.stdout.contains("wildcard") && human.stdout.contains("latent exposure"),
+        "{}",
+        human.stdout
+    );
 }
 
 #[test]
@@ -361,5 +464,8 @@ expect = "listening"
             ("host.worker-listens", "fail"),
         ]
     );
-    assert!(report["checks"][3]["message"].as_str().unwrap().contains("nothing listens"));
+    assert!(report["checks"][3]["message"]
+        .as_str()
+        .unwrap()
+        .contains("nothing listens"));
 }
