@@ -109,7 +109,7 @@ fn host_section(out: &mut String, result: &CheckResult, paint: &dyn Fn(&str, &st
                         evidence: PortEvidence::NoResponse,
                         ..
                     } => format!("dropped (no answer to {} connects)", port.attempts),
-                    AddressProbe::State { .. } => "rejected".to_owned(),
+                    AddressProbe::State { .. } => "rejected with an ICMP unreachable".to_owned(),
                     AddressProbe::Error { detail, .. } => paint(YELLOW, detail),
                 };
                 let _ = writeln!(

@@ -249,6 +249,63 @@ fn open_ports_outside_the_allow_list_fail_and_name_their_port() {
 }
 
 #[test]
+fn names_resolve_through_overrides_and_top_picks_the_ranked_ports() {
+    let (_api, api) = open_port();
+    let out = Reach::new()
+        .args([
+            "scan",
+            "api.shop.test",
+            "--ports",
+            &api.to_string(),
+            "--format",
+            "json",
+        ])
+        .args(["--resolve", "api.shop.test:*:127.0.0.1"])
+        .output()
+        .expect_code(0);
+    let report = out.json();
+    assert_eq!(report["checks"][0]["target"], "api.shop.test");
+    assert_eq!(sets(&report).open, BTreeSet::from([api]));
+    let top = Reach::new()
+        .args([
+            "scan",
+            "127.0.0.1",
+            "--top",
+            "3",
+            "--timeout",
+            "300ms",
+            "--format",
+            "json",
+        ])
+        .output()
+        .expect_code(0);
+    assert_eq!(top.json()["checks"][0]["observed"]["port_counts"]["scanned"], 3);
+}
+
+#[test]
+fn a_low_open_file_limit_is_raised_and_said_so() {
+    let (_api, api) = open_port();
+    // `sh -c '...' BINARY ARGS`: the shell lowers its soft limit, then becomes reach.
+    let out = Reach::wrapped(&["sh", "-c", "ulimit -Sn 200 && exec \"$0\" \"$@\""])
+        .args([
+            "scan",
+            "127.0.0.1",
+            "--ports",
+            &api.to_string(),
+            "--concurrency",
+            "1000",
+        ])
+        .output()
+        .expect_code(0);
+    assert!(
+        out.stderr
+            .contains("raised the open-file soft limit from 200 to 1128"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
 fn bad_scan_arguments_exit_2_naming_the_value() {
     for (args, needle) in [
         (vec!["scan", "10.0.0.0/8"], "10.0.0.0/8"),
