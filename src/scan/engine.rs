@@ -117,11 +117,10 @@ struct Worker {
     retries: u32,
 }
 
-/// A connect to make: its port, the attempts already made, and the timeout of the last one.
+/// A connect to make: its port and the attempts already made.
 struct Job {
     port: u16,
     attempts: u32,
-    previous_timeout: Option<Duration>,
 }
 
 impl Worker {
@@ -135,11 +134,7 @@ impl Worker {
             return Some(job);
         }
         let index = self.next.fetch_add(1, Ordering::Relaxed);
-        self.ports.get(index).map(|&port| Job {
-            port,
-            attempts: 0,
-            previous_timeout: None,
-        })
+        self.ports.get(index).map(|&port| Job { port, attempts: 0 })
     }
 
     async fn run(self) -> Vec<PortOutcome> {
@@ -155,9 +150,10 @@ impl Worker {
                 };
                 let timeout = {
                     let estimate = self.estimate();
-                    match job.previous_timeout {
-                        Some(previous) => estimate.retry_timeout(previous),
-                        None => estimate.timeout(),
+                    if job.attempts == 0 {
+                        estimate.timeout()
+                    } else {
+                        estimate.retry_timeout()
                     }
                 };
                 let target = SocketAddr::new(self.address, job.port);
@@ -165,10 +161,10 @@ impl Worker {
                 in_flight.push(async move {
                     let started = Instant::now();
                     let (probe, spare) = tcp::connect_reusing(target, timeout, spare).await;
-                    (job, timeout, probe, spare, started.elapsed())
+                    (job, probe, spare, started.elapsed())
                 });
             }
-            let Some((job, timeout, probe, spare, elapsed)) = in_flight.next().await else {
+            let Some((job, probe, spare, elapsed)) = in_flight.next().await else {
                 break;
             };
             spares.extend(spare);
@@ -188,7 +184,6 @@ impl Worker {
                 retries.push_back(Job {
                     port: job.port,
                     attempts: outcome.attempts,
-                    previous_timeout: Some(timeout),
                 });
                 continue;
             }

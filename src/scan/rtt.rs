@@ -54,10 +54,12 @@ impl RttEstimator {
         }
     }
 
-    /// The timeout of a retry after `previous` went unanswered: doubled, so that a host that
-    /// is merely slow gets a real second chance before a port is called filtered.
-    pub fn retry_timeout(&self, previous: Duration) -> Duration {
-        (previous * 2).max(self.timeout()).min(self.ceiling.max(previous))
+    /// The timeout of a retry of a port that stayed silent: twice the current estimate, so that
+    /// a host that is merely slow gets a real second chance before a port is called filtered.
+    /// It is based on what is known now rather than on the first attempt's timeout, which may
+    /// have been the uninformed [`INITIAL`] one.
+    pub fn retry_timeout(&self) -> Duration {
+        (self.timeout() * 2).min(self.ceiling)
     }
 }
 
@@ -96,8 +98,12 @@ mod tests {
     #[test]
     fn a_retry_waits_twice_as_long_up_to_the_ceiling() {
         let mut rtt = RttEstimator::new(Duration::from_secs(1));
+        assert_eq!(rtt.retry_timeout(), Duration::from_secs(1), "uninformed: the ceiling");
         rtt.observe(MS);
-        assert_eq!(rtt.retry_timeout(FLOOR), 2 * FLOOR);
-        assert_eq!(rtt.retry_timeout(800 * MS), Duration::from_secs(1));
+        assert_eq!(rtt.retry_timeout(), 2 * FLOOR);
+        for _ in 0..10 {
+            rtt.observe(700 * MS);
+        }
+        assert_eq!(rtt.retry_timeout(), Duration::from_secs(1));
     }
 }
