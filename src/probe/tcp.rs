@@ -52,19 +52,23 @@ pub async fn connect(address: SocketAddr, timeout: Duration) -> AddressProbe {
     connect_reusing(address, timeout, None).await.0
 }
 
-/// [`connect`] for scanners: it may take a socket left over from an earlier refused connect,
-/// and hands back this one's when the port turned out closed. A socket whose connect drew a RST
-/// is back in the CLOSE state and can connect again, which saves creating and tearing down a
-/// socket for each of the thousands of closed ports of a scan.
+/// [`connect`] for scanners: it may take a socket of `address`'s family made by
+/// [`reusable_socket`] or left over from an earlier refused connect, and hands this one back when
+/// the port turned out closed. A socket whose connect drew a RST is back in the CLOSE state and
+/// can connect again, which saves creating and tearing down a socket for each of the thousands
+/// of closed ports of a scan.
 pub async fn connect_reusing(
     address: SocketAddr,
     timeout: Duration,
     spare: Option<Socket>,
 ) -> (AddressProbe, Option<Socket>) {
-    let domain = Domain::for_address(address);
-    let socket = match spare.filter(|s| s.domain().is_ok_and(|d| d == domain)) {
+    let socket = match spare {
         Some(socket) => socket,
-        None => match Socket::new(domain, Type::STREAM.nonblocking(), Some(Protocol::TCP)) {
+        None => match Socket::new(
+            Domain::for_address(address),
+            Type::STREAM.nonblocking(),
+            Some(Protocol::TCP),
+        ) {
             Ok(socket) => socket,
             Err(e) => return (classify::connect_error(&e, ErrorTiming::Immediate), None),
         },
@@ -113,6 +117,23 @@ pub async fn connect_reusing(
     };
     // Dropping the stream closes it with a FIN: a polite close that leaves no half-open socket.
     (probe, None)
+}
+
+/// A socket for [`connect_reusing`] to the family of `address`, bound to a source port of its
+/// own. Holding the port across connects spares the kernel an ephemeral-port search on every
+/// connect and a release after every RST; the (source, target) pairs still differ per port.
+pub fn reusable_socket(address: SocketAddr) -> std::io::Result<Socket> {
+    let socket = Socket::new(
+        Domain::for_address(address),
+        Type::STREAM.nonblocking(),
+        Some(Protocol::TCP),
+    )?;
+    let any: SocketAddr = match address {
+        SocketAddr::V4(_) => (std::net::Ipv4Addr::UNSPECIFIED, 0).into(),
+        SocketAddr::V6(_) => (std::net::Ipv6Addr::UNSPECIFIED, 0).into(),
+    };
+    socket.bind(&any.into())?;
+    Ok(socket)
 }
 
 /// A completed handshake. A connection to itself is not one: when the target is this host and

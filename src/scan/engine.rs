@@ -157,7 +157,9 @@ impl Worker {
                     }
                 };
                 let target = SocketAddr::new(self.address, job.port);
-                let spare = spares.pop();
+                // A socket that cannot be made here is made (and its failure classified) by
+                // connect_reusing itself.
+                let spare = spares.pop().or_else(|| tcp::reusable_socket(target).ok());
                 in_flight.push(async move {
                     let started = Instant::now();
                     let (probe, spare) = tcp::connect_reusing(target, timeout, spare).await;
