@@ -62,6 +62,27 @@ pub async fn connect_reusing(
     timeout: Duration,
     spare: Option<Socket>,
 ) -> (AddressProbe, Option<Socket>) {
+    match start_connect(address, spare) {
+        Started::Answered { probe, spare } => (probe, spare),
+        Started::Waiting(socket) => (wait_for_answer(socket, timeout).await, None),
+    }
+}
+
+/// Where a connect stands once `connect()` has returned.
+pub enum Started {
+    /// The answer is already known; `spare` is the socket when it can connect again.
+    Answered {
+        probe: AddressProbe,
+        spare: Option<Socket>,
+    },
+    /// The handshake is under way: [`wait_for_answer`] finishes it.
+    Waiting(Socket),
+}
+
+/// The synchronous half of [`connect_reusing`], which a scanner calls directly so that the
+/// ports answered at once (nearly all of them on a near link) cost no future and no wakeup.
+pub fn start_connect(address: SocketAddr, spare: Option<Socket>) -> Started {
+    let answered = |probe, spare| Started::Answered { probe, spare };
     let socket = match spare {
         Some(socket) => socket,
         None => match Socket::new(
@@ -70,14 +91,14 @@ pub async fn connect_reusing(
             Some(Protocol::TCP),
         ) {
             Ok(socket) => socket,
-            Err(e) => return (classify::connect_error(&e, ErrorTiming::Immediate), None),
+            Err(e) => return answered(classify::connect_error(&e, ErrorTiming::Immediate), None),
         },
     };
     let target = SockAddr::from(address);
     match socket.connect(&target) {
-        Ok(()) => return (established(&socket), None),
+        Ok(()) => return answered(established(&socket), None),
         Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
-        Err(e) => return (classify::connect_error(&e, ErrorTiming::Immediate), None),
+        Err(e) => return answered(classify::connect_error(&e, ErrorTiming::Immediate), None),
     }
     // The fast path: on a near link (loopback, a veth, a LAN) the kernel often handles the
     // SYN-ACK or RST before connect() returns. A second connect() asks without registering the
@@ -85,9 +106,9 @@ pub async fn connect_reusing(
     // connection's error once it has failed (and resets the socket for reuse), and says
     // EALREADY while the handshake is still under way.
     match socket.connect(&target) {
-        Ok(()) => return (established(&socket), None),
-        Err(e) if e.raw_os_error() == Some(libc::EALREADY) => {}
-        Err(e) if e.raw_os_error() == Some(libc::EISCONN) => return (established(&socket), None),
+        Ok(()) => answered(established(&socket), None),
+        Err(e) if e.raw_os_error() == Some(libc::EALREADY) => Started::Waiting(socket),
+        Err(e) if e.raw_os_error() == Some(libc::EISCONN) => answered(established(&socket), None),
         Err(e) => {
             let probe = classify::connect_error(&e, ErrorTiming::FromNetwork);
             let reusable = matches!(
@@ -97,14 +118,18 @@ pub async fn connect_reusing(
                     ..
                 }
             );
-            return (probe, reusable.then_some(socket));
+            answered(probe, reusable.then_some(socket))
         }
     }
+}
+
+/// Waits up to `timeout` for the answer to a connect under way.
+pub async fn wait_for_answer(socket: Socket, timeout: Duration) -> AddressProbe {
     let stream = match tokio::net::TcpStream::from_std(socket.into()) {
         Ok(stream) => stream,
-        Err(e) => return (classify::connect_error(&e, ErrorTiming::Immediate), None),
+        Err(e) => return classify::connect_error(&e, ErrorTiming::Immediate),
     };
-    let probe = match tokio::time::timeout(timeout, stream.writable()).await {
+    match tokio::time::timeout(timeout, stream.writable()).await {
         Err(_) => AddressProbe::State {
             state: PortState::Filtered,
             evidence: PortEvidence::NoResponse,
@@ -114,9 +139,8 @@ pub async fn connect_reusing(
             Ok(None) => established(&socket2::SockRef::from(&stream)),
             Ok(Some(e)) | Err(e) => classify::connect_error(&e, ErrorTiming::FromNetwork),
         },
-    };
+    }
     // Dropping the stream closes it with a FIN: a polite close that leaves no half-open socket.
-    (probe, None)
 }
 
 /// A socket for [`connect_reusing`] to the family of `address`, bound to a source port of its

@@ -7,8 +7,9 @@
 use super::rtt::RttEstimator;
 use super::PortProgress;
 use crate::outcome::{AddressProbe, PortEvidence, PortState};
-use crate::probe::tcp;
+use crate::probe::tcp::{self, Started};
 use futures_util::stream::{FuturesUnordered, StreamExt};
+use futures_util::FutureExt;
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -25,6 +26,9 @@ pub struct EngineOptions {
     /// Extra attempts for a port that gave no answer.
     pub retries: u32,
 }
+
+/// Connects answered at once between two yields to the runtime.
+const YIELD_EVERY: u32 = 256;
 
 /// What one port turned out to be.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,63 +147,110 @@ impl Worker {
         let mut in_flight = FuturesUnordered::new();
         // Sockets whose connect drew a RST, ready for the next port (see `connect_reusing`).
         let mut spares: Vec<socket2::Socket> = Vec::new();
+        let mut answered_at_once = 0_u32;
         loop {
             while in_flight.len() < self.in_flight {
                 let Some(job) = self.next_job(&mut retries) else {
                     break;
                 };
-                let timeout = {
-                    let estimate = self.estimate();
-                    if job.attempts == 0 {
-                        estimate.timeout()
-                    } else {
-                        estimate.retry_timeout()
-                    }
-                };
                 let target = SocketAddr::new(self.address, job.port);
                 // A socket that cannot be made here is made (and its failure classified) by
-                // connect_reusing itself.
+                // start_connect itself.
                 let spare = spares.pop().or_else(|| tcp::reusable_socket(target).ok());
-                in_flight.push(async move {
-                    let started = Instant::now();
-                    let (probe, spare) = tcp::connect_reusing(target, timeout, spare).await;
-                    (job, probe, spare, started.elapsed())
-                });
+                let started = Instant::now();
+                match tcp::start_connect(target, spare) {
+                    Started::Answered { probe, spare } => {
+                        spares.extend(spare);
+                        self.record(job, probe, started.elapsed(), &mut retries, &mut results);
+                        // Answers that come at once never suspend this task: let the runtime
+                        // run timers and other tasks now and then.
+                        answered_at_once += 1;
+                        if answered_at_once % YIELD_EVERY == 0 {
+                            self.collect_ready(&mut in_flight, &mut retries, &mut results);
+                            tokio::task::yield_now().await;
+                        }
+                    }
+                    Started::Waiting(socket) => {
+                        let timeout = {
+                            let estimate = self.estimate();
+                            if job.attempts == 0 {
+                                estimate.timeout()
+                            } else {
+                                estimate.retry_timeout()
+                            }
+                        };
+                        in_flight.push(async move {
+                            let probe = tcp::wait_for_answer(socket, timeout).await;
+                            (job, probe, started.elapsed())
+                        });
+                        // Polled now, its timeout starts now rather than when this loop next
+                        // waits, which may be after every other port was started.
+                        self.collect_ready(&mut in_flight, &mut retries, &mut results);
+                    }
+                }
             }
-            let Some((job, probe, spare, elapsed)) = in_flight.next().await else {
+            // Empty only when no port is left to start either: retries are queued by `record`,
+            // and only for connects that were in flight.
+            let Some((job, probe, elapsed)) = in_flight.next().await else {
                 break;
             };
-            spares.extend(spare);
-            let outcome = PortOutcome {
-                port: job.port,
-                probe,
-                attempts: job.attempts + 1,
-            };
-            if let AddressProbe::State {
-                evidence: PortEvidence::SynAck | PortEvidence::Reset,
-                ..
-            } = outcome.probe
-            {
-                self.estimate().observe(elapsed);
-            }
-            if outcome.silent() && job.attempts < self.retries {
-                retries.push_back(Job {
-                    port: job.port,
-                    attempts: outcome.attempts,
-                });
-                continue;
-            }
-            let open = matches!(
-                outcome.probe,
-                AddressProbe::State {
-                    state: PortState::Open,
-                    ..
-                }
-            );
-            self.progress.port_done(open);
-            results.push(outcome);
+            self.record(job, probe, elapsed, &mut retries, &mut results);
         }
         results
+    }
+
+    /// Polls the connects in flight once without waiting, filing those that have an answer.
+    fn collect_ready<F>(
+        &self,
+        in_flight: &mut FuturesUnordered<F>,
+        retries: &mut VecDeque<Job>,
+        results: &mut Vec<PortOutcome>,
+    ) where
+        F: std::future::Future<Output = (Job, AddressProbe, Duration)>,
+    {
+        while let Some(Some((job, probe, elapsed))) = in_flight.next().now_or_never() {
+            self.record(job, probe, elapsed, retries, results);
+        }
+    }
+
+    /// Files one connect's answer: feeds the RTT estimate, queues a silent port for its retry,
+    /// or keeps the result.
+    fn record(
+        &self,
+        job: Job,
+        probe: AddressProbe,
+        elapsed: Duration,
+        retries: &mut VecDeque<Job>,
+        results: &mut Vec<PortOutcome>,
+    ) {
+        let outcome = PortOutcome {
+            port: job.port,
+            probe,
+            attempts: job.attempts + 1,
+        };
+        if let AddressProbe::State {
+            evidence: PortEvidence::SynAck | PortEvidence::Reset,
+            ..
+        } = outcome.probe
+        {
+            self.estimate().observe(elapsed);
+        }
+        if outcome.silent() && job.attempts < self.retries {
+            retries.push_back(Job {
+                port: job.port,
+                attempts: outcome.attempts,
+            });
+            return;
+        }
+        let open = matches!(
+            outcome.probe,
+            AddressProbe::State {
+                state: PortState::Open,
+                ..
+            }
+        );
+        self.progress.port_done(open);
+        results.push(outcome);
     }
 }
 
