@@ -103,24 +103,31 @@ print("closed", (int(closed.group(1)) if closed else 0) + explicit_closed)'
 reach_times=()
 nmap_times=()
 verdicts_match=1
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 for run in $(seq "$RUNS"); do
   start=$(now)
-  ip netns exec "$CLI" "$REACH" scan "$SERVER_ADDR" --format json >"$WORK/reach.json" || [ $? = 1 ]
+  /usr/bin/time -f '%U %S %M' -o "$WORK/reach.cpu" \
+    ip netns exec "$CLI" "$REACH" scan "$SERVER_ADDR" --format json >"$WORK/reach.json" || [ $? = 1 ]
   end=$(now)
   reach_times+=("$(echo "$end - $start" | bc)")
   start=$(now)
-  ip netns exec "$CLI" nmap -sT -Pn -n -p- -oG "$WORK/nmap.txt" "$SERVER_ADDR" >/dev/null
+  /usr/bin/time -f '%U %S %M' -o "$WORK/nmap.cpu" \
+    ip netns exec "$CLI" nmap -sT -Pn -n -p- -oG "$WORK/nmap.txt" "$SERVER_ADDR" >/dev/null
   end=$(now)
   nmap_times+=("$(echo "$end - $start" | bc)")
   reach_sets <"$WORK/reach.json" >"$WORK/reach.sets"
   nmap_sets <"$WORK/nmap.txt" >"$WORK/nmap.sets"
-  printf 'run %d: reach %6.3fs  nmap %6.3fs\n' "$run" "${reach_times[-1]}" "${nmap_times[-1]}"
+  read -r ru rs rm <"$WORK/reach.cpu"
+  read -r nu ns nm <"$WORK/nmap.cpu"
+  printf 'run %d: reach %6.3fs (cpu %.2fs, %d KB)  nmap %6.3fs (cpu %.2fs, %d KB)\n' "$run" \
+    "${reach_times[-1]}" "$(echo "$ru + $rs" | bc)" "$rm" "${nmap_times[-1]}" "$(echo "$nu + $ns" | bc)" "$nm"
   if ! diff -u "$WORK/nmap.sets" "$WORK/reach.sets" >"$WORK/diff"; then
     verdicts_match=0
     echo "  verdicts differ (nmap vs reach):"; sed 's/^/    /' "$WORK/diff"
   fi
 done
 
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 reach_median=$(median "${reach_times[@]}")
 nmap_median=$(median "${nmap_times[@]}")
