@@ -98,7 +98,11 @@ mod tests {
     #[test]
     fn a_retry_waits_twice_as_long_up_to_the_ceiling() {
         let mut rtt = RttEstimator::new(Duration::from_secs(1));
-        assert_eq!(rtt.retry_timeout(), Duration::from_secs(1), "uninformed: the ceiling");
+        assert_eq!(
+            rtt.retry_timeout(),
+            Duration::from_secs(1),
+            "uninformed: the ceiling"
+        );
         rtt.observe(MS);
         assert_eq!(rtt.retry_timeout(), 2 * FLOOR);
         for _ in 0..10 {
