@@ -46,21 +46,12 @@ fn a_scan_through_a_firewall_finds_exactly_the_open_closed_and_filtered_ports_ev
     pair.server_rule(dropped, &["DROP"]);
     pair.server_rule(reset, &["REJECT", "--reject-with", "tcp-reset"]);
     pair.server_rule(icmp, &["REJECT", "--reject-with", "icmp-admin-prohibited"]);
-    let range = "1-10000,27017";
-    let scanned = 10_001;
+    // Every port, several times: the sets must be exact on every run.
+    let scanned = 65_535;
     for run in 0..3 {
         let out = pair
             .reach_in_client()
-            .args([
-                "scan",
-                SERVER_ADDR,
-                "--ports",
-                range,
-                "--allow",
-                "8000,8080",
-                "--format",
-                "json",
-            ])
+            .args(["scan", SERVER_ADDR, "--allow", "8000,8080", "--format", "json"])
             .output()
             .expect_code(1);
         let report = out.json();
