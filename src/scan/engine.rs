@@ -296,4 +296,37 @@ mod tests {
         assert_eq!(seen, expected);
         assert_eq!(progress.snapshot(), (2, 0, 1));
     }
+
+    #[tokio::test]
+    async fn a_silent_port_is_tried_again_before_it_is_called_filtered() {
+        // A listener whose accept queue is full drops new SYNs, like a DROP rule.
+        let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        socket
+            .bind(&"127.0.0.1:0".parse::<SocketAddr>().unwrap().into())
+            .unwrap();
+        socket.listen(0).unwrap();
+        let address = socket.local_addr().unwrap().as_socket().unwrap();
+        let mut held = Vec::new();
+        while let Ok(stream) = std::net::TcpStream::connect_timeout(&address, Duration::from_millis(200)) {
+            held.push(stream);
+            assert!(held.len() < 16, "the accept queue never filled");
+        }
+        let options = EngineOptions {
+            concurrency: 4,
+            max_timeout: Duration::from_millis(200),
+            retries: 2,
+        };
+        let found = scan(address.ip(), vec![address.port()].into(), options, Arc::default()).await;
+        assert_eq!(
+            found,
+            [PortOutcome {
+                port: address.port(),
+                probe: AddressProbe::State {
+                    state: PortState::Filtered,
+                    evidence: PortEvidence::NoResponse
+                },
+                attempts: 3,
+            }]
+        );
+    }
 }
