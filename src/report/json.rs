@@ -215,26 +215,7 @@ fn skip_reason(reason: SkipReason) -> &'static str {
 }
 
 fn observed(outcome: &Outcome) -> ObservedJson<'_> {
-    let mut json = ObservedJson {
-        summary: &outcome.observed_summary,
-        addresses: None,
-        ports: None,
-        port_counts: None,
-        sockets: None,
-    };
-    match &outcome.observed {
-        Observed::Scan { addresses } => {
-            json.ports = Some(addresses.iter().flat_map(ports).collect());
-            json.port_counts = Some(port_counts(addresses));
-            return json;
-        }
-        Observed::Listen { sockets } => {
-            json.sockets = Some(sockets.iter().map(SocketJson::from).collect());
-            return json;
-        }
-        Observed::Nothing | Observed::Tcp { .. } => {}
-    }
-    json.addresses = match &outcome.observed {
+    let addresses = match &outcome.observed {
         Observed::Nothing | Observed::Scan { .. } | Observed::Listen { .. } => None,
         Observed::Tcp { addresses } => Some(
             addresses
@@ -264,7 +245,24 @@ fn observed(outcome: &Outcome) -> ObservedJson<'_> {
                 .collect(),
         ),
     };
-    json
+    let (ports, port_counts) = match &outcome.observed {
+        Observed::Scan { addresses } => (
+            Some(addresses.iter().flat_map(ports).collect()),
+            Some(port_counts(addresses)),
+        ),
+        _ => (None, None),
+    };
+    let sockets = match &outcome.observed {
+        Observed::Listen { sockets } => Some(sockets.iter().map(SocketJson::from).collect()),
+        _ => None,
+    };
+    ObservedJson {
+        summary: &outcome.observed_summary,
+        addresses,
+        ports,
+        port_counts,
+        sockets,
+    }
 }
 
 fn ports(scan: &AddressScan) -> impl Iterator<Item = PortJson> + '_ {
