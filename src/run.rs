@@ -268,7 +268,7 @@ mod tests {
     impl Executor for Scripted {
         async fn attempt(&self, check: &Check) -> Attempt {
             let ProbeSpec::Tcp(tcp) = &check.probe else {
-                panic!("the scripted runner only gets tcp checks")
+                panic!("the scripted executor runs tcp checks only")
             };
             self.calls.fetch_add(1, Ordering::SeqCst);
             let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
