@@ -63,6 +63,8 @@ pub async fn connect_reusing(
     spare: Option<Socket>,
 ) -> (AddressProbe, Option<Socket>) {
     match start_connect(address, spare) {
+        // Dropping the socket closes it with a FIN: a polite close that leaves no half-open socket.
+        Started::Connected(socket) => (established(&socket), None),
         Started::Answered { probe, spare } => (probe, spare),
         Started::Waiting(socket) => (wait_for_answer(socket, timeout).await, None),
     }
@@ -70,12 +72,15 @@ pub async fn connect_reusing(
 
 /// Where a connect stands once `connect()` has returned.
 pub enum Started {
-    /// The answer is already known; `spare` is the socket when it can connect again.
+    /// The handshake has completed: the socket is connected.
+    Connected(Socket),
+    /// The port's state is known and nothing is connected; `spare` is the socket when it can
+    /// connect again.
     Answered {
         probe: AddressProbe,
         spare: Option<Socket>,
     },
-    /// The handshake is under way: [`wait_for_answer`] finishes it.
+    /// The handshake is under way: [`finish_connect`] or [`wait_for_answer`] finishes it.
     Waiting(Socket),
 }
 
@@ -96,7 +101,7 @@ pub fn start_connect(address: SocketAddr, spare: Option<Socket>) -> Started {
     };
     let target = SockAddr::from(address);
     match socket.connect(&target) {
-        Ok(()) => return answered(established(&socket), None),
+        Ok(()) => return Started::Connected(socket),
         Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
         Err(e) => return answered(classify::connect_error(&e, ErrorTiming::Immediate), None),
     }
@@ -106,9 +111,9 @@ pub fn start_connect(address: SocketAddr, spare: Option<Socket>) -> Started {
     // connection's error once it has failed (and resets the socket for reuse), and says
     // EALREADY while the handshake is still under way.
     match socket.connect(&target) {
-        Ok(()) => answered(established(&socket), None),
+        Ok(()) => Started::Connected(socket),
         Err(e) if e.raw_os_error() == Some(libc::EALREADY) => Started::Waiting(socket),
-        Err(e) if e.raw_os_error() == Some(libc::EISCONN) => answered(established(&socket), None),
+        Err(e) if e.raw_os_error() == Some(libc::EISCONN) => Started::Connected(socket),
         Err(e) => {
             let probe = classify::connect_error(&e, ErrorTiming::FromNetwork);
             let reusable = matches!(
@@ -125,22 +130,32 @@ pub fn start_connect(address: SocketAddr, spare: Option<Socket>) -> Started {
 
 /// Waits up to `timeout` for the answer to a connect under way.
 pub async fn wait_for_answer(socket: Socket, timeout: Duration) -> AddressProbe {
-    let stream = match tokio::net::TcpStream::from_std(socket.into()) {
-        Ok(stream) => stream,
-        Err(e) => return classify::connect_error(&e, ErrorTiming::Immediate),
-    };
+    match finish_connect(socket, timeout).await {
+        // Dropping the stream closes it with a FIN: a polite close that leaves no half-open socket.
+        Ok(stream) => established(&socket2::SockRef::from(&stream)),
+        Err(probe) => probe,
+    }
+}
+
+/// Waits up to `timeout` for a connect under way to complete, for a caller that goes on to use
+/// the connection, or says what the failed attempt proves about the port.
+pub async fn finish_connect(
+    socket: Socket,
+    timeout: Duration,
+) -> Result<tokio::net::TcpStream, AddressProbe> {
+    let stream = tokio::net::TcpStream::from_std(socket.into())
+        .map_err(|e| classify::connect_error(&e, ErrorTiming::Immediate))?;
     match tokio::time::timeout(timeout, stream.writable()).await {
-        Err(_) => AddressProbe::State {
+        Err(_) => Err(AddressProbe::State {
             state: PortState::Filtered,
             evidence: PortEvidence::NoResponse,
-        },
-        Ok(Err(e)) => classify::connect_error(&e, ErrorTiming::FromNetwork),
+        }),
+        Ok(Err(e)) => Err(classify::connect_error(&e, ErrorTiming::FromNetwork)),
         Ok(Ok(())) => match stream.take_error() {
-            Ok(None) => established(&socket2::SockRef::from(&stream)),
-            Ok(Some(e)) | Err(e) => classify::connect_error(&e, ErrorTiming::FromNetwork),
+            Ok(None) => Ok(stream),
+            Ok(Some(e)) | Err(e) => Err(classify::connect_error(&e, ErrorTiming::FromNetwork)),
         },
     }
-    // Dropping the stream closes it with a FIN: a polite close that leaves no half-open socket.
 }
 
 /// A socket for [`connect_reusing`] to the family of `address`, bound to a source port of its
@@ -164,7 +179,7 @@ pub fn reusable_socket(address: SocketAddr) -> std::io::Result<Socket> {
 /// the kernel picked the target port as the ephemeral source port, a TCP "simultaneous open"
 /// connects the socket to itself although nothing listens, where any other source port would
 /// have drawn a RST.
-fn established(socket: &Socket) -> AddressProbe {
+pub fn established(socket: &Socket) -> AddressProbe {
     let local = socket.local_addr().ok().and_then(|a| a.as_socket());
     let peer = socket.peer_addr().ok().and_then(|a| a.as_socket());
     if local.is_some() && local == peer {

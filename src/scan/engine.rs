@@ -159,6 +159,10 @@ impl Worker {
                 let spare = spares.pop().or_else(|| tcp::reusable_socket(target).ok());
                 let started = Instant::now();
                 match tcp::start_connect(target, spare) {
+                    Started::Connected(socket) => {
+                        let probe = tcp::established(&socket);
+                        self.record(job, probe, started.elapsed(), &mut retries, &mut results);
+                    }
                     Started::Answered { probe, spare } => {
                         spares.extend(spare);
                         self.record(job, probe, started.elapsed(), &mut retries, &mut results);
