@@ -517,3 +517,13 @@ expect = "listening"
         .unwrap()
         .contains("nothing listens"));
 }
+
+#[test]
+fn the_audit_example_validates() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/checks/examples/audit.toml");
+    let out = Reach::new()
+        .args(["validate", example, "--var", "public_host=198.18.0.1"])
+        .output()
+        .expect_code(0);
+    assert!(out.stdout.contains("ok: 7 checks"), "{}", out.stdout);
+}
