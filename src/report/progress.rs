@@ -88,7 +88,7 @@ impl PortBar {
         if !std::io::stderr().is_terminal() {
             return None;
         }
-        let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+        let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::hidden());
         bar.set_style(
             ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} ports  {msg}  {elapsed}")
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
@@ -110,8 +110,13 @@ impl Progress for PortBar {
             std::sync::Arc::clone(&self.counters),
             std::sync::Arc::clone(&self.stop),
         );
+        let started = Instant::now();
         let ticker = std::thread::spawn(move || {
             while !stop.load(Ordering::Relaxed) {
+                // Like the check bar: a scan that ends quickly leaves no flicker.
+                if bar.is_hidden() && started.elapsed() >= SHOW_AFTER {
+                    bar.set_draw_target(ProgressDrawTarget::stderr());
+                }
                 let (done, total, open) = counters.snapshot();
                 bar.set_length(total);
                 bar.set_position(done);
