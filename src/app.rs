@@ -22,6 +22,8 @@ pub fn main(cli: Cli) -> ExitCode {
     let code = match cli.command {
         Command::Run(args) => run_files(args, color),
         Command::Validate(args) => validate(&args),
+        Command::Scan(args) => crate::scan::command::run(args, color),
+        Command::Listeners(args) => crate::listeners::command::run(&args, color),
         Command::Demo(args) => crate::demo::run(&args, color),
         Command::Schema => print(report::SCHEMA),
     };
@@ -88,10 +90,12 @@ fn run_files(args: RunArgs, color: ColorChoice) -> u8 {
             return USAGE;
         }
     };
+    let scan = crate::scan::command::prepare_for(&plan);
     let ctx = Ctx {
         resolver: Resolver::new(args.resolve),
         trust,
         http,
+        scan,
     };
     execute(plan, ctx, &run_options, &args.output, color)
 }
@@ -102,8 +106,37 @@ fn warn_unused_vars(overrides: &Overrides) {
     }
 }
 
+/// How a command presents itself to people while and after it runs.
+pub struct View {
+    /// Renders the human format.
+    pub human: fn(&RunReport, bool) -> String,
+    /// The progress display; `None` means the per-check bar when stderr is a terminal.
+    pub progress: Option<Box<dyn Progress>>,
+}
+
+impl Default for View {
+    fn default() -> Self {
+        View {
+            human: report::human::render,
+            progress: None,
+        }
+    }
+}
+
 /// Runs a loaded plan and writes its report: the part `run` and `demo` share.
 pub fn execute(plan: Plan, ctx: Ctx, options: &RunOptions, output: &OutputArgs, color: ColorChoice) -> u8 {
+    execute_with(plan, ctx, options, output, color, View::default())
+}
+
+/// [`execute`] with a command's own [`View`] (`scan` and `listeners` have their own tables).
+pub fn execute_with(
+    plan: Plan,
+    ctx: Ctx,
+    options: &RunOptions,
+    output: &OutputArgs,
+    color: ColorChoice,
+    view: View,
+) -> u8 {
     if let Some(problem) = nothing_selected(&plan, options) {
         eprintln!("error: {problem}");
         return USAGE;
@@ -124,14 +157,18 @@ pub fn execute(plan: Plan, ctx: Ctx, options: &RunOptions, output: &OutputArgs, 
         }
     };
     let bar = Bar::on_terminal();
-    let progress: &dyn Progress = match &bar {
-        Some(bar) => bar,
-        None => &Silent,
+    let progress: &dyn Progress = match (&view.progress, &bar) {
+        (Some(own), _) => own.as_ref(),
+        (None, Some(bar)) => bar,
+        (None, None) => &Silent,
     };
     let report: RunReport = runtime.block_on(run::run(plan, Arc::new(ctx), options, progress));
     let summary: Summary = report.summary();
     let colored = output.format == Format::Human && wants_color(color, destination.is_stdout());
-    let text = report::render(&report, output.format, colored);
+    let text = match output.format {
+        Format::Human => (view.human)(&report, colored),
+        format => report::render(&report, format, colored),
+    };
     match destination.write(&text) {
         Ok(()) => {}
         // Whoever read our output stopped reading (`reach run ... | head`): not a crash.

@@ -65,6 +65,14 @@ pub fn connect_error(error: &io::Error, timing: ErrorTiming) -> AddressProbe {
     }
 }
 
+/// Classifies a failure to read this host's own state (the /proc socket tables).
+pub fn local_read_error(error: &io::Error) -> ErrorClass {
+    match error.kind() {
+        io::ErrorKind::PermissionDenied => ErrorClass::LocalPolicy,
+        _ => ErrorClass::Io,
+    }
+}
+
 /// Classifies a failure of the system resolver (getaddrinfo), which reports only a message.
 pub fn system_resolver_error(error: &io::Error) -> ErrorClass {
     let message = error.to_string();

@@ -37,6 +37,11 @@ pub enum Command {
     Run(RunArgs),
     /// Parse and check check files without touching the network.
     Validate(ValidateArgs),
+    /// Firewall audit: scan a host's TCP ports from here and flag open ports outside --allow.
+    #[command(after_help = SCAN_HELP)]
+    Scan(ScanArgs),
+    /// The inside view: this host's listening sockets and the addresses they are bound to.
+    Listeners(ListenersArgs),
     /// Start two loopback services and run a built-in example against them.
     Demo(DemoArgs),
     /// Print the JSON Schema of the JSON report.
@@ -117,6 +122,79 @@ pub struct ValidateArgs {
     pub vars: VarArgs,
 }
 
+const SCAN_HELP: &str = "\
+Port states (as nmap): open = the handshake completed; closed = a RST came back (nothing listens,
+or a firewall rejects with tcp-reset); filtered = no answer after a retry with a doubled timeout
+(a firewall drops), or an ICMP unreachable.
+
+Exit codes:
+  0  no open port outside --allow (or no --allow: an inventory)
+  1  at least one open port is not in --allow
+  2  bad usage: nothing was probed
+  3  some ports could not be probed and no finding was made";
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// A host name, an address, a CIDR block (at most 256 addresses), or a comma-separated list.
+    #[arg(value_name = "HOST")]
+    pub hosts: String,
+
+    /// Ports to scan: a list and ranges, e.g. 22,80,8000-8100 [default: 1-65535].
+    #[arg(short, long, value_name = "LIST", value_parser = parse_ports, conflicts_with = "top")]
+    pub ports: Option<PortList>,
+
+    /// Scan the N highest-ranked well-known service ports instead.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub top: Option<u16>,
+
+    /// Ports that may be open (a list and ranges, or `none`); every other open port is a finding.
+    #[arg(long, value_name = "LIST", value_parser = parse_allow)]
+    pub allow: Option<AllowList>,
+
+    /// The longest one connect waits; the adaptive timeout (from measured round trips) stays below.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "2s")]
+    pub timeout: Duration,
+
+    /// Extra connects, each with a doubled timeout, before a silent port is called filtered.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=10))]
+    pub retries: u32,
+
+    /// Connects in flight at once (lowered to what the open-file limit allows).
+    #[arg(long, value_name = "N", default_value_t = crate::scan::DEFAULT_CONCURRENCY,
+          value_parser = parse_concurrency)]
+    pub concurrency: usize,
+
+    /// Stop after this long; hosts not finished are reported as skip.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub deadline: Option<Duration>,
+
+    /// Resolve HOST to ADDR for the scan, e.g. db.example.test:*:198.18.0.1 (repeatable).
+    #[arg(long, value_name = "HOST:*:ADDR")]
+    pub resolve: Vec<ResolveOverride>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// A port list as typed: `22,80,8000-8010`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortList(pub Vec<u16>);
+
+/// `--allow`: the ports that may be open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowList(pub Vec<u16>);
+
+#[derive(Debug, Args)]
+pub struct ListenersArgs {
+    /// Ports that must not listen on a wildcard address (0.0.0.0 or ::): each one that does is a
+    /// finding, a latent exposure that only the firewall protects.
+    #[arg(long, value_name = "LIST", value_parser = parse_ports)]
+    pub internal: Option<PortList>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     #[command(flatten)]
@@ -137,6 +215,17 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
         return Err("must be more than zero".to_owned());
     }
     Ok(duration)
+}
+
+fn parse_ports(text: &str) -> Result<PortList, String> {
+    crate::spec::ports::parse_port_list(text).map(PortList)
+}
+
+fn parse_allow(text: &str) -> Result<AllowList, String> {
+    if text.trim() == "none" {
+        return Ok(AllowList(Vec::new()));
+    }
+    parse_ports(text).map(|list| AllowList(list.0))
 }
 
 fn parse_concurrency(text: &str) -> Result<usize, String> {

@@ -247,6 +247,10 @@ pub enum Observed {
     Tcp { addresses: Vec<AddressObservation> },
     /// An HTTP exchange (http, websocket and endpoint checks).
     Http(Box<HttpObservation>),
+    /// A port scan of every address a host resolved to.
+    Scan { addresses: Vec<AddressScan> },
+    /// This host's listening sockets that the check looked at.
+    Listen { sockets: Vec<ListeningSocket> },
 }
 
 /// What an HTTP-speaking check saw, as far as it got.
@@ -320,6 +324,124 @@ impl LatencyStats {
             max,
         })
     }
+}
+
+/// The scan of one address: every port that was not closed, and how many were.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddressScan {
+    pub address: IpAddr,
+    /// Open, filtered and unprobeable ports, in ascending order.
+    pub ports: Vec<ScannedPort>,
+    /// Ports that answered with a RST (only counted: a full scan has tens of thousands).
+    pub closed: usize,
+    pub elapsed: Duration,
+}
+
+impl AddressScan {
+    /// How many ports were probed.
+    pub fn scanned(&self) -> usize {
+        self.ports.len() + self.closed
+    }
+
+    /// How many ports are in `state`.
+    pub fn count(&self, state: PortState) -> usize {
+        if state == PortState::Closed {
+            return self.closed;
+        }
+        self.ports
+            .iter()
+            .filter(|p| matches!(p.probe, AddressProbe::State { state: s, .. } if s == state))
+            .count()
+    }
+
+    /// How many ports could not be probed.
+    pub fn errors(&self) -> usize {
+        self.ports
+            .iter()
+            .filter(|p| matches!(p.probe, AddressProbe::Error { .. }))
+            .count()
+    }
+}
+
+/// One port of a scan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScannedPort {
+    pub port: u16,
+    pub probe: AddressProbe,
+    /// Connects made (a silent port is tried again before it is called filtered).
+    pub attempts: u32,
+    /// The usual service on this port, if it is a well-known one.
+    pub service: Option<&'static str>,
+    /// Open although the allow list does not name it: a finding.
+    pub unexpected: bool,
+}
+
+/// The transport of a listening socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Transport {
+    Tcp,
+    Udp,
+}
+
+impl Transport {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Tcp => "tcp",
+            Transport::Udp => "udp",
+        }
+    }
+}
+
+/// Which addresses a socket is bound to, which is what decides its exposure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BindScope {
+    /// 0.0.0.0 or `::`: every address of the host; only a firewall stands in front of it.
+    Wildcard,
+    /// 127.0.0.0/8 or ::1: this host only.
+    Loopback,
+    /// One particular address of the host.
+    Specific,
+}
+
+impl BindScope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BindScope::Wildcard => "wildcard",
+            BindScope::Loopback => "loopback",
+            BindScope::Specific => "specific",
+        }
+    }
+}
+
+/// A socket that accepts traffic on this host (a TCP listener, or a bound UDP socket).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListeningSocket {
+    pub transport: Transport,
+    pub address: IpAddr,
+    pub port: u16,
+    /// The process holding the socket, when this user may see it.
+    pub process: Option<OwningProcess>,
+}
+
+impl ListeningSocket {
+    pub fn scope(&self) -> BindScope {
+        let address = self.address.to_canonical();
+        if address.is_unspecified() {
+            BindScope::Wildcard
+        } else if address.is_loopback() {
+            BindScope::Loopback
+        } else {
+            BindScope::Specific
+        }
+    }
+}
+
+/// A process that holds a socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwningProcess {
+    pub pid: u32,
+    /// The command name (`/proc/PID/comm`).
+    pub name: String,
 }
 
 /// Time spent in each stage of one check, summed over attempts.

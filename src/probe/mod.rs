@@ -4,12 +4,15 @@
 pub mod client;
 pub mod endpoint;
 pub mod http;
+pub mod listen;
+pub mod scan;
 pub mod tcp;
 pub mod transport;
 pub mod websocket;
 
 use crate::outcome::Outcome;
 use crate::resolve::Resolver;
+use crate::scan::ScanShared;
 use crate::spec::{Check, ProbeSpec};
 use crate::trust::Trust;
 use std::future::Future;
@@ -22,6 +25,8 @@ pub struct Ctx {
     pub trust: Trust,
     /// Proxies, API keys and pooled connections of the HTTP-speaking kinds.
     pub http: client::HttpCtx,
+    /// The socket budget and progress counters of port scans.
+    pub scan: ScanShared,
 }
 
 /// The result of one attempt of one check.
@@ -46,6 +51,8 @@ impl Executor for Ctx {
             ProbeSpec::Http(http) => http::attempt(self, http, check.timeout).await,
             ProbeSpec::Websocket(ws) => websocket::attempt(self, ws, check.timeout).await,
             ProbeSpec::Endpoint(endpoint) => endpoint::attempt(self, endpoint, check.timeout).await,
+            ProbeSpec::Scan(scan) => scan::attempt(self, scan, check.timeout, check.retries).await,
+            ProbeSpec::Listen(listen) => listen::attempt(listen).await,
         }
     }
 }

@@ -1,7 +1,10 @@
 //! The JSON report: serde types built `From` the domain types, so a change to the domain never
 //! changes the published format by accident. `schema.json` beside this file describes it.
 
-use crate::outcome::{AddressProbe, HttpObservation, Observed, Outcome, SkipReason, Summary, Timings};
+use crate::outcome::{
+    AddressProbe, AddressScan, HttpObservation, ListeningSocket, Observed, Outcome, PortState, SkipReason,
+    Summary, Timings,
+};
 use crate::run::{CheckResult, RunReport};
 use serde::Serialize;
 use std::time::Duration;
@@ -63,6 +66,66 @@ pub struct ObservedJson<'a> {
     pub addresses: Option<Vec<AddressJson>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub http: Option<HttpJson>,
+    /// scan: every port that was not closed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ports: Option<Vec<PortJson>>,
+    /// scan: how many ports were in each state (closed ones are only counted).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port_counts: Option<PortCountsJson>,
+    /// listen: the listening sockets the check looked at.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sockets: Option<Vec<SocketJson>>,
+}
+
+#[derive(Serialize)]
+pub struct PortJson {
+    pub address: String,
+    pub port: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    pub service: Option<&'static str>,
+    pub attempts: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finding: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct PortCountsJson {
+    pub scanned: usize,
+    pub open: usize,
+    pub closed: usize,
+    pub filtered: usize,
+    pub error: usize,
+}
+
+#[derive(Serialize)]
+pub struct SocketJson {
+    pub protocol: &'static str,
+    pub address: String,
+    pub port: u16,
+    pub scope: &'static str,
+    pub pid: Option<u32>,
+    pub process: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct AddressJson {
+    pub address: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    pub elapsed_ms: f64,
 }
 
 /// `observed.http`: what an http, websocket or endpoint check saw.
@@ -140,20 +203,6 @@ impl From<&HttpObservation> for HttpJson {
             echoed: o.echoed,
         }
     }
-}
-
-#[derive(Serialize)]
-pub struct AddressJson {
-    pub address: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub state: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
-    pub elapsed_ms: f64,
 }
 
 #[derive(Serialize)]
@@ -247,7 +296,7 @@ fn skip_reason(reason: SkipReason) -> &'static str {
 
 fn observed(outcome: &Outcome) -> ObservedJson<'_> {
     let addresses = match &outcome.observed {
-        Observed::Nothing | Observed::Http(_) => None,
+        Observed::Nothing | Observed::Http(_) | Observed::Scan { .. } | Observed::Listen { .. } => None,
         Observed::Tcp { addresses } => Some(
             addresses
                 .iter()
@@ -280,10 +329,72 @@ fn observed(outcome: &Outcome) -> ObservedJson<'_> {
         Observed::Http(observed) => Some(HttpJson::from(observed.as_ref())),
         _ => None,
     };
+    let (ports, port_counts) = match &outcome.observed {
+        Observed::Scan { addresses } => (
+            Some(addresses.iter().flat_map(ports).collect()),
+            Some(port_counts(addresses)),
+        ),
+        _ => (None, None),
+    };
+    let sockets = match &outcome.observed {
+        Observed::Listen { sockets } => Some(sockets.iter().map(SocketJson::from).collect()),
+        _ => None,
+    };
     ObservedJson {
         summary: &outcome.observed_summary,
         addresses,
         http,
+        ports,
+        port_counts,
+        sockets,
+    }
+}
+fn ports(scan: &AddressScan) -> impl Iterator<Item = PortJson> + '_ {
+    scan.ports.iter().map(|port| {
+        let (state, reason, error, detail) = match &port.probe {
+            AddressProbe::State { state, evidence } => {
+                (Some(state.as_str()), Some(evidence.as_str()), None, None)
+            }
+            AddressProbe::Error { class, detail } => (None, None, Some(class.as_str()), Some(detail.clone())),
+        };
+        PortJson {
+            address: scan.address.to_string(),
+            port: port.port,
+            state,
+            reason,
+            error,
+            detail,
+            service: port.service,
+            attempts: port.attempts,
+            finding: port.unexpected.then(|| {
+                let service = port.service.map_or_else(String::new, |s| format!(" ({s})"));
+                format!("port {}{service} is open but not in the allow list", port.port)
+            }),
+        }
+    })
+}
+
+fn port_counts(addresses: &[AddressScan]) -> PortCountsJson {
+    let sum = |f: &dyn Fn(&AddressScan) -> usize| addresses.iter().map(f).sum();
+    PortCountsJson {
+        scanned: sum(&|a| a.scanned()),
+        open: sum(&|a| a.count(PortState::Open)),
+        closed: sum(&|a| a.closed),
+        filtered: sum(&|a| a.count(PortState::Filtered)),
+        error: sum(&|a| a.errors()),
+    }
+}
+
+impl From<&ListeningSocket> for SocketJson {
+    fn from(socket: &ListeningSocket) -> Self {
+        SocketJson {
+            protocol: socket.transport.as_str(),
+            address: socket.address.to_string(),
+            port: socket.port,
+            scope: socket.scope().as_str(),
+            pid: socket.process.as_ref().map(|p| p.pid),
+            process: socket.process.as_ref().map(|p| p.name.clone()),
+        }
     }
 }
 

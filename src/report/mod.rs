@@ -4,7 +4,9 @@
 
 pub mod human;
 pub mod json;
+pub mod listeners;
 pub mod progress;
+pub mod scan;
 
 use crate::run::RunReport;
 use std::io::{self, Write};

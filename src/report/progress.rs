@@ -73,3 +73,68 @@ impl Progress for Bar {
         self.bar.finish_and_clear();
     }
 }
+
+/// A bar over ports rather than checks, for `reach scan`: it reads the scan's port counters
+/// from a small thread while the runner works, and is drawn only when stderr is a terminal.
+pub struct PortBar {
+    bar: ProgressBar,
+    counters: std::sync::Arc<crate::scan::PortProgress>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    ticker: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl PortBar {
+    /// A bar when stderr is a terminal, `None` otherwise.
+    pub fn on_terminal(counters: std::sync::Arc<crate::scan::PortProgress>) -> Option<PortBar> {
+        if !std::io::stderr().is_terminal() {
+            return None;
+        }
+        let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::hidden());
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} ports  {msg}  {elapsed}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        Some(PortBar {
+            bar,
+            counters,
+            stop: std::sync::Arc::default(),
+            ticker: std::sync::Mutex::new(None),
+        })
+    }
+}
+
+impl Progress for PortBar {
+    fn start(&self, _selected: usize) {
+        let (bar, counters, stop) = (
+            self.bar.clone(),
+            std::sync::Arc::clone(&self.counters),
+            std::sync::Arc::clone(&self.stop),
+        );
+        let started = Instant::now();
+        let ticker = std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                // Like the check bar: a scan that ends quickly leaves no flicker.
+                if bar.is_hidden() && started.elapsed() >= SHOW_AFTER {
+                    bar.set_draw_target(ProgressDrawTarget::stderr());
+                }
+                let (done, total, open) = counters.snapshot();
+                bar.set_length(total);
+                bar.set_position(done);
+                bar.set_message(format!("{open} open"));
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        });
+        if let Ok(mut slot) = self.ticker.lock() {
+            *slot = Some(ticker);
+        }
+    }
+
+    fn done(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(ticker) = self.ticker.lock().ok().and_then(|mut slot| slot.take()) {
+            let _ = ticker.join();
+        }
+        self.bar.finish_and_clear();
+    }
+}

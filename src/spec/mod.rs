@@ -7,16 +7,21 @@
 mod endpoint;
 mod error;
 mod http;
+mod listen;
 mod plan;
 pub mod ports;
 mod raw;
 pub mod request;
+mod scan;
 mod tcp;
 pub mod vars;
 mod websocket;
 
 pub use error::{SpecError, SpecErrors};
-pub use plan::{Check, Host, Kind, Plan, PortExpectation, ProbeSpec, Source, TcpCheck};
+pub use plan::{
+    port_ranges, Check, Host, Kind, ListenCheck, ListenExpectation, Plan, PortExpectation, ProbeSpec,
+    ScanCheck, Source, TcpCheck,
+};
 pub use request::{EndpointCheck, HttpCheck, WebsocketCheck};
 
 use error::Locator;
@@ -379,6 +384,12 @@ impl FileContext<'_> {
             Kind::Endpoint => self
                 .kind_fields(specific, &mut errors)
                 .map(|raw| self.endpoint(raw, &base, &mut errors)),
+            Kind::Scan => self
+                .kind_fields(specific, &mut errors)
+                .map(|raw| self.scan(raw, &base, &mut errors)),
+            Kind::Listen => self
+                .kind_fields(specific, &mut errors)
+                .map(|raw| self.listen(raw, &base, &mut errors)),
         }
         .unwrap_or_default();
         if errors.is_empty() {

@@ -1,5 +1,6 @@
 //! The validated plan: every check ready to run, with nothing left to parse or look up.
 
+use crate::outcome::Transport;
 use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
@@ -36,6 +37,8 @@ impl Check {
             ProbeSpec::Http(_) => Kind::Http,
             ProbeSpec::Websocket(_) => Kind::Websocket,
             ProbeSpec::Endpoint(_) => Kind::Endpoint,
+            ProbeSpec::Scan(_) => Kind::Scan,
+            ProbeSpec::Listen(_) => Kind::Listen,
         }
     }
 
@@ -46,6 +49,8 @@ impl Check {
             ProbeSpec::Http(http) => format!("{} {}", http.request.method, http.request.url),
             ProbeSpec::Websocket(ws) => ws.url.to_string(),
             ProbeSpec::Endpoint(endpoint) => endpoint.url.to_string(),
+            ProbeSpec::Scan(scan) => scan.host.to_string(),
+            ProbeSpec::Listen(listen) => listen.target(),
         }
     }
 
@@ -62,6 +67,11 @@ impl Check {
                 true => "reachable, key accepted".to_owned(),
                 false => "reachable".to_owned(),
             },
+            ProbeSpec::Scan(scan) => scan.expected(),
+            ProbeSpec::Listen(listen) => listen
+                .expect
+                .map_or("inventory", ListenExpectation::as_str)
+                .to_owned(),
         }
     }
 }
@@ -80,10 +90,19 @@ pub enum Kind {
     Http,
     Websocket,
     Endpoint,
+    Scan,
+    Listen,
 }
 
 impl Kind {
-    pub const ALL: &'static [Kind] = &[Kind::Tcp, Kind::Http, Kind::Websocket, Kind::Endpoint];
+    pub const ALL: &'static [Kind] = &[
+        Kind::Tcp,
+        Kind::Http,
+        Kind::Websocket,
+        Kind::Endpoint,
+        Kind::Scan,
+        Kind::Listen,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -91,6 +110,8 @@ impl Kind {
             Kind::Http => "http",
             Kind::Websocket => "websocket",
             Kind::Endpoint => "endpoint",
+            Kind::Scan => "scan",
+            Kind::Listen => "listen",
         }
     }
 
@@ -112,6 +133,114 @@ pub enum ProbeSpec {
     Http(Box<super::HttpCheck>),
     Websocket(super::WebsocketCheck),
     Endpoint(super::EndpointCheck),
+    Scan(ScanCheck),
+    Listen(ListenCheck),
+}
+
+/// A port scan of every address of a host; open ports outside the allow list are findings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanCheck {
+    pub host: Host,
+    /// The ports to probe, in the order they are probed.
+    pub ports: Vec<u16>,
+    /// Ports allowed to be open; `None` makes the scan an inventory that only reports.
+    pub allow: Option<Vec<u16>>,
+    /// Connects in flight at once (bounded by the open-file limit at run time).
+    pub concurrency: usize,
+}
+
+impl ScanCheck {
+    fn expected(&self) -> String {
+        match &self.allow {
+            None => "inventory (no allow list)".to_owned(),
+            Some(allow) if allow.is_empty() => "no port open".to_owned(),
+            Some(allow) => format!("open only {}", port_ranges(allow)),
+        }
+    }
+}
+
+/// Ports as short as people write them: `22,80,8000-8010`.
+pub fn port_ranges(ports: &[u16]) -> String {
+    let mut sorted = ports.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut parts: Vec<String> = Vec::new();
+    let mut index = 0;
+    while index < sorted.len() {
+        let start = sorted[index];
+        let mut end = start;
+        while index + 1 < sorted.len() && sorted[index + 1] == end.wrapping_add(1) {
+            index += 1;
+            end = sorted[index];
+        }
+        parts.push(if end == start {
+            start.to_string()
+        } else {
+            format!("{start}-{end}")
+        });
+        index += 1;
+    }
+    parts.join(",")
+}
+
+/// A requirement on this host's listening sockets (the inside view).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenCheck {
+    /// `None`: TCP and UDP.
+    pub transport: Option<Transport>,
+    /// `None`: every port.
+    pub port: Option<u16>,
+    /// `None`: an inventory that only reports.
+    pub expect: Option<ListenExpectation>,
+}
+
+impl ListenCheck {
+    fn target(&self) -> String {
+        let transport = self.transport.map_or("tcp+udp", Transport::as_str);
+        match self.port {
+            Some(port) => format!("{transport}/{port} on this host"),
+            None => format!("{transport} on this host"),
+        }
+    }
+}
+
+/// How a port must (or must not) listen on this host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ListenExpectation {
+    /// Some socket listens on the port, on any address.
+    Listening,
+    /// No socket listens on the port.
+    NotListening,
+    /// Nothing listens on 0.0.0.0 or `::` (loopback or one specific address is fine, and so is
+    /// not listening at all): an internal port that only a firewall would protect is a finding.
+    NotWildcard,
+    /// If it listens, then on loopback addresses only.
+    LoopbackOnly,
+}
+
+impl ListenExpectation {
+    pub const ALL: &'static [ListenExpectation] = &[
+        ListenExpectation::Listening,
+        ListenExpectation::NotListening,
+        ListenExpectation::NotWildcard,
+        ListenExpectation::LoopbackOnly,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ListenExpectation::Listening => "listening",
+            ListenExpectation::NotListening => "not-listening",
+            ListenExpectation::NotWildcard => "not-wildcard",
+            ListenExpectation::LoopbackOnly => "loopback-only",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<ListenExpectation> {
+        ListenExpectation::ALL
+            .iter()
+            .copied()
+            .find(|e| e.as_str() == text)
+    }
 }
 
 /// A TCP port that must be in a given state.
@@ -241,6 +370,15 @@ mod tests {
         assert!(Host::parse("bad host").is_err());
         assert!(Host::parse("-x.example").is_err());
         assert!(Host::parse("").is_err());
+    }
+
+    #[test]
+    fn port_lists_collapse_into_ranges() {
+        assert_eq!(
+            port_ranges(&[443, 22, 80, 8000, 8001, 8002, 80]),
+            "22,80,443,8000-8002"
+        );
+        assert_eq!(port_ranges(&[65_534, 65_535]), "65534-65535");
     }
 
     #[test]

@@ -7,5 +7,6 @@ mod cli;
 mod http;
 mod http_servers;
 mod netns;
+mod scan;
 mod spec_errors;
 mod tcp;

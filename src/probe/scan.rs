@@ -1,0 +1,299 @@
+//! `scan` checks: resolve the host, scan every address with [`crate::scan::engine`], and judge
+//! the open ports against the allow list. Each open port the list does not name is a finding.
+
+use super::{Attempt, Ctx};
+use crate::outcome::{
+    AddressProbe, AddressScan, ErrorClass, Observed, Outcome, PortState, ScannedPort, Stage, Status, Timings,
+};
+use crate::scan::engine::{self, EngineOptions};
+use crate::scan::services;
+use crate::spec::{port_ranges, ScanCheck};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// One scan: `timeout` caps each connect's adaptive timeout, `retries` is the number of extra
+/// connects a silent port gets before it is called filtered.
+pub async fn attempt(ctx: &Ctx, check: &ScanCheck, timeout: Duration, retries: u32) -> Attempt {
+    // A scan covers many ports, so only `--resolve NAME:*:ADDR` overrides apply (port 0).
+    let resolved = match ctx.resolver.resolve(&check.host, 0, timeout).await {
+        Ok(resolved) => resolved,
+        Err(e) => {
+            let inconclusive = matches!(e.class, ErrorClass::Timeout | ErrorClass::Servfail);
+            return Attempt {
+                outcome: Outcome::error(Stage::Dns, e.class, e.message),
+                inconclusive,
+            };
+        }
+    };
+    let Some((_sockets, granted)) = ctx.scan.reserve(check.concurrency).await else {
+        return Attempt {
+            outcome: Outcome::error(
+                Stage::Tcp,
+                ErrorClass::Io,
+                "internal error: the socket budget was closed",
+            ),
+            inconclusive: false,
+        };
+    };
+    let options = EngineOptions {
+        concurrency: granted,
+        max_timeout: timeout,
+        retries,
+    };
+    let ports: Arc<[u16]> = check.ports.clone().into();
+    ctx.scan
+        .progress
+        .add_total(ports.len() * resolved.addresses.len());
+    let started = Instant::now();
+    let mut addresses = Vec::with_capacity(resolved.addresses.len());
+    for &address in &resolved.addresses {
+        let begun = Instant::now();
+        let found = engine::scan(
+            address,
+            Arc::clone(&ports),
+            options,
+            Arc::clone(&ctx.scan.progress),
+        )
+        .await;
+        addresses.push(fold(address, found, begun.elapsed()));
+    }
+    let timings = Timings {
+        dns: Some(resolved.elapsed),
+        tcp: Some(started.elapsed()),
+        ..Timings::default()
+    };
+    Attempt {
+        outcome: judge(check, addresses, timings),
+        inconclusive: false,
+    }
+}
+
+/// Keeps the ports worth listing and counts the closed ones.
+fn fold(address: std::net::IpAddr, found: Vec<engine::PortOutcome>, elapsed: Duration) -> AddressScan {
+    let mut closed = 0;
+    let mut ports = Vec::new();
+    for outcome in found {
+        if matches!(
+            outcome.probe,
+            AddressProbe::State {
+                state: PortState::Closed,
+                ..
+            }
+        ) {
+            closed += 1;
+            continue;
+        }
+        ports.push(ScannedPort {
+            port: outcome.port,
+            service: services::name(outcome.port),
+            probe: outcome.probe,
+            attempts: outcome.attempts,
+            unexpected: false,
+        });
+    }
+    AddressScan {
+        address,
+        ports,
+        closed,
+        elapsed,
+    }
+}
+
+/// The verdict: a fail when a port outside the allow list is open; else an error when some
+/// ports could not be probed; else a pass.
+pub fn judge(check: &ScanCheck, mut addresses: Vec<AddressScan>, timings: Timings) -> Outcome {
+    let several = addresses.len() > 1;
+    let mut findings = Vec::new();
+    for scan in &mut addresses {
+        for port in &mut scan.ports {
+            let open = matches!(
+                port.probe,
+                AddressProbe::State {
+                    state: PortState::Open,
+                    ..
+                }
+            );
+            port.unexpected = open
+                && check
+                    .allow
+                    .as_ref()
+                    .is_some_and(|allow| !allow.contains(&port.port));
+            if port.unexpected {
+                let place = if several {
+                    format!("{}", std::net::SocketAddr::new(scan.address, port.port))
+                } else {
+                    port.port.to_string()
+                };
+                findings.push(match port.service {
+                    Some(service) => format!("{place} ({service})"),
+                    None => place,
+                });
+            }
+        }
+    }
+    let unprobed = addresses.iter().find_map(|scan| {
+        let count = scan.errors();
+        scan.ports.iter().find_map(|p| match &p.probe {
+            AddressProbe::Error { class, detail } => Some((scan.address, count, *class, detail.clone())),
+            AddressProbe::State { .. } => None,
+        })
+    });
+    let (status, error, message) = if !findings.is_empty() {
+        let allowed = match &check.allow {
+            Some(allow) if !allow.is_empty() => format!("the allow list is {}", port_ranges(allow)),
+            _ => "no port may be open".to_owned(),
+        };
+        let noun = if findings.len() == 1 { "port" } else { "ports" };
+        (
+            Status::Fail,
+            None,
+            format!("unexpected open {noun}: {}; {allowed}", findings.join(", ")),
+        )
+    } else if let Some((address, count, class, detail)) = unprobed {
+        (
+            Status::Error,
+            Some(class),
+            format!("could not probe {count} ports of {address}: {detail}"),
+        )
+    } else {
+        (Status::Pass, None, String::new())
+    };
+    Outcome {
+        status,
+        stage: Some(Stage::Tcp),
+        error,
+        skip_reason: None,
+        observed_summary: summarize(&addresses),
+        message,
+        observed: Observed::Scan { addresses },
+        timings,
+        attempts: 1,
+    }
+}
+
+/// `6 open (1 unexpected), 1 filtered, 65528 closed`, over all addresses.
+fn summarize(addresses: &[AddressScan]) -> String {
+    let sum = |f: &dyn Fn(&AddressScan) -> usize| addresses.iter().map(f).sum::<usize>();
+    let open = sum(&|a| a.count(PortState::Open));
+    let unexpected = sum(&|a| a.ports.iter().filter(|p| p.unexpected).count());
+    let filtered = sum(&|a| a.count(PortState::Filtered));
+    let closed = sum(&|a| a.closed);
+    let errors = sum(&|a| a.errors());
+    let mut parts = vec![if unexpected > 0 {
+        format!("{open} open ({unexpected} unexpected)")
+    } else {
+        format!("{open} open")
+    }];
+    parts.push(format!("{filtered} filtered"));
+    parts.push(format!("{closed} closed"));
+    if errors > 0 {
+        parts.push(format!("{errors} not probed"));
+    }
+    let mut summary = parts.join(", ");
+    if addresses.len() > 1 {
+        summary.push_str(&format!(" on {} addresses", addresses.len()));
+    }
+    summary
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::PortEvidence;
+    use crate::spec::Host;
+
+    fn port(port: u16, state: PortState, evidence: PortEvidence) -> ScannedPort {
+        ScannedPort {
+            port,
+            probe: AddressProbe::State { state, evidence },
+            attempts: 1,
+            service: services::name(port),
+            unexpected: false,
+        }
+    }
+
+    fn scan_of(ports: Vec<ScannedPort>) -> Vec<AddressScan> {
+        vec![AddressScan {
+            address: "198.18.0.1".parse().unwrap(),
+            ports,
+            closed: 100,
+            elapsed: Duration::ZERO,
+        }]
+    }
+
+    fn check(allow: Option<Vec<u16>>) -> ScanCheck {
+        ScanCheck {
+            host: Host::Ip("198.18.0.1".parse().unwrap()),
+            ports: (1..=104).collect(),
+            allow,
+            concurrency: 8,
+        }
+    }
+
+    #[test]
+    fn open_ports_outside_the_allow_list_are_findings_named_by_service() {
+        let ports = vec![
+            port(22, PortState::Open, PortEvidence::SynAck),
+            port(5432, PortState::Filtered, PortEvidence::NoResponse),
+            port(6379, PortState::Open, PortEvidence::SynAck),
+        ];
+        let outcome = judge(
+            &check(Some(vec![22, 80, 443])),
+            scan_of(ports),
+            Timings::default(),
+        );
+        assert_eq!(outcome.status, Status::Fail);
+        assert_eq!(
+            outcome.message,
+            "unexpected open port: 6379 (redis); the allow list is 22,80,443"
+        );
+        assert_eq!(
+            outcome.observed_summary,
+            "2 open (1 unexpected), 1 filtered, 100 closed"
+        );
+        let Observed::Scan { addresses } = &outcome.observed else {
+            panic!()
+        };
+        let flagged: Vec<u16> = addresses[0]
+            .ports
+            .iter()
+            .filter(|p| p.unexpected)
+            .map(|p| p.port)
+            .collect();
+        assert_eq!(flagged, [6379]);
+    }
+
+    #[test]
+    fn without_an_allow_list_a_scan_only_reports() {
+        let ports = vec![port(6379, PortState::Open, PortEvidence::SynAck)];
+        let outcome = judge(&check(None), scan_of(ports), Timings::default());
+        assert_eq!(outcome.status, Status::Pass);
+    }
+
+    #[test]
+    fn unprobeable_ports_make_an_error_unless_something_failed() {
+        let broken = ScannedPort {
+            probe: AddressProbe::Error {
+                class: ErrorClass::LocalPolicy,
+                detail: "out of file descriptors".into(),
+            },
+            ..port(80, PortState::Open, PortEvidence::SynAck)
+        };
+        let outcome = judge(
+            &check(Some(vec![])),
+            scan_of(vec![broken.clone()]),
+            Timings::default(),
+        );
+        assert_eq!(outcome.status, Status::Error);
+        assert_eq!(outcome.error, Some(ErrorClass::LocalPolicy));
+        let with_finding = vec![broken, port(3000, PortState::Open, PortEvidence::SynAck)];
+        let outcome = judge(&check(Some(vec![])), scan_of(with_finding), Timings::default());
+        assert_eq!(outcome.status, Status::Fail);
+        assert!(outcome.message.contains("3000 (grafana"), "{}", outcome.message);
+        assert!(
+            outcome.message.contains("no port may be open"),
+            "{}",
+            outcome.message
+        );
+    }
+}

@@ -1,0 +1,94 @@
+//! The human report of `reach listeners`: one line per listening socket with its bind scope
+//! and owning process, then the verdict of each `--internal` port.
+
+use super::human::time;
+use crate::outcome::{BindScope, Observed, Status};
+use crate::run::RunReport;
+use std::fmt::Write as _;
+
+const RED: &str = "\x1b[1;31m";
+const GREEN: &str = "\x1b[32m";
+const YELLOW: &str = "\x1b[33m";
+const DIM: &str = "\x1b[2m";
+const BOLD: &str = "\x1b[1m";
+const RESET: &str = "\x1b[0m";
+
+/// Renders the whole listeners report.
+pub fn render(report: &RunReport, color: bool) -> String {
+    let paint = |style: &str, text: &str| {
+        if color {
+            format!("{style}{text}{RESET}")
+        } else {
+            text.to_owned()
+        }
+    };
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} {} · listening sockets of this host\n",
+        paint(BOLD, "reach"),
+        env!("CARGO_PKG_VERSION")
+    );
+    for result in &report.results {
+        let outcome = &result.outcome;
+        if result.check.expected() == "inventory" {
+            if let Observed::Listen { sockets } = &outcome.observed {
+                let header = format!(
+                    "{:<6}{:<42}{:<7}{:<10}PROCESS",
+                    "PROTO", "ADDRESS", "PORT", "SCOPE"
+                );
+                let _ = writeln!(out, "  {}", paint(DIM, &header));
+                for socket in sockets {
+                    let scope = socket.scope();
+                    let scope_text = match scope {
+                        BindScope::Wildcard => paint(YELLOW, &format!("{:<10}", scope.as_str())),
+                        _ => format!("{:<10}", scope.as_str()),
+                    };
+                    let process = socket
+                        .process
+                        .as_ref()
+                        .map_or_else(|| "-".to_owned(), |p| format!("{} (pid {})", p.name, p.pid));
+                    let _ = writeln!(
+                        out,
+                        "  {:<6}{:<42}{:<7}{scope_text}{process}",
+                        socket.transport.as_str(),
+                        socket.address.to_string(),
+                        socket.port,
+                    );
+                }
+                let _ = writeln!(out, "\n  {}", outcome.observed_summary);
+            }
+            if outcome.status == Status::Error {
+                let _ = writeln!(out, "  {} {}", paint(YELLOW, "ERROR"), outcome.message);
+            }
+            continue;
+        }
+        let (word, style) = match outcome.status {
+            Status::Pass => ("pass", GREEN),
+            Status::Fail => ("FAIL", RED),
+            Status::Error => ("ERROR", YELLOW),
+            Status::Skip => ("skip", DIM),
+        };
+        let _ = writeln!(
+            out,
+            "  {}  {}  {}",
+            paint(style, &format!("{word:<5}")),
+            result.check.name,
+            outcome.observed_summary
+        );
+        if !outcome.message.is_empty() {
+            let _ = writeln!(out, "         └ {}", paint(DIM, &outcome.message));
+        }
+    }
+    let summary = report.summary();
+    let _ = writeln!(
+        out,
+        "\n{} checks in {}: {} pass, {} fail, {} error",
+        summary.total,
+        time(report.duration),
+        summary.pass,
+        summary.fail,
+        summary.error
+    );
+    out
+}

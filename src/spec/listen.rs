@@ -1,0 +1,92 @@
+//! `kind = "listen"`: the inside view. Whether ports listen on this host, and on which
+//! addresses: "8000 must listen", "5432 must not listen on a wildcard address".
+
+use super::raw::RawPorts;
+use super::{Base, Check, FileContext, ListenCheck, ListenExpectation, Part, ProbeSpec, SpecError};
+use crate::outcome::Transport;
+use serde::Deserialize;
+use serde_spanned::Spanned;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawListen {
+    pub port: Option<Spanned<RawPorts>>,
+    pub ports: Option<Spanned<RawPorts>>,
+    /// `tcp` (the default) or `udp`.
+    pub protocol: Option<Spanned<String>>,
+    pub expect: Spanned<String>,
+}
+
+impl FileContext<'_> {
+    /// One check per port.
+    pub(super) fn listen(&self, raw: RawListen, base: &Base<'_>, errors: &mut Vec<SpecError>) -> Vec<Check> {
+        let expect = ListenExpectation::parse(raw.expect.get_ref())
+            .ok_or_else(|| {
+                let names: Vec<_> = ListenExpectation::ALL.iter().map(|e| e.as_str()).collect();
+                errors.push(self.locator.error(
+                    raw.expect.span(),
+                    format!(
+                        "unknown listen expectation `{}`: expected one of {}",
+                        raw.expect.get_ref(),
+                        names.join(", ")
+                    ),
+                ));
+            })
+            .ok();
+        let transport = match &raw.protocol {
+            None => Some(Transport::Tcp),
+            Some(protocol) => match protocol.get_ref().as_str() {
+                "tcp" => Some(Transport::Tcp),
+                "udp" => Some(Transport::Udp),
+                other => {
+                    errors.push(self.locator.error(
+                        protocol.span(),
+                        format!("unknown protocol `{other}`: expected tcp or udp"),
+                    ));
+                    None
+                }
+            },
+        };
+        let written = match (&raw.port, &raw.ports) {
+            (Some(_), Some(ports)) => {
+                errors.push(
+                    self.locator
+                        .error(ports.span(), "write either `port` or `ports`, not both"),
+                );
+                return Vec::new();
+            }
+            (Some(one), None) | (None, Some(one)) => one,
+            (None, None) => {
+                errors.push(
+                    self.locator
+                        .error(base.span.clone(), "a listen check needs `port` (or `ports`)"),
+                );
+                return Vec::new();
+            }
+        };
+        let ports = self.ports(written, errors);
+        let (Some(expect), Some(transport), Some(ports)) = (expect, transport, ports) else {
+            return Vec::new();
+        };
+        let local_id = self.local_id(base.common, || {
+            format!("listen-{}-{}", transport.as_str(), written.get_ref().as_written())
+        });
+        let several = ports.len() > 1;
+        ports
+            .into_iter()
+            .map(|port| {
+                let part = several.then(|| Part {
+                    id: port.to_string(),
+                    label: format!("port {port}"),
+                });
+                let probe = ProbeSpec::Listen(ListenCheck {
+                    transport: Some(transport),
+                    port: Some(port),
+                    expect: Some(expect),
+                });
+                let name = format!("{}/{port} {}", transport.as_str(), expect.as_str());
+                self.build(base, &local_id, part, name, probe)
+            })
+            .collect()
+    }
+}
