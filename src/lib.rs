@@ -14,4 +14,5 @@ pub mod report;
 pub mod resolve;
 pub mod run;
 pub mod spec;
+pub mod tls;
 pub mod trust;
