@@ -2,6 +2,7 @@
 //! error for one attempt; it never prints and never retries (the runner does).
 
 pub mod tcp;
+pub mod tls;
 
 use crate::outcome::Outcome;
 use crate::resolve::Resolver;
@@ -36,6 +37,7 @@ impl Executor for Ctx {
     async fn attempt(&self, check: &Check) -> Attempt {
         match &check.probe {
             ProbeSpec::Tcp(tcp) => tcp::attempt(self, tcp, check.timeout).await,
+            ProbeSpec::Tls(tls) => tls::attempt(self, tls, check.timeout).await,
         }
     }
 }

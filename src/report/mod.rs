@@ -5,6 +5,7 @@
 pub mod human;
 pub mod json;
 pub mod progress;
+pub mod tls_table;
 
 use crate::run::RunReport;
 use std::io::{self, Write};

@@ -9,10 +9,12 @@ mod plan;
 pub mod ports;
 mod raw;
 mod tcp;
+mod tls;
 pub mod vars;
 
 pub use error::{SpecError, SpecErrors};
-pub use plan::{Check, Host, Kind, Plan, PortExpectation, ProbeSpec, Source, TcpCheck};
+pub use tls::{apply_flags, load_policy, PolicyFlags};
+pub use plan::{Check, Host, Kind, Plan, PortExpectation, ProbeSpec, Source, TcpCheck, TlsCheck};
 
 use error::Locator;
 use raw::{RawCommon, RawHeader, RawPortItem, RawPorts, COMMON_KEYS};
@@ -365,6 +367,9 @@ impl FileContext<'_> {
             Kind::Tcp => self
                 .kind_fields(specific, &mut errors)
                 .map(|raw| self.tcp(raw, &base, &mut errors)),
+            Kind::Tls => self
+                .kind_fields(specific, &mut errors)
+                .map(|raw| self.tls(raw, &base, &mut errors)),
         }
         .unwrap_or_default();
         if errors.is_empty() {

@@ -33,6 +33,7 @@ impl Check {
     pub fn kind(&self) -> Kind {
         match self.probe {
             ProbeSpec::Tcp(_) => Kind::Tcp,
+            ProbeSpec::Tls(_) => Kind::Tls,
         }
     }
 
@@ -40,6 +41,7 @@ impl Check {
     pub fn target(&self) -> String {
         match &self.probe {
             ProbeSpec::Tcp(tcp) => tcp.host.with_port(tcp.port),
+            ProbeSpec::Tls(tls) => tls.host.with_port(tls.port),
         }
     }
 
@@ -47,6 +49,7 @@ impl Check {
     pub fn expected(&self) -> String {
         match &self.probe {
             ProbeSpec::Tcp(tcp) => tcp.expect.as_str().to_owned(),
+            ProbeSpec::Tls(tls) => tls.policy.describe(),
         }
     }
 }
@@ -62,14 +65,16 @@ pub struct Source {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
     Tcp,
+    Tls,
 }
 
 impl Kind {
-    pub const ALL: &'static [Kind] = &[Kind::Tcp];
+    pub const ALL: &'static [Kind] = &[Kind::Tcp, Kind::Tls];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Tcp => "tcp",
+            Kind::Tls => "tls",
         }
     }
 
@@ -88,6 +93,29 @@ impl fmt::Display for Kind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProbeSpec {
     Tcp(TcpCheck),
+    Tls(TlsCheck),
+}
+
+/// A TLS server that must accept exactly the required versions and suites and serve a valid
+/// certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsCheck {
+    pub host: Host,
+    pub port: u16,
+    /// The name sent in SNI and verified against the certificate; the host's name when None.
+    pub sni: Option<String>,
+    pub policy: crate::tls::policy::Policy,
+}
+
+impl TlsCheck {
+    /// The server name to send and verify: `sni`, else the host when it is a name.
+    pub fn server_name(&self) -> Option<&str> {
+        match (&self.sni, &self.host) {
+            (Some(sni), _) => Some(sni),
+            (None, Host::Name(name)) => Some(name),
+            (None, Host::Ip(_)) => None,
+        }
+    }
 }
 
 /// A TCP port that must be in a given state.
