@@ -6,4 +6,6 @@ mod util;
 mod cli;
 mod netns;
 mod spec_errors;
+mod pki;
 mod tcp;
+mod tls;
