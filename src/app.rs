@@ -140,7 +140,13 @@ fn tls_check(args: &TlsArgs) -> Result<spec::Check, String> {
     let target = host.with_port(port);
     let id: String = target
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '.' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     Ok(Check {
         id: format!("tls.{}", id.trim_matches('-')),

@@ -2,11 +2,11 @@
 //! changes the published format by accident. `schema.json` beside this file describes it.
 
 use crate::outcome::{AddressProbe, Observed, Outcome, SkipReason, Summary, Timings};
+use crate::run::{CheckResult, RunReport};
 use crate::tls::observation::{Certificate, Handshake, TlsObservation, Verification, VersionResult};
 use crate::tls::Suite;
-use std::collections::BTreeMap;
-use crate::run::{CheckResult, RunReport};
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// Bumped on any incompatible change to the report's shape.
@@ -385,7 +385,12 @@ impl From<&TlsObservation> for TlsJson {
             sni: seen.sni.clone(),
             protocols: seen
                 .accepted()
-                .map(|v| (v.version.as_str(), v.suites.iter().copied().map(SuiteJson::from).collect()))
+                .map(|v| {
+                    (
+                        v.version.as_str(),
+                        v.suites.iter().copied().map(SuiteJson::from).collect(),
+                    )
+                })
                 .collect(),
             versions: seen.versions.iter().map(VersionJson::from).collect(),
             handshake,

@@ -84,7 +84,11 @@ pub fn render(seen: &TlsObservation, indent: &str) -> String {
                 Verification::Valid => "valid".to_owned(),
                 Verification::Invalid { class, detail } => format!("{} ({detail})", class.as_str()),
             };
-            let ocsp = if h.ocsp_stapled { "OCSP stapled" } else { "no OCSP staple" };
+            let ocsp = if h.ocsp_stapled {
+                "OCSP stapled"
+            } else {
+                "no OCSP staple"
+            };
             let _ = writeln!(
                 out,
                 "{indent}             chain {} · name {} · {} certificate(s) · {ocsp}",
@@ -94,7 +98,12 @@ pub fn render(seen: &TlsObservation, indent: &str) -> String {
             );
         }
         Err(f) => {
-            let _ = writeln!(out, "{indent}handshake    none: {} ({})", f.detail, f.class.as_str());
+            let _ = writeln!(
+                out,
+                "{indent}handshake    none: {} ({})",
+                f.detail,
+                f.class.as_str()
+            );
         }
     }
     for violation in &seen.violations {

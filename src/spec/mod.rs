@@ -13,8 +13,8 @@ mod tls;
 pub mod vars;
 
 pub use error::{SpecError, SpecErrors};
-pub use tls::{apply_flags, load_policy, PolicyFlags};
 pub use plan::{Check, Host, Kind, Plan, PortExpectation, ProbeSpec, Source, TcpCheck, TlsCheck};
+pub use tls::{apply_flags, load_policy, PolicyFlags};
 
 use error::Locator;
 use raw::{RawCommon, RawHeader, RawPortItem, RawPorts, COMMON_KEYS};

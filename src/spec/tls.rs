@@ -199,7 +199,10 @@ fn build_policy(
     }
     if let Some(exact) = &raw.exact {
         if *exact.get_ref() && raw.ciphers.is_none() && raw.tls13_ciphers.is_none() {
-            fail(exact.span(), "`exact` needs `ciphers` or `tls13_ciphers`".to_owned());
+            fail(
+                exact.span(),
+                "`exact` needs `ciphers` or `tls13_ciphers`".to_owned(),
+            );
         }
         policy.exact = *exact.get_ref();
     }
@@ -213,7 +216,11 @@ fn build_policy(
                         value.span(),
                         format!(
                             "unknown suite class `{word}` in `forbid`: expected one of {}",
-                            WeakClass::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
+                            WeakClass::ALL
+                                .iter()
+                                .map(|c| c.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         ),
                     ),
                 }
@@ -228,7 +235,10 @@ fn build_policy(
             value.as_ref().and_then(|v| match u32::try_from(*v.get_ref()) {
                 Ok(n) if i64::from(n) <= max => Some(n),
                 _ => {
-                    fail(v.span(), format!("{what} must be a number from 0 to {max}, not {}", v.get_ref()));
+                    fail(
+                        v.span(),
+                        format!("{what} must be a number from 0 to {max}, not {}", v.get_ref()),
+                    );
                     None
                 }
             })
@@ -316,7 +326,11 @@ pub fn apply_flags(mut policy: Policy, flags: &PolicyFlags<'_>) -> Result<Policy
         let Some(text) = text else { continue };
         let list = suites::parse_list([text]).map_err(|e| format!("{flag}: {e}"))?;
         if let Some(wrong) = list.iter().find(|s| s.is_tls13() != tls13) {
-            return Err(format!("{flag}: {} is {}a TLS 1.3 suite", wrong.name(), if tls13 { "not " } else { "" }));
+            return Err(format!(
+                "{flag}: {} is {}a TLS 1.3 suite",
+                wrong.name(),
+                if tls13 { "not " } else { "" }
+            ));
         }
         if tls13 {
             policy.tls13_ciphers = Some(list);
@@ -326,7 +340,9 @@ pub fn apply_flags(mut policy: Policy, flags: &PolicyFlags<'_>) -> Result<Policy
     }
     if flags.exact {
         if policy.ciphers.is_none() && policy.tls13_ciphers.is_none() {
-            return Err("--exact needs --ciphers, --tls13-ciphers or a --policy that lists suites".to_owned());
+            return Err(
+                "--exact needs --ciphers, --tls13-ciphers or a --policy that lists suites".to_owned(),
+            );
         }
         policy.exact = true;
     }
@@ -335,7 +351,11 @@ pub fn apply_flags(mut policy: Policy, flags: &PolicyFlags<'_>) -> Result<Policy
             let class = WeakClass::parse(&word).ok_or_else(|| {
                 format!(
                     "--forbid: unknown suite class `{word}`: expected one of {}",
-                    WeakClass::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
+                    WeakClass::ALL
+                        .iter()
+                        .map(|c| c.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )
             })?;
             if !policy.forbid.contains(&class) {
@@ -361,12 +381,10 @@ mod tests {
 
     #[test]
     fn a_flowsync_style_check_loads_with_nginx_names() {
-        let checks = tls(
-            "protocols = \"TLSv1.2 TLSv1.3\"\n\
+        let checks = tls("protocols = \"TLSv1.2 TLSv1.3\"\n\
              ciphers = \"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256\"\n\
              exact = true\nforbid = [\"CBC\", \"RSA\", \"3DES\"]\n\
-             certificate = { min_days = 14, min_rsa_bits = 2048 }\n",
-        )
+             certificate = { min_days = 14, min_rsa_bits = 2048 }\n")
         .unwrap();
         let ProbeSpec::Tls(check) = &checks[0].probe else {
             panic!("not a tls check")
@@ -383,11 +401,19 @@ mod tests {
     #[test]
     fn bad_names_are_spec_errors_that_name_the_value() {
         for (body, line, needle) in [
-            ("ciphers = \"ECDHE-RSA-AES128-GCM-SHA256:NOPE-CIPHER\"\n", 4, "`NOPE-CIPHER`"),
+            (
+                "ciphers = \"ECDHE-RSA-AES128-GCM-SHA256:NOPE-CIPHER\"\n",
+                4,
+                "`NOPE-CIPHER`",
+            ),
             ("protocols = [\"TLSv1.2\", \"TLSv9\"]\n", 4, "`TLSv9`"),
             ("forbid = [\"cbc\", \"slow\"]\n", 4, "`slow`"),
             ("policy = \"mozilla-old\"\n", 4, "`mozilla-old`"),
-            ("tls13_ciphers = [\"ECDHE-RSA-AES128-GCM-SHA256\"]\n", 4, "not a TLS 1.3 suite"),
+            (
+                "tls13_ciphers = [\"ECDHE-RSA-AES128-GCM-SHA256\"]\n",
+                4,
+                "not a TLS 1.3 suite",
+            ),
             ("exact = true\n", 4, "needs `ciphers`"),
             ("certificate = { min_days = -1 }\n", 4, "min_days"),
             ("certificate = { days = 1 }\n", 4, "unknown field `days`"),

@@ -17,16 +17,16 @@ const RENEGOTIATION_SCSV: u16 = 0x00FF;
 
 /// ServerHello.random of a HelloRetryRequest (RFC 8446, 4.1.3).
 const HELLO_RETRY_RANDOM: [u8; 32] = [
-    0xCF, 0x21, 0xAD, 0x74, 0xE5, 0x9A, 0x61, 0x11, 0xBE, 0x1D, 0x8C, 0x02, 0x1E, 0x65, 0xB8, 0x91, 0xC2, 0xA2,
-    0x11, 0x16, 0x7A, 0xBB, 0x8C, 0x5E, 0x07, 0x9E, 0x09, 0xE2, 0xC8, 0xA8, 0x33, 0x9C,
+    0xCF, 0x21, 0xAD, 0x74, 0xE5, 0x9A, 0x61, 0x11, 0xBE, 0x1D, 0x8C, 0x02, 0x1E, 0x65, 0xB8, 0x91, 0xC2,
+    0xA2, 0x11, 0x16, 0x7A, 0xBB, 0x8C, 0x5E, 0x07, 0x9E, 0x09, 0xE2, 0xC8, 0xA8, 0x33, 0x9C,
 ];
 
 /// The uncompressed generator point of P-256: a valid public key nobody holds the secret for.
 const P256_GENERATOR: [u8; 65] = [
-    0x04, 0x6B, 0x17, 0xD1, 0xF2, 0xE1, 0x2C, 0x42, 0x47, 0xF8, 0xBC, 0xE6, 0xE5, 0x63, 0xA4, 0x40, 0xF2, 0x77,
-    0x03, 0x7D, 0x81, 0x2D, 0xEB, 0x33, 0xA0, 0xF4, 0xA1, 0x39, 0x45, 0xD8, 0x98, 0xC2, 0x96, 0x4F, 0xE3, 0x42,
-    0xE2, 0xFE, 0x1A, 0x7F, 0x9B, 0x8E, 0xE7, 0xEB, 0x4A, 0x7C, 0x0F, 0x9E, 0x16, 0x2B, 0xCE, 0x33, 0x57, 0x6B,
-    0x31, 0x5E, 0xCE, 0xCB, 0xB6, 0x40, 0x68, 0x37, 0xBF, 0x51, 0xF5,
+    0x04, 0x6B, 0x17, 0xD1, 0xF2, 0xE1, 0x2C, 0x42, 0x47, 0xF8, 0xBC, 0xE6, 0xE5, 0x63, 0xA4, 0x40, 0xF2,
+    0x77, 0x03, 0x7D, 0x81, 0x2D, 0xEB, 0x33, 0xA0, 0xF4, 0xA1, 0x39, 0x45, 0xD8, 0x98, 0xC2, 0x96, 0x4F,
+    0xE3, 0x42, 0xE2, 0xFE, 0x1A, 0x7F, 0x9B, 0x8E, 0xE7, 0xEB, 0x4A, 0x7C, 0x0F, 0x9E, 0x16, 0x2B, 0xCE,
+    0x33, 0x57, 0x6B, 0x31, 0x5E, 0xCE, 0xCB, 0xB6, 0x40, 0x68, 0x37, 0xBF, 0x51, 0xF5,
 ];
 
 /// Groups offered in supported_groups: the modern ones first, then older curves and FFDHE, so a
@@ -99,7 +99,14 @@ pub fn client_hello(hello: &Hello<'_>) -> Vec<u8> {
     let mut record = Vec::with_capacity(handshake.len() + 5);
     record.push(HANDSHAKE);
     // TLS 1.0 in the record layer is what every client sends; SSLv3 servers want their own.
-    put_u16(&mut record, if hello.version == Version::Ssl3 { 0x0300 } else { 0x0301 });
+    put_u16(
+        &mut record,
+        if hello.version == Version::Ssl3 {
+            0x0300
+        } else {
+            0x0301
+        },
+    );
     put_u16(&mut record, handshake.len() as u16);
     record.extend_from_slice(&handshake);
     record
@@ -180,7 +187,10 @@ pub struct ServerHello {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Answer {
     ServerHello(ServerHello),
-    Alert { level: u8, description: u8 },
+    Alert {
+        level: u8,
+        description: u8,
+    },
     /// More bytes are needed to tell.
     Incomplete,
     /// Bytes that are not a TLS answer to our hello.
@@ -236,14 +246,20 @@ fn handshake_or_incomplete(handshake: &[u8]) -> Answer {
         return Answer::Incomplete;
     }
     if handshake[0] != SERVER_HELLO {
-        return Answer::Unexpected(format!("handshake message {} instead of ServerHello", handshake[0]));
+        return Answer::Unexpected(format!(
+            "handshake message {} instead of ServerHello",
+            handshake[0]
+        ));
     }
-    let length = (usize::from(handshake[1]) << 16) | (usize::from(handshake[2]) << 8) | usize::from(handshake[3]);
+    let length =
+        (usize::from(handshake[1]) << 16) | (usize::from(handshake[2]) << 8) | usize::from(handshake[3]);
     if handshake.len() < 4 + length {
         return Answer::Incomplete;
     }
-    parse_server_hello(&handshake[4..4 + length])
-        .map_or_else(|| Answer::Unexpected("a malformed ServerHello".to_owned()), Answer::ServerHello)
+    parse_server_hello(&handshake[4..4 + length]).map_or_else(
+        || Answer::Unexpected("a malformed ServerHello".to_owned()),
+        Answer::ServerHello,
+    )
 }
 
 fn parse_server_hello(body: &[u8]) -> Option<ServerHello> {
@@ -369,7 +385,8 @@ mod tests {
             let length = usize::from(u16::from_be_bytes([record[3], record[4]]));
             assert_eq!(record.len(), 5 + length, "{version}");
             assert_eq!(record[5], CLIENT_HELLO);
-            let body = (usize::from(record[6]) << 16) | (usize::from(record[7]) << 8) | usize::from(record[8]);
+            let body =
+                (usize::from(record[6]) << 16) | (usize::from(record[7]) << 8) | usize::from(record[8]);
             assert_eq!(body + 4, length, "{version}");
         }
     }
@@ -380,7 +397,10 @@ mod tests {
             let suites: Vec<u16> = (0..count).collect();
             let record = hello(Version::Tls12, &suites);
             let handshake = record.len() - 5;
-            assert!(!(256..512).contains(&handshake), "{count} suites: {handshake} bytes");
+            assert!(
+                !(256..512).contains(&handshake),
+                "{count} suites: {handshake} bytes"
+            );
         }
     }
 
@@ -430,6 +450,9 @@ mod tests {
                 description: 40
             }
         );
-        assert!(matches!(parse_answer(b"HTTP/1.1 400 Bad Request\r\n"), Answer::Unexpected(_)));
+        assert!(matches!(
+            parse_answer(b"HTTP/1.1 400 Bad Request\r\n"),
+            Answer::Unexpected(_)
+        ));
     }
 }

@@ -77,7 +77,13 @@ impl Policy {
         let suites = |names: &[&str]| names.iter().filter_map(|n| Suite::by_name(n)).collect::<Vec<_>>();
         Policy {
             profile: Some(profile.name),
-            protocols: Some(profile.protocols.iter().filter_map(|v| Version::parse(v)).collect()),
+            protocols: Some(
+                profile
+                    .protocols
+                    .iter()
+                    .filter_map(|v| Version::parse(v))
+                    .collect(),
+            ),
             ciphers: Some(suites(profile.ciphers)),
             tls13_ciphers: Some(suites(profile.tls13_ciphers)),
             exact: false,
@@ -108,7 +114,8 @@ impl Policy {
             parts.push(names.join("+"));
         }
         if self.profile.is_none() {
-            let count = self.ciphers.as_ref().map_or(0, Vec::len) + self.tls13_ciphers.as_ref().map_or(0, Vec::len);
+            let count =
+                self.ciphers.as_ref().map_or(0, Vec::len) + self.tls13_ciphers.as_ref().map_or(0, Vec::len);
             if count > 0 {
                 let word = if self.exact { "exactly" } else { "at most" };
                 parts.push(format!("{word} {count} suites"));
@@ -134,7 +141,10 @@ impl Policy {
     /// Versions whose acceptance matters to this policy (all of them unless it has no rule
     /// about versions or suites).
     pub fn needs_enumeration(&self) -> bool {
-        !(self.protocols.is_none() && self.ciphers.is_none() && self.tls13_ciphers.is_none() && self.forbid.is_empty())
+        !(self.protocols.is_none()
+            && self.ciphers.is_none()
+            && self.tls13_ciphers.is_none()
+            && self.forbid.is_empty())
     }
 
     /// Judges an observation.
@@ -153,7 +163,9 @@ impl Policy {
         for result in &seen.versions {
             let must = wanted.contains(&result.version);
             match (result.state, must) {
-                (VersionState::Accepted, false) => j.violations.push(format!("{} is accepted", result.version)),
+                (VersionState::Accepted, false) => {
+                    j.violations.push(format!("{} is accepted", result.version))
+                }
                 (VersionState::Refused, true) => j.violations.push(format!("{} is refused", result.version)),
                 (VersionState::Inconclusive, _) => j.unknown.push(format!(
                     "{} is inconclusive ({})",
@@ -201,7 +213,8 @@ impl Policy {
                 }
             }
             if !result.complete {
-                j.unknown.push(format!("{} was not fully enumerated", result.version));
+                j.unknown
+                    .push(format!("{} was not fully enumerated", result.version));
             }
         }
         if !self.exact {
@@ -216,7 +229,8 @@ impl Policy {
                     .any(|r| r.suites.contains(suite));
                 let any_version = seen.accepted().any(|r| (r.version == Version::Tls13) == tls13);
                 if !accepted && any_version {
-                    j.violations.push(format!("{} ({}) is not accepted", suite.name(), suite.hex()));
+                    j.violations
+                        .push(format!("{} ({}) is not accepted", suite.name(), suite.hex()));
                 }
             }
         }
@@ -230,7 +244,8 @@ impl Policy {
         let handshake = match &seen.handshake {
             Ok(handshake) => handshake,
             Err(failure) => {
-                j.unknown.push(format!("no certificate observed: {}", failure.detail));
+                j.unknown
+                    .push(format!("no certificate observed: {}", failure.detail));
                 j.class.get_or_insert(failure.class);
                 return;
             }
@@ -263,7 +278,10 @@ impl Policy {
         }
         if let Some(min) = rules.min_rsa_bits {
             if cert.key_type == "RSA" && cert.key_bits < min {
-                j.violations.push(format!("RSA key of {} bits (at least {min} required)", cert.key_bits));
+                j.violations.push(format!(
+                    "RSA key of {} bits (at least {min} required)",
+                    cert.key_bits
+                ));
             }
         }
     }
@@ -292,7 +310,11 @@ mod tests {
                 let found = accepted.iter().find(|(v, _)| *v == version);
                 VersionResult {
                     version,
-                    state: if found.is_some() { VersionState::Accepted } else { VersionState::Refused },
+                    state: if found.is_some() {
+                        VersionState::Accepted
+                    } else {
+                        VersionState::Refused
+                    },
                     suites: found
                         .map(|(_, names)| names.iter().map(|n| Suite::by_name(n).unwrap()).collect())
                         .unwrap_or_default(),
@@ -328,10 +350,16 @@ mod tests {
 
     #[test]
     fn a_compliant_server_passes_and_extra_versions_or_suites_are_each_listed() {
-        let good = observation(&[(Version::Tls12, &FLOWSYNC[1..]), (Version::Tls13, &["TLS_AES_128_GCM_SHA256"])]);
+        let good = observation(&[
+            (Version::Tls12, &FLOWSYNC[1..]),
+            (Version::Tls13, &["TLS_AES_128_GCM_SHA256"]),
+        ]);
         assert_eq!(flowsync(false).judge(&good), Judgement::default());
         let exact = flowsync(true).judge(&good);
-        assert_eq!(exact.violations, ["ECDHE-ECDSA-AES128-GCM-SHA256 (0xC02B) is not accepted"]);
+        assert_eq!(
+            exact.violations,
+            ["ECDHE-ECDSA-AES128-GCM-SHA256 (0xC02B) is not accepted"]
+        );
 
         let bad = observation(&[
             (Version::Tls10, &["AES128-SHA"]),
@@ -368,7 +396,13 @@ mod tests {
         seen.versions[1].state = VersionState::Inconclusive;
         let j = Policy::mozilla(mozilla::INTERMEDIATE).judge(&seen);
         assert!(j.violations.contains(&"TLSv1.3 is refused".to_owned()), "{j:?}");
-        assert!(j.unknown.iter().any(|u| u.starts_with("TLSv1.0 is inconclusive")), "{j:?}");
-        assert!(j.unknown.iter().any(|u| u.starts_with("no certificate observed")), "{j:?}");
+        assert!(
+            j.unknown.iter().any(|u| u.starts_with("TLSv1.0 is inconclusive")),
+            "{j:?}"
+        );
+        assert!(
+            j.unknown.iter().any(|u| u.starts_with("no certificate observed")),
+            "{j:?}"
+        );
     }
 }

@@ -5,6 +5,7 @@
 use super::suites::{Auth, Enc, Kx, Mac, Suite};
 use super::Version::*;
 
+#[rustfmt::skip] // one row per suite reads best
 pub(super) const SUITES: &[Suite] = &[
     Suite::new(0x1302, Some("TLS_AES_256_GCM_SHA384"), Some("TLS_AES_256_GCM_SHA384"), Kx::Any, Auth::Any, Enc::AesGcm, 256, Mac::Aead, Tls13, false),
     Suite::new(0x1303, Some("TLS_CHACHA20_POLY1305_SHA256"), Some("TLS_CHACHA20_POLY1305_SHA256"), Kx::Any, Auth::Any, Enc::ChaCha20Poly1305, 256, Mac::Aead, Tls13, false),

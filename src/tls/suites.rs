@@ -184,9 +184,14 @@ impl Suite {
 
     pub fn mode(&self) -> Mode {
         match self.enc {
-            Enc::Aes | Enc::Aria | Enc::Camellia | Enc::Des | Enc::TripleDes | Enc::Idea | Enc::Rc2 | Enc::Seed => {
-                Mode::Cbc
-            }
+            Enc::Aes
+            | Enc::Aria
+            | Enc::Camellia
+            | Enc::Des
+            | Enc::TripleDes
+            | Enc::Idea
+            | Enc::Rc2
+            | Enc::Seed => Mode::Cbc,
             Enc::AesGcm | Enc::AriaGcm | Enc::CamelliaGcm => Mode::Gcm,
             Enc::AesCcm | Enc::AesCcm8 => Mode::Ccm,
             Enc::ChaCha20Poly1305 => Mode::Poly1305,
@@ -208,12 +213,17 @@ impl Suite {
             WeakClass::Anon => self.auth == Auth::Anon,
             WeakClass::Md5 => self.mac == Mac::Md5,
             WeakClass::Sha1 => self.mac == Mac::Sha1,
-            WeakClass::NoForwardSecrecy => !matches!(self.kx, Kx::Dhe | Kx::Ecdhe | Kx::DhePsk | Kx::EcdhePsk | Kx::Any),
+            WeakClass::NoForwardSecrecy => {
+                !matches!(self.kx, Kx::Dhe | Kx::Ecdhe | Kx::DhePsk | Kx::EcdhePsk | Kx::Any)
+            }
             WeakClass::Dhe => matches!(self.kx, Kx::Dhe | Kx::DhePsk),
             WeakClass::Weak => {
                 self.export
                     || self.bits < 128
-                    || matches!(self.enc, Enc::Null | Enc::Rc4 | Enc::Des | Enc::TripleDes | Enc::Rc2)
+                    || matches!(
+                        self.enc,
+                        Enc::Null | Enc::Rc4 | Enc::Des | Enc::TripleDes | Enc::Rc2
+                    )
                     || self.auth == Auth::Anon
             }
         }
@@ -221,7 +231,11 @@ impl Suite {
 
     /// Every class the suite belongs to.
     pub fn classes(&self) -> Vec<WeakClass> {
-        WeakClass::ALL.iter().copied().filter(|c| self.has_class(*c)).collect()
+        WeakClass::ALL
+            .iter()
+            .copied()
+            .filter(|c| self.has_class(*c))
+            .collect()
     }
 
     /// Looks a suite up by OpenSSL or IANA name (case-insensitive; `SSL_` for `TLS_` too) or by
@@ -377,30 +391,55 @@ mod tests {
             assert_eq!(Suite::by_code(suite.code), Some(*suite));
             assert_eq!(Suite::by_name(&suite.hex()), Some(*suite));
             if let Some(openssl) = suite.openssl() {
-                assert_eq!(Suite::by_name(openssl).map(|s| s.code), Some(suite.code), "{openssl}");
+                assert_eq!(
+                    Suite::by_name(openssl).map(|s| s.code),
+                    Some(suite.code),
+                    "{openssl}"
+                );
             }
             // Two FIPS code points share one IANA name; the first wins.
             if !suite.iana().contains("FIPS") {
-                assert_eq!(Suite::by_name(suite.iana()).map(|s| s.code), Some(suite.code), "{}", suite.iana());
+                assert_eq!(
+                    Suite::by_name(suite.iana()).map(|s| s.code),
+                    Some(suite.code),
+                    "{}",
+                    suite.iana()
+                );
             }
         }
         let gcm = Suite::by_name("ECDHE-RSA-AES128-GCM-SHA256").unwrap();
-        assert_eq!((gcm.code, gcm.iana()), (0xC02F, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"));
-        assert_eq!(Suite::by_name("ssl_rsa_with_3des_ede_cbc_sha").unwrap().code, 0x000A);
+        assert_eq!(
+            (gcm.code, gcm.iana()),
+            (0xC02F, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256")
+        );
+        assert_eq!(
+            Suite::by_name("ssl_rsa_with_3des_ede_cbc_sha").unwrap().code,
+            0x000A
+        );
         assert_eq!(Suite::by_name("DES-CBC3-SHA").unwrap().code, 0x000A);
     }
 
     #[test]
     fn classes_describe_the_classic_weaknesses() {
         let three_des = Suite::by_name("DES-CBC3-SHA").unwrap();
-        for class in [WeakClass::TripleDes, WeakClass::Cbc, WeakClass::RsaKx, WeakClass::Sha1, WeakClass::Weak] {
+        for class in [
+            WeakClass::TripleDes,
+            WeakClass::Cbc,
+            WeakClass::RsaKx,
+            WeakClass::Sha1,
+            WeakClass::Weak,
+        ] {
             assert!(three_des.has_class(class), "{class:?}");
         }
         let gcm = Suite::by_name("ECDHE-ECDSA-AES128-GCM-SHA256").unwrap();
         assert!(gcm.classes().is_empty(), "{:?}", gcm.classes());
         assert!(Suite::by_name("RC4-MD5").unwrap().has_class(WeakClass::Rc4));
-        assert!(Suite::by_name("EXP-RC4-MD5").unwrap().has_class(WeakClass::Export));
-        assert!(Suite::by_name("ADH-AES128-SHA").unwrap().has_class(WeakClass::Anon));
+        assert!(Suite::by_name("EXP-RC4-MD5")
+            .unwrap()
+            .has_class(WeakClass::Export));
+        assert!(Suite::by_name("ADH-AES128-SHA")
+            .unwrap()
+            .has_class(WeakClass::Anon));
         assert!(Suite::by_name("NULL-SHA256").unwrap().has_class(WeakClass::Null));
         assert_eq!(WeakClass::parse("RSA"), Some(WeakClass::RsaKx));
         assert_eq!(WeakClass::parse("3DES"), Some(WeakClass::TripleDes));

@@ -5,7 +5,7 @@ mod util;
 
 mod cli;
 mod netns;
-mod spec_errors;
 mod pki;
+mod spec_errors;
 mod tcp;
 mod tls;

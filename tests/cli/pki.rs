@@ -59,7 +59,9 @@ impl Pki {
     pub fn new() -> Pki {
         let ca_key = KeyPair::generate().expect("CA key");
         let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.distinguished_name.push(DnType::CommonName, "reach test CA");
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "reach test CA");
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         let ca = params.self_signed(&ca_key).expect("CA certificate");
         Pki { ca, ca_key }
@@ -79,7 +81,9 @@ impl Pki {
             _ => vec!["localhost".to_owned()],
         };
         let mut params = CertificateParams::new(names).unwrap();
-        params.distinguished_name.push(DnType::CommonName, "reach test server");
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "reach test server");
         if kind != LeafKind::WrongHost {
             params
                 .subject_alt_names

@@ -19,7 +19,11 @@ const TLS13: &SupportedProtocolVersion = &rustls::version::TLS13;
 
 /// A rustls server on 127.0.0.1 speaking only `versions` and `suites`; returns its port. Each
 /// connection is served on its own thread until the handshake ends or fails.
-fn rustls_server(leaf: &Leaf, versions: &[&'static SupportedProtocolVersion], suites: &[SupportedCipherSuite]) -> u16 {
+fn rustls_server(
+    leaf: &Leaf,
+    versions: &[&'static SupportedProtocolVersion],
+    suites: &[SupportedCipherSuite],
+) -> u16 {
     let mut provider = rustls::crypto::ring::default_provider();
     let wanted: Vec<CipherSuite> = suites.iter().map(|s| s.suite()).collect();
     provider.cipher_suites.retain(|s| wanted.contains(&s.suite()));
@@ -37,7 +41,9 @@ fn rustls_server(leaf: &Leaf, versions: &[&'static SupportedProtocolVersion], su
             let config = Arc::clone(&config);
             std::thread::spawn(move || {
                 let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-                let Ok(conn) = rustls::ServerConnection::new(config) else { return };
+                let Ok(conn) = rustls::ServerConnection::new(config) else {
+                    return;
+                };
                 let mut tls = rustls::StreamOwned::new(conn, stream);
                 while tls.conn.is_handshaking() {
                     if tls.conn.complete_io(&mut tls.sock).is_err() {
@@ -113,7 +119,11 @@ fn openssl_expands(cipher_string: &str, version_flag: &str) -> BTreeSet<String> 
         .filter_map(|line| line.split_whitespace().next())
         .filter_map(|code| {
             let (hi, lo) = code.split_once(',')?;
-            Some(format!("0x{}{}", hi.trim_start_matches("0x"), lo.trim_start_matches("0x")))
+            Some(format!(
+                "0x{}{}",
+                hi.trim_start_matches("0x"),
+                lo.trim_start_matches("0x")
+            ))
         })
         .filter(|code| !code.starts_with("0x13"))
         .collect()
@@ -229,7 +239,11 @@ fn the_human_report_has_a_table_per_version_with_both_names() {
         "RSA 2048 bits",
         "chain valid · name valid",
     ] {
-        assert!(out.stdout.contains(needle), "missing {needle:?} in\n{}", out.stdout);
+        assert!(
+            out.stdout.contains(needle),
+            "missing {needle:?} in\n{}",
+            out.stdout
+        );
     }
 }
 
@@ -254,7 +268,10 @@ fn a_compliant_server_passes_the_flowsync_policy_and_a_lax_one_fails_with_each_v
     let good = rustls_server(
         &leaf,
         &[TLS12, TLS13],
-        &[rs::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, rs::TLS13_AES_128_GCM_SHA256],
+        &[
+            rs::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+            rs::TLS13_AES_128_GCM_SHA256,
+        ],
     );
     let lax = rustls_server(
         &leaf,
@@ -306,17 +323,29 @@ fn certificate_problems_are_recorded_with_their_reason_not_aborted() {
         // Without a policy the audit only reports: the facts are there, the reason too.
         let report = tls_json(&ws, &[&format!("127.0.0.1:{port}")], 0);
         let cert = &report["checks"][0]["observed"]["tls"]["certificate"];
-        let reasons = [cert["chain"].as_str().unwrap(), cert["hostname"].as_str().unwrap()];
+        let reasons = [
+            cert["chain"].as_str().unwrap(),
+            cert["hostname"].as_str().unwrap(),
+        ];
         assert!(reasons.contains(&class), "{kind:?}: {cert:#}");
-        assert!(cert["subject"].as_str().unwrap().contains("reach test server"), "{cert:#}");
+        assert!(
+            cert["subject"].as_str().unwrap().contains("reach test server"),
+            "{cert:#}"
+        );
         // With a policy, it is a fail carrying the class.
-        let judged = tls_json(&ws, &[&format!("127.0.0.1:{port}"), "--policy", "mozilla-modern"], 1);
+        let judged = tls_json(
+            &ws,
+            &[&format!("127.0.0.1:{port}"), "--policy", "mozilla-modern"],
+            1,
+        );
         assert_eq!(judged["checks"][0]["error"], class, "{kind:?}: {judged:#}");
     }
     let expired = pki.leaf(LeafKind::Expired, KeyKind::Ecdsa);
     let port = rustls_server(&expired, &[TLS13], &[rs::TLS13_AES_128_GCM_SHA256]);
     let report = tls_json(&ws, &[&format!("127.0.0.1:{port}")], 0);
-    let days = report["checks"][0]["observed"]["tls"]["certificate"]["days_left"].as_i64().unwrap();
+    let days = report["checks"][0]["observed"]["tls"]["certificate"]["days_left"]
+        .as_i64()
+        .unwrap();
     assert!(days < -365, "expired in 2020: {days}");
 }
 
@@ -326,12 +355,23 @@ fn certificate_rules_for_days_and_rsa_size_fail_with_their_numbers() {
     let leaf = pki.leaf(LeafKind::Valid, KeyKind::Rsa);
     let port = rustls_server(&leaf, &[TLS12], &[rs::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256]);
     let ws = workspace(&pki);
-    ws.write("strict.toml", "certificate = { min_days = 400, min_rsa_bits = 3072 }\n");
+    ws.write(
+        "strict.toml",
+        "certificate = { min_days = 400, min_rsa_bits = 3072 }\n",
+    );
     let report = tls_json(&ws, &[&format!("127.0.0.1:{port}"), "--policy", "strict.toml"], 1);
-    let violations = report["checks"][0]["observed"]["tls"]["violations"].as_array().unwrap();
+    let violations = report["checks"][0]["observed"]["tls"]["violations"]
+        .as_array()
+        .unwrap();
     let texts: Vec<_> = violations.iter().map(|v| v.as_str().unwrap()).collect();
-    assert!(texts.iter().any(|t| t.starts_with("certificate expires in 36")), "{texts:?}");
-    assert!(texts.contains(&"RSA key of 2048 bits (at least 3072 required)"), "{texts:?}");
+    assert!(
+        texts.iter().any(|t| t.starts_with("certificate expires in 36")),
+        "{texts:?}"
+    );
+    assert!(
+        texts.contains(&"RSA key of 2048 bits (at least 3072 required)"),
+        "{texts:?}"
+    );
 }
 
 /// What s_server is told to offer: legacy suites of every kind OpenSSL 3 still has (CBC, RSA key
@@ -357,16 +397,26 @@ fn legacy_openssl_server_accepted_set_matches_what_it_was_told_to_offer() {
     ]);
     let report = tls_json(&ws, &[&format!("127.0.0.1:{}", server.port)], 0);
     let got = accepted(&report);
-    let expected: BTreeMap<String, BTreeSet<String>> = [("TLSv1.0", "-tls1"), ("TLSv1.1", "-tls1_1"), ("TLSv1.2", "-tls1_2")]
-        .into_iter()
-        .map(|(version, flag)| (version.to_owned(), openssl_expands(LEGACY, flag)))
-        .collect();
+    let expected: BTreeMap<String, BTreeSet<String>> = [
+        ("TLSv1.0", "-tls1"),
+        ("TLSv1.1", "-tls1_1"),
+        ("TLSv1.2", "-tls1_2"),
+    ]
+    .into_iter()
+    .map(|(version, flag)| (version.to_owned(), openssl_expands(LEGACY, flag)))
+    .collect();
     assert_eq!(got, expected, "{report:#}");
     assert!(expected["TLSv1.2"].len() >= 9, "{expected:?}");
     // The policy that forbids them names each legacy class it meets.
     let judged = tls_json(
         &ws,
-        &[&format!("127.0.0.1:{}", server.port), "--policy", "mozilla-intermediate", "--forbid", "cbc,rsa-kx,anon"],
+        &[
+            &format!("127.0.0.1:{}", server.port),
+            "--policy",
+            "mozilla-intermediate",
+            "--forbid",
+            "cbc,rsa-kx,anon",
+        ],
         1,
     );
     let violations: Vec<String> = judged["checks"][0]["observed"]["tls"]["violations"]
@@ -375,8 +425,16 @@ fn legacy_openssl_server_accepted_set_matches_what_it_was_told_to_offer() {
         .iter()
         .map(|v| v.as_str().unwrap().to_owned())
         .collect();
-    for needle in ["TLSv1.0 is accepted", "TLSv1.1 is accepted", "TLSv1.3 is refused", "ADH-AES128-SHA (0x0034)"] {
-        assert!(violations.iter().any(|v| v.contains(needle)), "{needle}: {violations:#?}");
+    for needle in [
+        "TLSv1.0 is accepted",
+        "TLSv1.1 is accepted",
+        "TLSv1.3 is refused",
+        "ADH-AES128-SHA (0x0034)",
+    ] {
+        assert!(
+            violations.iter().any(|v| v.contains(needle)),
+            "{needle}: {violations:#?}"
+        );
     }
 }
 
@@ -388,7 +446,14 @@ fn a_server_that_never_answers_is_inconclusive_not_refused() {
     let ws = Workspace::new();
     let out = ws
         .reach()
-        .args(["tls", &format!("127.0.0.1:{port}"), "--format", "json", "--timeout", "300ms"])
+        .args([
+            "tls",
+            &format!("127.0.0.1:{port}"),
+            "--format",
+            "json",
+            "--timeout",
+            "300ms",
+        ])
         .output()
         .expect_code(3);
     let report = out.json();
@@ -419,7 +484,10 @@ fn a_closed_port_is_an_error_at_stage_tcp() {
 #[test]
 fn unknown_names_in_flags_and_specs_are_usage_errors_naming_the_value() {
     for (args, needle) in [
-        (vec!["--ciphers", "ECDHE-RSA-AES128-GCM-SHA256:BOGUS-SUITE"], "`BOGUS-SUITE`"),
+        (
+            vec!["--ciphers", "ECDHE-RSA-AES128-GCM-SHA256:BOGUS-SUITE"],
+            "`BOGUS-SUITE`",
+        ),
         (vec!["--protocols", "TLSv1.2 TLSv2"], "`TLSv2`"),
         (vec!["--forbid", "cbc,slow"], "`slow`"),
         (vec!["--policy", "mozilla-ancient"], "`mozilla-ancient`"),

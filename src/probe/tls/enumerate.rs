@@ -46,7 +46,12 @@ pub struct Enumerator {
 }
 
 impl Enumerator {
-    pub fn new(address: SocketAddr, sni: Option<String>, timeout: Duration, connections: usize) -> Enumerator {
+    pub fn new(
+        address: SocketAddr,
+        sni: Option<String>,
+        timeout: Duration,
+        connections: usize,
+    ) -> Enumerator {
         Enumerator {
             address,
             sni,
@@ -232,7 +237,7 @@ impl Enumerator {
             Ok(Err(e)) if e.kind() == io::ErrorKind::ConnectionReset => {
                 // Servers and their TLS stacks commonly refuse an offer by resetting the connection.
                 // A RST on connect never gets here: that is ConnectionRefused.
-                return Reply::Refused("connection reset".to_owned())
+                return Reply::Refused("connection reset".to_owned());
             }
             Ok(Err(e)) => return Reply::Inconclusive(e.to_string()),
             Ok(Ok(done)) => done,
@@ -257,12 +262,19 @@ fn judge(version: Version, offered: &[u16], received: &[u8], closed: bool) -> Re
     match codec::parse_answer(received) {
         Answer::ServerHello(hello) => {
             if hello.version < version.wire() {
-                let said = Version::from_wire(hello.version).map_or_else(|| format!("0x{:04X}", hello.version), |v| v.to_string());
+                let said = Version::from_wire(hello.version)
+                    .map_or_else(|| format!("0x{:04X}", hello.version), |v| v.to_string());
                 Reply::Refused(format!("the server answered with {said}"))
             } else if hello.version > version.wire() {
-                Reply::Inconclusive(format!("the server answered 0x{:04X} to a {version} hello", hello.version))
+                Reply::Inconclusive(format!(
+                    "the server answered 0x{:04X} to a {version} hello",
+                    hello.version
+                ))
             } else if !offered.contains(&hello.suite) {
-                Reply::Inconclusive(format!("the server picked 0x{:04X}, which was not offered", hello.suite))
+                Reply::Inconclusive(format!(
+                    "the server picked 0x{:04X}, which was not offered",
+                    hello.suite
+                ))
             } else {
                 Reply::Picked(hello)
             }
@@ -294,9 +306,21 @@ mod tests {
     #[test]
     fn answers_map_to_replies() {
         let alert = [21, 3, 3, 0, 2, 2, 40];
-        assert_eq!(judge(Version::Tls12, &[0xC02F], &alert, false), Reply::Refused("handshake_failure".into()));
-        assert_eq!(judge(Version::Tls12, &[0xC02F], &[], true), Reply::Refused("connection closed".into()));
-        assert!(matches!(judge(Version::Tls12, &[0xC02F], &[22, 3], true), Reply::Inconclusive(_)));
-        assert!(matches!(judge(Version::Tls12, &[0xC02F], b"SSH-2.0-OpenSSH\r\n", false), Reply::Inconclusive(_)));
+        assert_eq!(
+            judge(Version::Tls12, &[0xC02F], &alert, false),
+            Reply::Refused("handshake_failure".into())
+        );
+        assert_eq!(
+            judge(Version::Tls12, &[0xC02F], &[], true),
+            Reply::Refused("connection closed".into())
+        );
+        assert!(matches!(
+            judge(Version::Tls12, &[0xC02F], &[22, 3], true),
+            Reply::Inconclusive(_)
+        ));
+        assert!(matches!(
+            judge(Version::Tls12, &[0xC02F], b"SSH-2.0-OpenSSH\r\n", false),
+            Reply::Inconclusive(_)
+        ));
     }
 }

@@ -248,8 +248,12 @@ fn oid_name(oid: &x509_parser::der_parser::Oid<'_>) -> String {
 
 fn ip_text(bytes: &[u8]) -> Option<String> {
     match bytes.len() {
-        4 => <[u8; 4]>::try_from(bytes).ok().map(|b| std::net::Ipv4Addr::from(b).to_string()),
-        16 => <[u8; 16]>::try_from(bytes).ok().map(|b| std::net::Ipv6Addr::from(b).to_string()),
+        4 => <[u8; 4]>::try_from(bytes)
+            .ok()
+            .map(|b| std::net::Ipv4Addr::from(b).to_string()),
+        16 => <[u8; 16]>::try_from(bytes)
+            .ok()
+            .map(|b| std::net::Ipv6Addr::from(b).to_string()),
         _ => None,
     }
 }

@@ -53,7 +53,10 @@ pub async fn attempt(ctx: &Ctx, check: &TlsCheck, timeout: Duration) -> Attempt 
                 outcome: Outcome::error(
                     Stage::Tcp,
                     class,
-                    format!("{address} is {state} ({}): no TLS server to observe", evidence.as_str()),
+                    format!(
+                        "{address} is {state} ({}): no TLS server to observe",
+                        evidence.as_str()
+                    ),
                 ),
                 inconclusive: class == ErrorClass::Timeout,
             };
@@ -66,7 +69,15 @@ pub async fn attempt(ctx: &Ctx, check: &TlsCheck, timeout: Duration) -> Attempt 
         }
     }
     timings.tcp = Some(started.elapsed());
-    let observation = observe(ctx, address, check.server_name(), &check.policy, timeout, &mut timings).await;
+    let observation = observe(
+        ctx,
+        address,
+        check.server_name(),
+        &check.policy,
+        timeout,
+        &mut timings,
+    )
+    .await;
     judge(&check.policy, observation, timings)
 }
 
@@ -129,16 +140,29 @@ pub fn judge(policy: &Policy, mut seen: TlsObservation, timings: Timings) -> Att
     } else if !judgement.unknown.is_empty() {
         (Status::Error, true, judgement.unknown.join("; "))
     } else if seen.versions.is_empty() && seen.handshake.is_err() {
-        let detail = seen.handshake.as_ref().err().map(|f| f.detail.clone()).unwrap_or_default();
+        let detail = seen
+            .handshake
+            .as_ref()
+            .err()
+            .map(|f| f.detail.clone())
+            .unwrap_or_default();
         (Status::Error, false, detail)
     } else {
         let any_accepted = seen.accepted().next().is_some() || seen.handshake.is_ok();
         if any_accepted {
             (Status::Pass, false, String::new())
-        } else if seen.versions.iter().any(|v| v.state == VersionState::Inconclusive) {
+        } else if seen
+            .versions
+            .iter()
+            .any(|v| v.state == VersionState::Inconclusive)
+        {
             (Status::Error, true, "no version answered conclusively".to_owned())
         } else {
-            (Status::Fail, false, "the server accepts no TLS version".to_owned())
+            (
+                Status::Fail,
+                false,
+                "the server accepts no TLS version".to_owned(),
+            )
         }
     };
     let error = match status {
@@ -188,7 +212,9 @@ fn summary(seen: &TlsObservation) -> String {
         Ok(h) => {
             let cert = match (&h.chain, &h.hostname, &h.certificate) {
                 (crate::tls::observation::Verification::Invalid { class, .. }, _, _)
-                | (_, crate::tls::observation::Verification::Invalid { class, .. }, _) => class.as_str().to_owned(),
+                | (_, crate::tls::observation::Verification::Invalid { class, .. }, _) => {
+                    class.as_str().to_owned()
+                }
                 (_, _, Some(c)) => format!("cert ok, {}d left", c.days_left),
                 _ => "cert ok".to_owned(),
             };
