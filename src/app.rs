@@ -272,6 +272,17 @@ fn wants_color(choice: ColorChoice, to_stdout: bool) -> bool {
     }
 }
 
+fn print(text: &str) -> u8 {
+    match Destination::Stdout.write(text) {
+        Ok(()) => 0,
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => 0,
+        Err(e) => {
+            eprintln!("error: cannot write to stdout: {e}");
+            USAGE
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::split_host_port;
@@ -284,16 +295,5 @@ mod tests {
         assert_eq!(split_host_port("::1"), Ok(("::1", 443)));
         assert!(split_host_port("a:0").is_err());
         assert!(split_host_port("a:https").is_err());
-    }
-}
-
-fn print(text: &str) -> u8 {
-    match Destination::Stdout.write(text) {
-        Ok(()) => 0,
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => 0,
-        Err(e) => {
-            eprintln!("error: cannot write to stdout: {e}");
-            USAGE
-        }
     }
 }
