@@ -48,12 +48,12 @@ pub fn render(seen: &TlsObservation, indent: &str) -> String {
             } else {
                 ""
             };
-            let _ = writeln!(
-                out,
+            let line = format!(
                 "{indent}         {}  {:<openssl_width$}  {iana}{classes}",
                 suite.hex(),
                 suite.name(),
             );
+            let _ = writeln!(out, "{}", line.trim_end());
         }
     }
     match &seen.handshake {

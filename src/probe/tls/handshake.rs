@@ -187,16 +187,32 @@ fn verdicts(
     }
 }
 
+/// Certificate errors in words, with the dates and names rustls gives.
 fn describe(error: &rustls::Error, self_signed: bool) -> String {
-    let text = match error {
-        rustls::Error::InvalidCertificate(reason) => format!("{reason:?}"),
+    use rustls::CertificateError as C;
+    let date = |t: &UnixTime| rfc3339(i64::try_from(t.as_secs()).unwrap_or(i64::MAX));
+    match error {
+        rustls::Error::InvalidCertificate(reason) => match reason {
+            C::Expired => "expired".to_owned(),
+            C::ExpiredContext { not_after, .. } => format!("expired on {}", date(not_after)),
+            C::NotValidYet => "not valid yet".to_owned(),
+            C::NotValidYetContext { not_before, .. } => format!("not valid before {}", date(not_before)),
+            C::UnknownIssuer if self_signed => "self-signed, and not among the trusted roots".to_owned(),
+            C::UnknownIssuer => "issued by an authority that is not among the trusted roots".to_owned(),
+            C::NotValidForName => "does not name the server".to_owned(),
+            C::NotValidForNameContext { expected, presented } => format!(
+                "does not name {} (it names {})",
+                expected.to_str(),
+                if presented.is_empty() { "nothing".to_owned() } else { presented.join(", ") }
+            ),
+            C::Revoked => "revoked".to_owned(),
+            C::BadSignature => "its signature does not verify".to_owned(),
+            C::Other(other) if format!("{other:?}").contains("CaUsedAsEndEntity") => {
+                "a CA certificate is served as the server's certificate".to_owned()
+            }
+            other => format!("{other:?}"),
+        },
         other => other.to_string(),
-    };
-    let text = text.replace("Context {", " {");
-    if self_signed {
-        format!("self-signed certificate ({text})")
-    } else {
-        text
     }
 }
 
