@@ -1,7 +1,7 @@
 //! The commands: each turns validated arguments into a plan, runs it, writes the report and
 //! returns the exit code. Usage problems are found before anything is probed and exit with 2.
 
-use crate::cli::{Cli, ColorChoice, Command, OutputArgs, RunArgs, TlsArgs, ValidateArgs, VarArgs};
+use crate::cli::{Cli, ColorChoice, Command, OutputArgs, RunArgs, ValidateArgs, VarArgs};
 use crate::outcome::Summary;
 use crate::probe::Ctx;
 use crate::report::{self, progress::Bar, Destination, Format};
@@ -23,7 +23,7 @@ pub fn main(cli: Cli) -> ExitCode {
         Command::Run(args) => run_files(args, color),
         Command::Validate(args) => validate(&args),
         Command::Demo(args) => crate::demo::run(&args, color),
-        Command::Tls(args) => tls_audit(args, color),
+        Command::Tls(args) => crate::tls::command::run(args, color),
         Command::Schema => print(report::SCHEMA),
     };
     ExitCode::from(code)
@@ -83,113 +83,6 @@ fn run_files(args: RunArgs, color: ColorChoice) -> u8 {
         trust,
     };
     execute(plan, ctx, &run_options, &args.output, color)
-}
-
-/// `reach tls`: one TLS check built from the command line, run and reported like a check file.
-fn tls_audit(args: TlsArgs, color: ColorChoice) -> u8 {
-    let check = match tls_check(&args) {
-        Ok(check) => check,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return USAGE;
-        }
-    };
-    let trust = match Trust::load(args.ca_file.as_deref()) {
-        Ok(trust) => trust,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return USAGE;
-        }
-    };
-    let plan = Plan {
-        files: vec!["command line".to_owned()],
-        checks: vec![check],
-    };
-    let ctx = Ctx {
-        resolver: Resolver::new(args.resolve),
-        trust,
-    };
-    execute(plan, ctx, &RunOptions::default(), &args.output, color)
-}
-
-/// The check `reach tls` runs: the target, SNI and policy from the flags, validated.
-fn tls_check(args: &TlsArgs) -> Result<spec::Check, String> {
-    use crate::spec::{Check, Host, ProbeSpec, Source, TlsCheck};
-    use crate::tls::policy::Policy;
-    let (host, port) = split_host_port(&args.target)?;
-    let host = Host::parse(host).map_err(|e| format!("{}: {e}", args.target))?;
-    let sni = match &args.sni {
-        Some(text) => match Host::parse(text) {
-            Ok(Host::Name(name)) => Some(name),
-            _ => return Err(format!("--sni `{text}` must be a DNS name")),
-        },
-        None => None,
-    };
-    let base = match &args.policy {
-        Some(policy) => spec::load_policy(policy).map_err(|e| e.to_string())?,
-        None => Policy::report_only(),
-    };
-    let flags = spec::PolicyFlags {
-        protocols: args.protocols.as_deref(),
-        ciphers: args.ciphers.as_deref(),
-        tls13_ciphers: args.tls13_ciphers.as_deref(),
-        exact: args.exact,
-        forbid: args.forbid.as_deref(),
-    };
-    let policy = spec::apply_flags(base, &flags)?;
-    let target = host.with_port(port);
-    let id: String = target
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '.' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    Ok(Check {
-        id: format!("tls.{}", id.trim_matches('-')),
-        name: format!("TLS audit of {target}"),
-        tags: Vec::new(),
-        vantage: Vec::new(),
-        source: Source {
-            file: "command line".to_owned(),
-            line: 1,
-        },
-        timeout: args.timeout.unwrap_or(spec::DEFAULT_TIMEOUT),
-        retries: spec::DEFAULT_RETRIES,
-        probe: ProbeSpec::Tls(TlsCheck {
-            host,
-            port,
-            sni,
-            policy,
-        }),
-    })
-}
-
-/// `host`, `host:port`, `[v6]:port` or a bare IPv6 address; the port defaults to 443.
-fn split_host_port(text: &str) -> Result<(&str, u16), String> {
-    let port = |p: &str| {
-        p.parse::<u16>()
-            .ok()
-            .filter(|p| *p > 0)
-            .ok_or_else(|| format!("`{p}` in `{text}` is not a port from 1 to 65535"))
-    };
-    if let Some(rest) = text.strip_prefix('[') {
-        let (host, after) = rest
-            .split_once(']')
-            .ok_or_else(|| format!("`{text}`: missing `]`"))?;
-        return match after.strip_prefix(':') {
-            Some(p) => Ok((host, port(p)?)),
-            None if after.is_empty() => Ok((host, 443)),
-            None => Err(format!("`{text}` is not HOST[:PORT]")),
-        };
-    }
-    match text.rsplit_once(':') {
-        Some((host, p)) if !host.contains(':') => Ok((host, port(p)?)),
-        _ => Ok((text, 443)),
-    }
 }
 
 /// Runs a loaded plan and writes its report: the part `run` and `demo` share.
@@ -280,20 +173,5 @@ fn print(text: &str) -> u8 {
             eprintln!("error: cannot write to stdout: {e}");
             USAGE
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::split_host_port;
-
-    #[test]
-    fn tls_targets_take_an_optional_port() {
-        assert_eq!(split_host_port("example.com"), Ok(("example.com", 443)));
-        assert_eq!(split_host_port("127.0.0.1:8443"), Ok(("127.0.0.1", 8443)));
-        assert_eq!(split_host_port("[::1]:993"), Ok(("::1", 993)));
-        assert_eq!(split_host_port("::1"), Ok(("::1", 443)));
-        assert!(split_host_port("a:0").is_err());
-        assert!(split_host_port("a:https").is_err());
     }
 }

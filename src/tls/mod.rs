@@ -1,8 +1,10 @@
 //! What reach knows about TLS without touching the network: protocol versions, the cipher suite
 //! table with OpenSSL and IANA names, Mozilla's server-side profiles, the raw hello codec used
-//! for enumeration, and the policy that judges an observed server.
+//! for enumeration, and the policy that judges an observed server. [`command`] is the one part
+//! that runs anything: the `reach tls` command.
 
 pub mod codec;
+pub mod command;
 pub mod mozilla;
 pub mod observation;
 pub mod policy;
