@@ -20,6 +20,8 @@ pub enum LeafKind {
     Valid,
     /// Signed by the CA, ended in 2020.
     Expired,
+    /// Signed by the CA, valid from 2090.
+    NotYetValid,
     /// Signed by the CA, names only `other.test`.
     WrongHost,
     /// Signs itself; the CA file does not include it.
@@ -93,6 +95,10 @@ impl Pki {
             LeafKind::Expired => {
                 params.not_before = rcgen::date_time_ymd(2019, 1, 1);
                 params.not_after = rcgen::date_time_ymd(2020, 1, 1);
+            }
+            LeafKind::NotYetValid => {
+                params.not_before = rcgen::date_time_ymd(2090, 1, 1);
+                params.not_after = rcgen::date_time_ymd(2091, 1, 1);
             }
             _ => {
                 let now = time::OffsetDateTime::now_utc();

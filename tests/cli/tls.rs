@@ -129,6 +129,27 @@ fn openssl_expands(cipher_string: &str, version_flag: &str) -> BTreeSet<String> 
         .collect()
 }
 
+/// The suites (hex code points) of a cipher string for one version, in OpenSSL's order.
+fn openssl_order(cipher_string: &str, version_flag: &str) -> Vec<String> {
+    let out = Command::new("openssl")
+        .args(["ciphers", "-s", "-V", version_flag, cipher_string])
+        .output()
+        .expect("run openssl ciphers");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .filter_map(|code| {
+            let (hi, lo) = code.split_once(',')?;
+            Some(format!(
+                "0x{}{}",
+                hi.trim_start_matches("0x"),
+                lo.trim_start_matches("0x")
+            ))
+        })
+        .filter(|code| !code.starts_with("0x13"))
+        .collect()
+}
+
 /// version -> accepted code points, from a JSON report's single TLS check.
 fn accepted(report: &Value) -> BTreeMap<String, BTreeSet<String>> {
     let protocols = report["checks"][0]["observed"]["tls"]["protocols"]
@@ -315,6 +336,7 @@ fn certificate_problems_are_recorded_with_their_reason_not_aborted() {
     let ws = workspace(&pki);
     for (kind, class) in [
         (LeafKind::Expired, "cert-expired"),
+        (LeafKind::NotYetValid, "cert-not-yet-valid"),
         (LeafKind::WrongHost, "cert-wrong-host"),
         (LeafKind::SelfSigned, "cert-self-signed"),
     ] {
@@ -515,4 +537,39 @@ fn unknown_names_in_flags_and_specs_are_usage_errors_naming_the_value() {
         .output()
         .expect_code(2);
     assert!(out.stderr.contains("policy.toml:2:10"), "{}", out.stderr);
+}
+
+#[test]
+fn the_server_preference_order_is_reported_when_the_server_imposes_one() {
+    let pki = Pki::new();
+    let leaf = pki.leaf(LeafKind::Valid, KeyKind::Rsa);
+    let ws = workspace(&pki);
+    let (cert, key) = leaf.write(ws.path(), "order");
+    let args = [
+        "-cert",
+        cert.to_str().unwrap(),
+        "-key",
+        key.to_str().unwrap(),
+        "-cipher",
+        LEGACY,
+        "-no_tls1_3",
+    ];
+    let preferring = OpensslServer::start(&[&args[..], &["-serverpref"]].concat());
+    let report = tls_json(&ws, &[&format!("127.0.0.1:{}", preferring.port)], 0);
+    let tls = &report["checks"][0]["observed"]["tls"];
+    let order: Vec<&str> = tls["protocols"]["TLSv1.2"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(order, openssl_order(LEGACY, "-tls1_2"), "{tls:#}");
+    assert_eq!(tls["versions"][3]["preference"], "server", "{tls:#}");
+
+    let following = OpensslServer::start(&args);
+    let report = tls_json(&ws, &[&format!("127.0.0.1:{}", following.port)], 0);
+    assert_eq!(
+        report["checks"][0]["observed"]["tls"]["versions"][3]["preference"],
+        "client"
+    );
 }

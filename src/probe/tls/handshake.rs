@@ -203,7 +203,11 @@ fn describe(error: &rustls::Error, self_signed: bool) -> String {
             C::NotValidForNameContext { expected, presented } => format!(
                 "does not name {} (it names {})",
                 expected.to_str(),
-                if presented.is_empty() { "nothing".to_owned() } else { presented.join(", ") }
+                if presented.is_empty() {
+                    "nothing".to_owned()
+                } else {
+                    presented.join(", ")
+                }
             ),
             C::Revoked => "revoked".to_owned(),
             C::BadSignature => "its signature does not verify".to_owned(),
