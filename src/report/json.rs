@@ -269,6 +269,9 @@ pub struct VersionJson {
 
 #[derive(Serialize)]
 pub struct HandshakeJson {
+    /// `rustls` (a full handshake) or `raw-hello` (the answer to a raw hello, for servers rustls
+    /// cannot speak with).
+    pub method: &'static str,
     pub version: &'static str,
     pub cipher: SuiteJson,
     pub group: Option<String>,
@@ -363,6 +366,7 @@ impl From<&TlsObservation> for TlsJson {
         let (handshake, handshake_error, certificate) = match &seen.handshake {
             Ok(h) => (
                 Some(HandshakeJson {
+                    method: if h.complete { "rustls" } else { "raw-hello" },
                     version: h.version.as_str(),
                     cipher: h.suite.into(),
                     group: h.group.clone(),

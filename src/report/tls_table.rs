@@ -65,6 +65,9 @@ pub fn render(seen: &TlsObservation, indent: &str) -> String {
             if let Some(alpn) = &h.alpn {
                 let _ = write!(line, ", ALPN {alpn}");
             }
+            if !h.complete {
+                line.push_str(" (raw hello: rustls cannot speak with this server)");
+            }
             let _ = writeln!(out, "{indent}handshake    {line}");
             if let Some(c) = &h.certificate {
                 let sans = if c.sans.is_empty() {

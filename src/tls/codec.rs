@@ -241,6 +241,69 @@ pub fn parse_answer(received: &[u8]) -> Answer {
     }
 }
 
+/// What the server's first flight says about its certificate (TLS 1.2 and below send it in the
+/// clear right after the ServerHello).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Flight {
+    /// The Certificate message: the chain, leaf first, as DER.
+    Certificates(Vec<Vec<u8>>),
+    /// The flight ended (ServerHelloDone) or broke off without a Certificate message.
+    NoCertificate,
+    /// More bytes are needed.
+    Incomplete,
+}
+
+/// Reads the certificate chain from the bytes a TLS 1.2-or-older server sent after a hello.
+pub fn certificate_flight(received: &[u8]) -> Flight {
+    const CERTIFICATE: u8 = 11;
+    const SERVER_HELLO_DONE: u8 = 14;
+    let mut handshake = Vec::new();
+    let mut rest = received;
+    while rest.len() >= 5 {
+        let length = usize::from(u16::from_be_bytes([rest[3], rest[4]]));
+        if rest.len() < 5 + length {
+            break;
+        }
+        match rest[0] {
+            HANDSHAKE => handshake.extend_from_slice(&rest[5..5 + length]),
+            _ => return Flight::NoCertificate,
+        }
+        rest = &rest[5 + length..];
+    }
+    let mut messages = Reader(&handshake);
+    while messages.0.len() >= 4 {
+        let kind = messages.0[0];
+        let length = (usize::from(messages.0[1]) << 16)
+            | (usize::from(messages.0[2]) << 8)
+            | usize::from(messages.0[3]);
+        if messages.0.len() < 4 + length {
+            return Flight::Incomplete;
+        }
+        messages.take(4);
+        let Some(body) = messages.take(length) else {
+            return Flight::Incomplete;
+        };
+        match kind {
+            CERTIFICATE => return certificates(body).map_or(Flight::NoCertificate, Flight::Certificates),
+            SERVER_HELLO_DONE => return Flight::NoCertificate,
+            _ => {}
+        }
+    }
+    Flight::Incomplete
+}
+
+fn certificates(body: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let mut r = Reader(body);
+    let total = r.u24()?;
+    let mut list = Reader(r.take(total)?);
+    let mut chain = Vec::new();
+    while !list.0.is_empty() {
+        let length = list.u24()?;
+        chain.push(list.take(length)?.to_vec());
+    }
+    Some(chain)
+}
+
 fn handshake_or_incomplete(handshake: &[u8]) -> Answer {
     if handshake.len() < 4 {
         return Answer::Incomplete;
@@ -312,6 +375,11 @@ impl<'a> Reader<'a> {
 
     fn u16(&mut self) -> Option<u16> {
         self.take(2).map(|b| u16::from_be_bytes([b[0], b[1]]))
+    }
+
+    fn u24(&mut self) -> Option<usize> {
+        self.take(3)
+            .map(|b| (usize::from(b[0]) << 16) | (usize::from(b[1]) << 8) | usize::from(b[2]))
     }
 }
 
@@ -420,6 +488,33 @@ mod tests {
         put_u16(&mut record, handshake.len() as u16);
         record.extend_from_slice(&handshake);
         record
+    }
+
+    #[test]
+    fn certificate_flights_yield_the_chain() {
+        let mut flight = server_hello(0x0303, 0x002F, &[]);
+        let mut body = Vec::new();
+        put_u24(&mut body, 3 + 2 + 3 + 1);
+        put_u24(&mut body, 2);
+        body.extend_from_slice(&[0xAA, 0xBB]);
+        put_u24(&mut body, 1);
+        body.push(0xCC);
+        let mut message = vec![11];
+        put_u24(&mut message, body.len());
+        message.extend_from_slice(&body);
+        let mut record = vec![HANDSHAKE, 3, 3];
+        put_u16(&mut record, message.len() as u16);
+        record.extend_from_slice(&message);
+        assert_eq!(certificate_flight(&flight), Flight::Incomplete);
+        flight.extend_from_slice(&record);
+        assert_eq!(
+            certificate_flight(&flight[..flight.len() - 1]),
+            Flight::Incomplete
+        );
+        assert_eq!(
+            certificate_flight(&flight),
+            Flight::Certificates(vec![vec![0xAA, 0xBB], vec![0xCC]])
+        );
     }
 
     #[test]

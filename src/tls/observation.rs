@@ -84,9 +84,12 @@ pub struct VersionResult {
     pub detail: Option<String>,
 }
 
-/// The real handshake made with rustls (TLS 1.2 and 1.3 only).
+/// The real handshake made with rustls (TLS 1.2 and 1.3 only), or, for a server rustls cannot
+/// speak with, what a raw hello's answer showed (version, suite, certificate).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Handshake {
+    /// False when the facts come from a raw hello because rustls could not handshake.
+    pub complete: bool,
     pub version: Version,
     pub suite: Suite,
     pub group: Option<String>,

@@ -573,3 +573,35 @@ fn the_server_preference_order_is_reported_when_the_server_imposes_one() {
         "client"
     );
 }
+
+#[test]
+fn a_server_rustls_cannot_speak_with_still_has_its_certificate_judged() {
+    let pki = Pki::new();
+    let leaf = pki.leaf(LeafKind::Valid, KeyKind::Rsa);
+    let ws = workspace(&pki);
+    let (cert, key) = leaf.write(ws.path(), "old");
+    let server = OpensslServer::start(&[
+        "-cert",
+        cert.to_str().unwrap(),
+        "-key",
+        key.to_str().unwrap(),
+        "-cipher",
+        "AES128-SHA:@SECLEVEL=0",
+        "-no_tls1_2",
+        "-no_tls1_3",
+    ]);
+    let report = tls_json(&ws, &[&format!("127.0.0.1:{}", server.port)], 0);
+    let tls = &report["checks"][0]["observed"]["tls"];
+    assert_eq!(
+        accepted(&report),
+        BTreeMap::from([
+            ("TLSv1.0".to_owned(), set(&["0x002F"])),
+            ("TLSv1.1".to_owned(), set(&["0x002F"])),
+        ])
+    );
+    assert_eq!(tls["handshake"]["method"], "raw-hello", "{tls:#}");
+    assert_eq!(tls["handshake"]["version"], "TLSv1.1", "{tls:#}");
+    assert_eq!(tls["certificate"]["chain"], "valid", "{tls:#}");
+    assert_eq!(tls["certificate"]["hostname"], "valid", "{tls:#}");
+    assert_eq!(tls["certificate"]["key_type"], "RSA", "{tls:#}");
+}

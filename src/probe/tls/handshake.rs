@@ -135,6 +135,7 @@ pub async fn handshake(
     let self_signed = certificate.as_ref().is_some_and(|c| c.self_signed);
     let (chain, hostname) = verdicts(seen.verdict, seen.chain.first(), &server_name, self_signed);
     Ok(Handshake {
+        complete: true,
         version,
         suite,
         group,
@@ -144,6 +145,87 @@ pub async fn handshake(
         chain,
         hostname,
         ocsp_stapled: seen.ocsp,
+    })
+}
+
+/// The certificate of a server rustls cannot handshake with (TLS 1.0/1.1 only, or only suites
+/// rustls lacks): a raw hello for `version` offering `suites`, whose answer carries the chain in
+/// the clear; verified with the same webpki verifier. There is no group or ALPN to report.
+pub async fn legacy_certificate(
+    trust: &Trust,
+    address: SocketAddr,
+    server_name: ServerName<'static>,
+    version: Version,
+    suite: Suite,
+    timeout: Duration,
+) -> Result<Handshake, HandshakeFailure> {
+    use crate::tls::codec::{self, Flight};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let failure = |class, detail: String| HandshakeFailure { class, detail };
+    let sni = match &server_name {
+        ServerName::DnsName(name) => Some(name.as_ref().to_owned()),
+        _ => None,
+    };
+    let hello = codec::client_hello(&codec::Hello {
+        version,
+        suites: &[suite.code],
+        sni: sni.as_deref(),
+        random: [0x5A; 32],
+    });
+    let exchange = async {
+        let mut stream = TcpStream::connect(address).await?;
+        stream.write_all(&hello).await?;
+        let mut received = Vec::new();
+        let mut buf = [0u8; 8192];
+        loop {
+            let n = stream.read(&mut buf).await?;
+            if n == 0 {
+                return Ok::<_, std::io::Error>(Flight::NoCertificate);
+            }
+            received.extend_from_slice(&buf[..n]);
+            match codec::certificate_flight(&received) {
+                Flight::Incomplete => {}
+                done => return Ok(done),
+            }
+        }
+    };
+    let chain = match tokio::time::timeout(timeout, exchange).await {
+        Err(_) => {
+            return Err(failure(
+                ErrorClass::Timeout,
+                format!("no certificate within {timeout:?}"),
+            ))
+        }
+        Ok(Err(e)) => return Err(failure(ErrorClass::Io, format!("reading the certificate: {e}"))),
+        Ok(Ok(Flight::Certificates(chain))) if !chain.is_empty() => chain,
+        Ok(Ok(_)) => {
+            return Err(failure(
+                ErrorClass::TlsHandshake,
+                format!("the {version} answer carried no certificate"),
+            ))
+        }
+    };
+    let chain: Vec<CertificateDer<'static>> = chain.into_iter().map(CertificateDer::from).collect();
+    let verifier = WebPkiServerVerifier::builder_with_provider(Arc::clone(&trust.roots), trust::provider())
+        .build()
+        .map_err(|e| failure(ErrorClass::CertInvalid, format!("no usable trust anchors: {e}")))?;
+    let verdict = verifier
+        .verify_server_cert(&chain[0], &chain[1..], &server_name, &[], UnixTime::now())
+        .map(|_| ());
+    let certificate = certificate(&chain[0]);
+    let self_signed = certificate.as_ref().is_some_and(|c| c.self_signed);
+    let (chain_verdict, hostname) = verdicts(Some(verdict), chain.first(), &server_name, self_signed);
+    Ok(Handshake {
+        complete: false,
+        version,
+        suite,
+        group: None,
+        alpn: None,
+        certificate,
+        chain_length: chain.len(),
+        chain: chain_verdict,
+        hostname,
+        ocsp_stapled: false,
     })
 }
 

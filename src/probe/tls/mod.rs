@@ -104,10 +104,7 @@ pub async fn observe(
             Vec::new()
         }
     };
-    let name = match server_name {
-        Some(name) => ServerName::try_from(name.to_owned()),
-        None => Ok(ServerName::IpAddress(address.ip().into())),
-    };
+    let name = name_for(server_name, address);
     let handshake = async {
         let started = Instant::now();
         let result = match name {
@@ -119,8 +116,31 @@ pub async fn observe(
         };
         (result, started.elapsed())
     };
-    let (versions, (handshake, elapsed)) = tokio::join!(versions, handshake);
+    let (versions, (mut handshake, elapsed)) = tokio::join!(versions, handshake);
     timings.tls = Some(elapsed);
+    // rustls speaks only TLS 1.2/1.3 with modern suites; for anything else read the certificate
+    // from a raw hello of the newest version the server accepted.
+    let rustls_cannot =
+        matches!(&handshake, Err(f) if matches!(f.class, ErrorClass::TlsAlert | ErrorClass::TlsHandshake));
+    let legacy = versions
+        .iter()
+        .rev()
+        .filter(|v| v.version != crate::tls::Version::Tls13)
+        .find_map(|v| v.suites.first().map(|s| (v.version, *s)));
+    if let (true, Some((version, suite)), Ok(name)) = (rustls_cannot, legacy, name_for(server_name, address))
+    {
+        let rustls_said = handshake
+            .as_ref()
+            .err()
+            .map(|f| f.detail.clone())
+            .unwrap_or_default();
+        handshake = handshake::legacy_certificate(&ctx.trust, address, name, version, suite, timeout)
+            .await
+            .map_err(|f| crate::tls::observation::HandshakeFailure {
+                detail: format!("{rustls_said}; and the raw {version} hello: {}", f.detail),
+                ..f
+            });
+    }
     TlsObservation {
         address,
         sni: server_name.map(str::to_owned),
@@ -128,6 +148,16 @@ pub async fn observe(
         handshake,
         probes: enumerator.probes(),
         violations: Vec::new(),
+    }
+}
+
+fn name_for(
+    server_name: Option<&str>,
+    address: SocketAddr,
+) -> Result<ServerName<'static>, rustls::pki_types::InvalidDnsNameError> {
+    match server_name {
+        Some(name) => ServerName::try_from(name.to_owned()),
+        None => Ok(ServerName::IpAddress(address.ip().into())),
     }
 }
 
