@@ -605,3 +605,14 @@ fn a_server_rustls_cannot_speak_with_still_has_its_certificate_judged() {
     assert_eq!(tls["certificate"]["hostname"], "valid", "{tls:#}");
     assert_eq!(tls["certificate"]["key_type"], "RSA", "{tls:#}");
 }
+
+#[test]
+fn the_shipped_tls_example_validates() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let out = Reach::new()
+        .args(["validate", &format!("{root}/checks/examples/tls.toml")])
+        .args(["--var", "host=www.example.test"])
+        .output()
+        .expect_code(0);
+    assert_eq!(out.stdout, "ok: 2 checks in 1 file\n");
+}
