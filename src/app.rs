@@ -25,6 +25,7 @@ pub fn main(cli: Cli) -> ExitCode {
         Command::Scan(args) => crate::scan::command::run(args, color),
         Command::Listeners(args) => crate::listeners::command::run(&args, color),
         Command::Demo(args) => crate::demo::run(&args, color),
+        Command::Tls(args) => crate::tls::command::run(args, color),
         Command::Schema => print(report::SCHEMA),
     };
     ExitCode::from(code)

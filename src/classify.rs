@@ -105,6 +105,15 @@ pub fn tls_error(error: &rustls::Error) -> ErrorClass {
     }
 }
 
+/// Classifies a certificate verification error, telling a self-signed leaf (an unknown issuer
+/// that is its own issuer) from a chain to an unknown authority.
+pub fn certificate_error(error: &rustls::Error, self_signed: bool) -> ErrorClass {
+    match tls_error(error) {
+        ErrorClass::CertUnknownIssuer if self_signed => ErrorClass::CertSelfSigned,
+        class => class,
+    }
+}
+
 /// Finds the rustls error inside an io error from tokio-rustls, if there is one.
 pub fn tls_io_error(error: &io::Error) -> Option<ErrorClass> {
     error
@@ -222,6 +231,9 @@ mod tests {
         assert_eq!(tls_io_error(&wrapped), Some(ErrorClass::CertExpired));
         let alert = rustls::Error::AlertReceived(rustls::AlertDescription::HandshakeFailure);
         assert_eq!(tls_error(&alert), ErrorClass::TlsAlert);
+        let unknown = rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);
+        assert_eq!(certificate_error(&unknown, true), ErrorClass::CertSelfSigned);
+        assert_eq!(certificate_error(&unknown, false), ErrorClass::CertUnknownIssuer);
     }
 
     #[test]

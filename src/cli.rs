@@ -44,6 +44,9 @@ pub enum Command {
     Listeners(ListenersArgs),
     /// Start two loopback services and run a built-in example against them.
     Demo(DemoArgs),
+    /// Audit a TLS server: accepted versions and suites, the handshake, the certificate.
+    #[command(after_help = EXIT_CODES)]
+    Tls(TlsArgs),
     /// Print the JSON Schema of the JSON report.
     Schema,
 }
@@ -84,6 +87,56 @@ pub struct RunArgs {
     /// Stop the whole run after this long; unfinished checks are reported as skip.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub deadline: Option<Duration>,
+
+    /// Resolve HOST on PORT (or * for every port) to ADDR, like curl's flag (repeatable).
+    #[arg(long, value_name = "HOST:PORT:ADDR")]
+    pub resolve: Vec<ResolveOverride>,
+
+    /// Trust exactly the certificate authorities in this PEM file instead of the system's.
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct TlsArgs {
+    /// The server: HOST or HOST:PORT (443 by default); IPv6 as [::1]:443.
+    #[arg(value_name = "HOST[:PORT]")]
+    pub target: String,
+
+    /// Judge the server: mozilla-intermediate, mozilla-modern, or a TOML file of tls policy keys.
+    #[arg(long, value_name = "NAME|FILE")]
+    pub policy: Option<String>,
+
+    /// Server name to send in SNI and verify the certificate against (default: HOST).
+    #[arg(long, value_name = "NAME")]
+    pub sni: Option<String>,
+
+    /// Exactly these versions must be accepted (e.g. "TLSv1.2 TLSv1.3").
+    #[arg(long, value_name = "LIST")]
+    pub protocols: Option<String>,
+
+    /// TLS 1.2 and below may accept only these suites (OpenSSL or IANA names, `:`-separated).
+    #[arg(long, value_name = "LIST")]
+    pub ciphers: Option<String>,
+
+    /// TLS 1.3 may accept only these suites.
+    #[arg(long = "tls13-ciphers", value_name = "LIST")]
+    pub tls13_ciphers: Option<String>,
+
+    /// The accepted suites must be exactly --ciphers / --tls13-ciphers.
+    #[arg(long)]
+    pub exact: bool,
+
+    /// Suite classes that must not be accepted: cbc, rsa-kx, 3des, rc4, null, export, anon ...
+    #[arg(long, value_name = "LIST")]
+    pub forbid: Option<String>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    /// Timeout of each connection (e.g. 500ms, 3s).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
 
     /// Resolve HOST on PORT (or * for every port) to ADDR, like curl's flag (repeatable).
     #[arg(long, value_name = "HOST:PORT:ADDR")]

@@ -16,4 +16,5 @@ pub mod resolve;
 pub mod run;
 pub mod scan;
 pub mod spec;
+pub mod tls;
 pub mod trust;

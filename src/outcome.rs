@@ -98,6 +98,8 @@ pub enum ErrorClass {
     CertNotYetValid,
     /// The chain does not lead to a trusted root (this includes self-signed certificates).
     CertUnknownIssuer,
+    /// The chain ends in a certificate that signed itself and is not trusted.
+    CertSelfSigned,
     /// The certificate does not name the host.
     CertWrongHost,
     /// The certificate was revoked.
@@ -146,6 +148,7 @@ impl ErrorClass {
             ErrorClass::CertExpired => "cert-expired",
             ErrorClass::CertNotYetValid => "cert-not-yet-valid",
             ErrorClass::CertUnknownIssuer => "cert-unknown-issuer",
+            ErrorClass::CertSelfSigned => "cert-self-signed",
             ErrorClass::CertWrongHost => "cert-wrong-host",
             ErrorClass::CertRevoked => "cert-revoked",
             ErrorClass::CertInvalid => "cert-invalid",
@@ -245,6 +248,8 @@ pub enum Observed {
     Nothing,
     /// A TCP port on every address its host resolved to.
     Tcp { addresses: Vec<AddressObservation> },
+    /// A TLS server: versions, suites, handshake and certificate.
+    Tls(Box<crate::tls::observation::TlsObservation>),
     /// An HTTP exchange (http, websocket and endpoint checks).
     Http(Box<HttpObservation>),
     /// A port scan of every address a host resolved to.

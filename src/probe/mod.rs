@@ -7,6 +7,7 @@ pub mod http;
 pub mod listen;
 pub mod scan;
 pub mod tcp;
+pub mod tls;
 pub mod transport;
 pub mod websocket;
 
@@ -53,6 +54,7 @@ impl Executor for Ctx {
             ProbeSpec::Endpoint(endpoint) => endpoint::attempt(self, endpoint, check.timeout).await,
             ProbeSpec::Scan(scan) => scan::attempt(self, scan, check.timeout, check.retries).await,
             ProbeSpec::Listen(listen) => listen::attempt(listen).await,
+            ProbeSpec::Tls(tls) => tls::attempt(self, tls, check.timeout).await,
         }
     }
 }

@@ -112,6 +112,9 @@ pub fn render(report: &RunReport, color: bool) -> String {
         if let Some(detail) = detail(result) {
             let _ = writeln!(out, "  {:w$}  {}", "", paint.paint(DIM, &detail), w = widths[0]);
         }
+        if let crate::outcome::Observed::Tls(seen) = &result.outcome.observed {
+            out.push_str(&super::tls_table::render(seen, &" ".repeat(widths[0] + 4)));
+        }
     }
 
     let counts = [

@@ -6,7 +6,10 @@ use crate::outcome::{
     Summary, Timings,
 };
 use crate::run::{CheckResult, RunReport};
+use crate::tls::observation::{Certificate, Handshake, TlsObservation, Verification, VersionResult};
+use crate::tls::Suite;
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// Bumped on any incompatible change to the report's shape.
@@ -64,6 +67,8 @@ pub struct ObservedJson<'a> {
     pub summary: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub addresses: Option<Vec<AddressJson>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsJson>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub http: Option<HttpJson>,
     /// scan: every port that was not closed.
@@ -135,7 +140,7 @@ pub struct HttpJson {
     pub address: Option<String>,
     pub proxy: Option<String>,
     pub reused_connection: bool,
-    pub tls: Option<TlsJson>,
+    pub tls: Option<TlsSessionJson>,
     pub status: Option<u16>,
     pub version: Option<String>,
     pub redirects: Vec<RedirectJson>,
@@ -148,7 +153,7 @@ pub struct HttpJson {
 }
 
 #[derive(Serialize)]
-pub struct TlsJson {
+pub struct TlsSessionJson {
     pub version: String,
     pub cipher: String,
     pub alpn: Option<String>,
@@ -176,7 +181,7 @@ impl From<&HttpObservation> for HttpJson {
             address: o.address.map(|a| a.to_string()),
             proxy: o.proxy.clone(),
             reused_connection: o.reused_connection,
-            tls: o.tls.as_ref().map(|t| TlsJson {
+            tls: o.tls.as_ref().map(|t| TlsSessionJson {
                 version: t.version.clone(),
                 cipher: t.cipher.clone(),
                 alpn: t.alpn.clone(),
@@ -296,7 +301,11 @@ fn skip_reason(reason: SkipReason) -> &'static str {
 
 fn observed(outcome: &Outcome) -> ObservedJson<'_> {
     let addresses = match &outcome.observed {
-        Observed::Nothing | Observed::Http(_) | Observed::Scan { .. } | Observed::Listen { .. } => None,
+        Observed::Nothing
+        | Observed::Http(_)
+        | Observed::Scan { .. }
+        | Observed::Listen { .. }
+        | Observed::Tls(_) => None,
         Observed::Tcp { addresses } => Some(
             addresses
                 .iter()
@@ -325,6 +334,10 @@ fn observed(outcome: &Outcome) -> ObservedJson<'_> {
                 .collect(),
         ),
     };
+    let tls = match &outcome.observed {
+        Observed::Tls(seen) => Some(TlsJson::from(seen.as_ref())),
+        _ => None,
+    };
     let http = match &outcome.observed {
         Observed::Http(observed) => Some(HttpJson::from(observed.as_ref())),
         _ => None,
@@ -343,6 +356,7 @@ fn observed(outcome: &Outcome) -> ObservedJson<'_> {
     ObservedJson {
         summary: &outcome.observed_summary,
         addresses,
+        tls,
         http,
         ports,
         port_counts,
@@ -415,4 +429,178 @@ pub fn render(report: &RunReport) -> String {
         .unwrap_or_else(|e| format!("{{\"error\": \"cannot serialise report: {e}\"}}"));
     text.push('\n');
     text
+}
+
+/// `observed.tls`: what a TLS check saw.
+#[derive(Serialize)]
+pub struct TlsJson {
+    pub address: String,
+    pub sni: Option<String>,
+    /// Accepted versions only, each with its accepted suites (server order when it has one).
+    pub protocols: BTreeMap<&'static str, Vec<SuiteJson>>,
+    /// Every probed version, oldest first.
+    pub versions: Vec<VersionJson>,
+    pub handshake: Option<HandshakeJson>,
+    pub handshake_error: Option<ProblemJson>,
+    pub certificate: Option<CertificateJson>,
+    pub probes: usize,
+    pub violations: Vec<String>,
+}
+
+#[derive(Serialize)]
+pub struct SuiteJson {
+    pub openssl: Option<&'static str>,
+    pub iana: &'static str,
+    pub code: String,
+    pub bits: u16,
+    pub classes: Vec<&'static str>,
+}
+
+#[derive(Serialize)]
+pub struct VersionJson {
+    pub version: &'static str,
+    pub state: &'static str,
+    pub suites: usize,
+    pub complete: bool,
+    pub preference: &'static str,
+    pub detail: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct HandshakeJson {
+    /// `rustls` (a full handshake) or `raw-hello` (the answer to a raw hello, for servers rustls
+    /// cannot speak with).
+    pub method: &'static str,
+    pub version: &'static str,
+    pub cipher: SuiteJson,
+    pub group: Option<String>,
+    pub alpn: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct ProblemJson {
+    pub error: &'static str,
+    pub detail: String,
+}
+
+#[derive(Serialize)]
+pub struct CertificateJson {
+    pub subject: Option<String>,
+    pub sans: Vec<String>,
+    pub issuer: Option<String>,
+    pub not_before: Option<String>,
+    pub not_after: Option<String>,
+    pub days_left: Option<i64>,
+    pub key_type: Option<String>,
+    pub key_bits: Option<u32>,
+    pub signature_algorithm: Option<String>,
+    pub self_signed: Option<bool>,
+    pub chain_length: usize,
+    pub ocsp_stapled: bool,
+    /// `valid`, or the error class of the failure.
+    pub chain: &'static str,
+    pub chain_error: Option<String>,
+    pub hostname: &'static str,
+    pub hostname_error: Option<String>,
+}
+
+impl From<Suite> for SuiteJson {
+    fn from(suite: Suite) -> Self {
+        SuiteJson {
+            openssl: suite.openssl(),
+            iana: suite.iana(),
+            code: suite.hex(),
+            bits: suite.bits,
+            classes: suite.classes().iter().map(|c| c.as_str()).collect(),
+        }
+    }
+}
+
+impl From<&VersionResult> for VersionJson {
+    fn from(v: &VersionResult) -> Self {
+        VersionJson {
+            version: v.version.as_str(),
+            state: v.state.as_str(),
+            suites: v.suites.len(),
+            complete: v.complete,
+            preference: v.preference.as_str(),
+            detail: v.detail.clone(),
+        }
+    }
+}
+
+fn verification(v: &Verification) -> (&'static str, Option<String>) {
+    match v {
+        Verification::Valid => ("valid", None),
+        Verification::Invalid { class, detail } => (class.as_str(), Some(detail.clone())),
+    }
+}
+
+fn certificate_json(h: &Handshake) -> CertificateJson {
+    let c: Option<&Certificate> = h.certificate.as_ref();
+    let (chain, chain_error) = verification(&h.chain);
+    let (hostname, hostname_error) = verification(&h.hostname);
+    CertificateJson {
+        subject: c.map(|c| c.subject.clone()),
+        sans: c.map(|c| c.sans.clone()).unwrap_or_default(),
+        issuer: c.map(|c| c.issuer.clone()),
+        not_before: c.map(|c| c.not_before.clone()),
+        not_after: c.map(|c| c.not_after.clone()),
+        days_left: c.map(|c| c.days_left),
+        key_type: c.map(|c| c.key_type.clone()),
+        key_bits: c.map(|c| c.key_bits),
+        signature_algorithm: c.map(|c| c.signature_algorithm.clone()),
+        self_signed: c.map(|c| c.self_signed),
+        chain_length: h.chain_length,
+        ocsp_stapled: h.ocsp_stapled,
+        chain,
+        chain_error,
+        hostname,
+        hostname_error,
+    }
+}
+
+impl From<&TlsObservation> for TlsJson {
+    fn from(seen: &TlsObservation) -> Self {
+        let (handshake, handshake_error, certificate) = match &seen.handshake {
+            Ok(h) => (
+                Some(HandshakeJson {
+                    method: if h.complete { "rustls" } else { "raw-hello" },
+                    version: h.version.as_str(),
+                    cipher: h.suite.into(),
+                    group: h.group.clone(),
+                    alpn: h.alpn.clone(),
+                }),
+                None,
+                Some(certificate_json(h)),
+            ),
+            Err(f) => (
+                None,
+                Some(ProblemJson {
+                    error: f.class.as_str(),
+                    detail: f.detail.clone(),
+                }),
+                None,
+            ),
+        };
+        TlsJson {
+            address: seen.address.to_string(),
+            sni: seen.sni.clone(),
+            protocols: seen
+                .accepted()
+                .map(|v| {
+                    (
+                        v.version.as_str(),
+                        v.suites.iter().copied().map(SuiteJson::from).collect(),
+                    )
+                })
+                .collect(),
+            versions: seen.versions.iter().map(VersionJson::from).collect(),
+            handshake,
+            handshake_error,
+            certificate,
+            probes: seen.probes,
+            violations: seen.violations.clone(),
+        }
+    }
 }

@@ -7,6 +7,7 @@ pub mod json;
 pub mod listeners;
 pub mod progress;
 pub mod scan;
+pub mod tls_table;
 
 use crate::run::RunReport;
 use std::io::{self, Write};

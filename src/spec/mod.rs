@@ -14,15 +14,17 @@ mod raw;
 pub mod request;
 mod scan;
 mod tcp;
+mod tls;
 pub mod vars;
 mod websocket;
 
 pub use error::{SpecError, SpecErrors};
 pub use plan::{
     port_ranges, Check, Host, Kind, ListenCheck, ListenExpectation, Plan, PortExpectation, ProbeSpec,
-    ScanCheck, Source, TcpCheck,
+    ScanCheck, Source, TcpCheck, TlsCheck,
 };
 pub use request::{EndpointCheck, HttpCheck, WebsocketCheck};
+pub use tls::{apply_flags, load_policy, PolicyFlags};
 
 use error::Locator;
 use raw::{RawCommon, RawHeader, RawPortItem, RawPorts, COMMON_KEYS};
@@ -390,6 +392,9 @@ impl FileContext<'_> {
             Kind::Listen => self
                 .kind_fields(specific, &mut errors)
                 .map(|raw| self.listen(raw, &base, &mut errors)),
+            Kind::Tls => self
+                .kind_fields(specific, &mut errors)
+                .map(|raw| self.tls(raw, &base, &mut errors)),
         }
         .unwrap_or_default();
         if errors.is_empty() {

@@ -34,6 +34,7 @@ impl Check {
     pub fn kind(&self) -> Kind {
         match self.probe {
             ProbeSpec::Tcp(_) => Kind::Tcp,
+            ProbeSpec::Tls(_) => Kind::Tls,
             ProbeSpec::Http(_) => Kind::Http,
             ProbeSpec::Websocket(_) => Kind::Websocket,
             ProbeSpec::Endpoint(_) => Kind::Endpoint,
@@ -46,6 +47,7 @@ impl Check {
     pub fn target(&self) -> String {
         match &self.probe {
             ProbeSpec::Tcp(tcp) => tcp.host.with_port(tcp.port),
+            ProbeSpec::Tls(tls) => tls.host.with_port(tls.port),
             ProbeSpec::Http(http) => format!("{} {}", http.request.method, http.request.url),
             ProbeSpec::Websocket(ws) => ws.url.to_string(),
             ProbeSpec::Endpoint(endpoint) => endpoint.url.to_string(),
@@ -58,6 +60,7 @@ impl Check {
     pub fn expected(&self) -> String {
         match &self.probe {
             ProbeSpec::Tcp(tcp) => tcp.expect.as_str().to_owned(),
+            ProbeSpec::Tls(tls) => tls.policy.describe(),
             ProbeSpec::Http(http) => super::http::expected(http),
             ProbeSpec::Websocket(ws) => match ws.echo {
                 Some(_) => "101, echo".to_owned(),
@@ -87,6 +90,7 @@ pub struct Source {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
     Tcp,
+    Tls,
     Http,
     Websocket,
     Endpoint,
@@ -97,6 +101,7 @@ pub enum Kind {
 impl Kind {
     pub const ALL: &'static [Kind] = &[
         Kind::Tcp,
+        Kind::Tls,
         Kind::Http,
         Kind::Websocket,
         Kind::Endpoint,
@@ -107,6 +112,7 @@ impl Kind {
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Tcp => "tcp",
+            Kind::Tls => "tls",
             Kind::Http => "http",
             Kind::Websocket => "websocket",
             Kind::Endpoint => "endpoint",
@@ -130,6 +136,7 @@ impl fmt::Display for Kind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProbeSpec {
     Tcp(TcpCheck),
+    Tls(TlsCheck),
     Http(Box<super::HttpCheck>),
     Websocket(super::WebsocketCheck),
     Endpoint(super::EndpointCheck),
@@ -240,6 +247,28 @@ impl ListenExpectation {
             .iter()
             .copied()
             .find(|e| e.as_str() == text)
+    }
+}
+
+/// A TLS server that must accept exactly the required versions and suites and serve a valid
+/// certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsCheck {
+    pub host: Host,
+    pub port: u16,
+    /// The name sent in SNI and verified against the certificate; the host's name when None.
+    pub sni: Option<String>,
+    pub policy: crate::tls::policy::Policy,
+}
+
+impl TlsCheck {
+    /// The server name to send and verify: `sni`, else the host when it is a name.
+    pub fn server_name(&self) -> Option<&str> {
+        match (&self.sni, &self.host) {
+            (Some(sni), _) => Some(sni),
+            (None, Host::Name(name)) => Some(name),
+            (None, Host::Ip(_)) => None,
+        }
     }
 }
 

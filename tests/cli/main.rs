@@ -7,6 +7,8 @@ mod cli;
 mod http;
 mod http_servers;
 mod netns;
+mod pki;
 mod scan;
 mod spec_errors;
 mod tcp;
+mod tls;

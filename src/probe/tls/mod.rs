@@ -1,0 +1,256 @@
+//! TLS checks: enumerate what the server accepts with raw hellos, make one real handshake with
+//! rustls for the negotiated parameters and the certificate, then judge both against the policy.
+
+pub mod enumerate;
+pub mod handshake;
+
+use super::{Attempt, Ctx};
+use crate::outcome::{AddressProbe, ErrorClass, Observed, Outcome, Stage, Status, Timings};
+use crate::spec::TlsCheck;
+use crate::tls::observation::{TlsObservation, VersionState};
+use crate::tls::policy::Policy;
+use enumerate::Enumerator;
+use rustls::pki_types::ServerName;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+/// One attempt of a TLS check against the host's first address.
+pub async fn attempt(ctx: &Ctx, check: &TlsCheck, timeout: Duration) -> Attempt {
+    let resolved = match ctx.resolver.resolve(&check.host, check.port, timeout).await {
+        Ok(resolved) => resolved,
+        Err(e) => {
+            let inconclusive = matches!(e.class, ErrorClass::Timeout | ErrorClass::Servfail);
+            return Attempt {
+                outcome: Outcome::error(Stage::Dns, e.class, e.message),
+                inconclusive,
+            };
+        }
+    };
+    let Some(&ip) = resolved.addresses.first() else {
+        return Attempt {
+            outcome: Outcome::error(Stage::Dns, ErrorClass::NoData, "the host has no address"),
+            inconclusive: false,
+        };
+    };
+    let address = SocketAddr::new(ip, check.port);
+    let mut timings = Timings {
+        dns: Some(resolved.elapsed),
+        ..Timings::default()
+    };
+    let started = Instant::now();
+    match super::tcp::connect(address, timeout).await {
+        AddressProbe::State {
+            state: crate::outcome::PortState::Open,
+            ..
+        } => {}
+        AddressProbe::State { state, evidence } => {
+            let class = if state == crate::outcome::PortState::Closed {
+                ErrorClass::Refused
+            } else {
+                ErrorClass::Timeout
+            };
+            return Attempt {
+                outcome: Outcome::error(
+                    Stage::Tcp,
+                    class,
+                    format!(
+                        "{address} is {state} ({}): no TLS server to observe",
+                        evidence.as_str()
+                    ),
+                ),
+                inconclusive: class == ErrorClass::Timeout,
+            };
+        }
+        AddressProbe::Error { class, detail } => {
+            return Attempt {
+                outcome: Outcome::error(Stage::Tcp, class, detail),
+                inconclusive: false,
+            }
+        }
+    }
+    timings.tcp = Some(started.elapsed());
+    let observation = observe(
+        ctx,
+        address,
+        check.server_name(),
+        &check.policy,
+        timeout,
+        &mut timings,
+    )
+    .await;
+    judge(&check.policy, observation, timings)
+}
+
+/// Enumerates (when the policy needs it) and makes the real handshake, in parallel.
+pub async fn observe(
+    ctx: &Ctx,
+    address: SocketAddr,
+    server_name: Option<&str>,
+    policy: &Policy,
+    timeout: Duration,
+    timings: &mut Timings,
+) -> TlsObservation {
+    let enumerator = Enumerator::new(
+        address,
+        server_name.map(str::to_owned),
+        timeout,
+        enumerate::CONNECTIONS_PER_HOST,
+    );
+    let enumerate = policy.needs_enumeration() || policy.is_report_only();
+    let versions = async {
+        if enumerate {
+            enumerator.all_versions().await
+        } else {
+            Vec::new()
+        }
+    };
+    let name = name_for(server_name, address);
+    let handshake = async {
+        let started = Instant::now();
+        let result = match name {
+            Ok(name) => handshake::handshake(&ctx.trust, address, name, timeout).await,
+            Err(e) => Err(crate::tls::observation::HandshakeFailure {
+                class: ErrorClass::CertWrongHost,
+                detail: format!("`{}` is not a valid server name: {e}", server_name.unwrap_or("")),
+            }),
+        };
+        (result, started.elapsed())
+    };
+    let (versions, (mut handshake, elapsed)) = tokio::join!(versions, handshake);
+    timings.tls = Some(elapsed);
+    // rustls speaks only TLS 1.2/1.3 with modern suites; for anything else read the certificate
+    // from a raw hello of the newest version the server accepted.
+    let rustls_cannot =
+        matches!(&handshake, Err(f) if matches!(f.class, ErrorClass::TlsAlert | ErrorClass::TlsHandshake));
+    let legacy = versions
+        .iter()
+        .rev()
+        .filter(|v| v.version != crate::tls::Version::Tls13)
+        .find_map(|v| v.suites.first().map(|s| (v.version, *s)));
+    if let (true, Some((version, suite)), Ok(name)) = (rustls_cannot, legacy, name_for(server_name, address))
+    {
+        let rustls_said = handshake
+            .as_ref()
+            .err()
+            .map(|f| f.detail.clone())
+            .unwrap_or_default();
+        handshake = handshake::legacy_certificate(&ctx.trust, address, name, version, suite, timeout)
+            .await
+            .map_err(|f| crate::tls::observation::HandshakeFailure {
+                detail: format!("{rustls_said}; and the raw {version} hello: {}", f.detail),
+                ..f
+            });
+    }
+    TlsObservation {
+        address,
+        sni: server_name.map(str::to_owned),
+        versions,
+        handshake,
+        probes: enumerator.probes(),
+        violations: Vec::new(),
+    }
+}
+
+fn name_for(
+    server_name: Option<&str>,
+    address: SocketAddr,
+) -> Result<ServerName<'static>, rustls::pki_types::InvalidDnsNameError> {
+    match server_name {
+        Some(name) => ServerName::try_from(name.to_owned()),
+        None => Ok(ServerName::IpAddress(address.ip().into())),
+    }
+}
+
+/// Pass, fail or error from an observation.
+pub fn judge(policy: &Policy, mut seen: TlsObservation, timings: Timings) -> Attempt {
+    let judgement = policy.judge(&seen);
+    let summary = summary(&seen);
+    let (status, inconclusive, message) = if !judgement.violations.is_empty() {
+        (Status::Fail, false, judgement.violations.join("; "))
+    } else if !judgement.unknown.is_empty() {
+        (Status::Error, true, judgement.unknown.join("; "))
+    } else if seen.versions.is_empty() && seen.handshake.is_err() {
+        let detail = seen
+            .handshake
+            .as_ref()
+            .err()
+            .map(|f| f.detail.clone())
+            .unwrap_or_default();
+        (Status::Error, false, detail)
+    } else {
+        let any_accepted = seen.accepted().next().is_some() || seen.handshake.is_ok();
+        if any_accepted {
+            (Status::Pass, false, String::new())
+        } else if seen
+            .versions
+            .iter()
+            .any(|v| v.state == VersionState::Inconclusive)
+        {
+            (Status::Error, true, "no version answered conclusively".to_owned())
+        } else {
+            (
+                Status::Fail,
+                false,
+                "the server accepts no TLS version".to_owned(),
+            )
+        }
+    };
+    let error = match status {
+        Status::Fail => judgement.class,
+        Status::Error => Some(
+            judgement
+                .class
+                .or_else(|| seen.handshake.as_ref().err().map(|f| f.class))
+                .unwrap_or(ErrorClass::Timeout),
+        ),
+        _ => None,
+    };
+    seen.violations = judgement.violations;
+    Attempt {
+        outcome: Outcome {
+            status,
+            stage: Some(Stage::Tls),
+            error,
+            skip_reason: None,
+            observed_summary: summary,
+            message,
+            observed: Observed::Tls(Box::new(seen)),
+            timings,
+            attempts: 1,
+        },
+        inconclusive,
+    }
+}
+
+/// One line: the accepted versions with their suite counts, and the certificate's state.
+fn summary(seen: &TlsObservation) -> String {
+    let mut parts: Vec<String> = seen
+        .accepted()
+        .map(|v| {
+            let more = if v.complete { "" } else { "+" };
+            format!("{} ({}{more})", v.version, v.suites.len())
+        })
+        .collect();
+    if seen.versions.is_empty() {
+        if let Ok(h) = &seen.handshake {
+            parts.push(format!("{} {}", h.version, h.suite.name()));
+        }
+    } else if parts.is_empty() {
+        parts.push("no version accepted".to_owned());
+    }
+    match &seen.handshake {
+        Ok(h) => {
+            let cert = match (&h.chain, &h.hostname, &h.certificate) {
+                (crate::tls::observation::Verification::Invalid { class, .. }, _, _)
+                | (_, crate::tls::observation::Verification::Invalid { class, .. }, _) => {
+                    class.as_str().to_owned()
+                }
+                (_, _, Some(c)) => format!("cert ok, {}d left", c.days_left),
+                _ => "cert ok".to_owned(),
+            };
+            parts.push(cert);
+        }
+        Err(f) => parts.push(format!("no rustls handshake ({})", f.class.as_str())),
+    }
+    parts.join(", ")
+}

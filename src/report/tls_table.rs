@@ -1,0 +1,116 @@
+//! The human rendering of a TLS observation: one block per version with its accepted suites
+//! (both names and the code point, weakness classes beside), the handshake, the certificate and
+//! the policy's violations. Shown under a TLS check's row in the human report.
+
+use crate::tls::observation::{TlsObservation, Verification, VersionState};
+use std::fmt::Write as _;
+
+/// The block under a TLS check, every line indented by `indent`.
+pub fn render(seen: &TlsObservation, indent: &str) -> String {
+    let mut out = String::new();
+    let openssl_width = seen
+        .versions
+        .iter()
+        .flat_map(|v| &v.suites)
+        .map(|s| s.name().len())
+        .max()
+        .unwrap_or(0);
+    for v in &seen.versions {
+        let mut head = match v.state {
+            VersionState::Accepted => {
+                let plural = if v.suites.len() == 1 { "" } else { "s" };
+                let order = match v.preference {
+                    crate::tls::observation::Preference::Server => ", server order",
+                    crate::tls::observation::Preference::Client => ", client order",
+                    crate::tls::observation::Preference::Unknown => "",
+                };
+                format!("accepted   {} suite{plural}{order}", v.suites.len())
+            }
+            VersionState::Refused => "refused".to_owned(),
+            VersionState::Inconclusive => "INCONCLUSIVE".to_owned(),
+        };
+        if let Some(detail) = &v.detail {
+            let _ = write!(head, " ({detail})");
+        }
+        if v.state == VersionState::Accepted && !v.complete {
+            head.push_str(", enumeration incomplete");
+        }
+        let _ = writeln!(out, "{indent}{:<8} {head}", v.version.as_str());
+        for suite in &v.suites {
+            let classes: Vec<_> = suite.classes().iter().map(|c| c.as_str()).collect();
+            let classes = if classes.is_empty() {
+                String::new()
+            } else {
+                format!("  [{}]", classes.join(", "))
+            };
+            let iana = if suite.openssl().is_some_and(|o| o != suite.iana()) {
+                suite.iana()
+            } else {
+                ""
+            };
+            let line = format!(
+                "{indent}         {}  {:<openssl_width$}  {iana}{classes}",
+                suite.hex(),
+                suite.name(),
+            );
+            let _ = writeln!(out, "{}", line.trim_end());
+        }
+    }
+    match &seen.handshake {
+        Ok(h) => {
+            let mut line = format!("{} {}", h.version, h.suite.name());
+            if let Some(group) = &h.group {
+                let _ = write!(line, ", {group}");
+            }
+            if let Some(alpn) = &h.alpn {
+                let _ = write!(line, ", ALPN {alpn}");
+            }
+            if !h.complete {
+                line.push_str(" (raw hello: rustls cannot speak with this server)");
+            }
+            let _ = writeln!(out, "{indent}handshake    {line}");
+            if let Some(c) = &h.certificate {
+                let sans = if c.sans.is_empty() {
+                    "no SANs".to_owned()
+                } else {
+                    format!("SANs {}", c.sans.join(", "))
+                };
+                let _ = writeln!(out, "{indent}certificate  {} · {sans}", c.subject);
+                let _ = writeln!(out, "{indent}             issuer {}", c.issuer);
+                let _ = writeln!(
+                    out,
+                    "{indent}             not after {} ({} days left) · {} {} bits · {}",
+                    c.not_after, c.days_left, c.key_type, c.key_bits, c.signature_algorithm
+                );
+            }
+            let verdict = |v: &Verification| match v {
+                Verification::Valid => "valid".to_owned(),
+                Verification::Invalid { class, detail } => format!("{} ({detail})", class.as_str()),
+            };
+            let ocsp = if h.ocsp_stapled {
+                "OCSP stapled"
+            } else {
+                "no OCSP staple"
+            };
+            let _ = writeln!(
+                out,
+                "{indent}             chain {} · name {} · {} certificate(s) · {ocsp}",
+                verdict(&h.chain),
+                verdict(&h.hostname),
+                h.chain_length
+            );
+        }
+        Err(f) => {
+            let _ = writeln!(
+                out,
+                "{indent}handshake    none: {} ({})",
+                f.detail,
+                f.class.as_str()
+            );
+        }
+    }
+    for violation in &seen.violations {
+        let _ = writeln!(out, "{indent}✗ {violation}");
+    }
+    out
+}

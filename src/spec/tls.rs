@@ -1,0 +1,426 @@
+//! `kind = "tls"`: a TLS server, the versions and suites it must accept, and its certificate.
+//! Also reads `reach tls --policy FILE`, a file of the same policy keys.
+
+use super::error::Locator;
+use super::raw::{OneOrMany, RawPorts};
+use super::{Base, Check, FileContext, Part, ProbeSpec, SpecError, SpecErrors, TlsCheck};
+use crate::tls::policy::{CertRules, Policy};
+use crate::tls::suites::{self, WeakClass};
+use crate::tls::{mozilla, Version};
+use serde::de::IntoDeserializer;
+use serde::Deserialize;
+use serde_spanned::Spanned;
+use std::path::Path;
+
+/// The port of a TLS check that names none.
+const DEFAULT_PORT: i64 = 443;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTls {
+    pub host: Spanned<String>,
+    pub port: Option<Spanned<RawPorts>>,
+    pub ports: Option<Spanned<RawPorts>>,
+    pub sni: Option<Spanned<String>>,
+    pub policy: Option<Spanned<String>>,
+    pub protocols: Option<Spanned<OneOrMany>>,
+    pub ciphers: Option<Spanned<OneOrMany>>,
+    pub tls13_ciphers: Option<Spanned<OneOrMany>>,
+    pub exact: Option<Spanned<bool>>,
+    pub forbid: Option<Spanned<OneOrMany>>,
+    pub certificate: Option<RawCertificate>,
+}
+
+/// A policy file for `reach tls --policy FILE`: the policy keys of a tls check, at top level.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPolicy {
+    pub policy: Option<Spanned<String>>,
+    pub protocols: Option<Spanned<OneOrMany>>,
+    pub ciphers: Option<Spanned<OneOrMany>>,
+    pub tls13_ciphers: Option<Spanned<OneOrMany>>,
+    pub exact: Option<Spanned<bool>>,
+    pub forbid: Option<Spanned<OneOrMany>>,
+    pub certificate: Option<RawCertificate>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCertificate {
+    pub chain: Option<bool>,
+    pub hostname: Option<bool>,
+    pub min_days: Option<Spanned<i64>>,
+    pub min_rsa_bits: Option<Spanned<i64>>,
+}
+
+impl FileContext<'_> {
+    /// One check per port (443 when none is written).
+    pub(super) fn tls(&self, raw: RawTls, base: &Base<'_>, errors: &mut Vec<SpecError>) -> Vec<Check> {
+        let host = self.host(&raw.host, errors);
+        let sni = raw.sni.as_ref().and_then(|sni| {
+            self.scope
+                .substitute(sni.get_ref())
+                .and_then(|text| match super::Host::parse(&text) {
+                    Ok(super::Host::Name(name)) => Ok(name),
+                    _ => Err(format!("sni `{text}` must be a DNS name")),
+                })
+                .map_err(|e| errors.push(self.locator.error(sni.span(), e)))
+                .ok()
+        });
+        let default_port = Spanned::new(base.span.clone(), RawPorts::One(DEFAULT_PORT));
+        let written = match (&raw.port, &raw.ports) {
+            (Some(_), Some(ports)) => {
+                errors.push(
+                    self.locator
+                        .error(ports.span(), "write either `port` or `ports`, not both"),
+                );
+                return Vec::new();
+            }
+            (Some(one), None) | (None, Some(one)) => one,
+            (None, None) => &default_port,
+        };
+        let ports = self.ports(written, errors);
+        let policy = RawPolicy {
+            policy: raw.policy,
+            protocols: raw.protocols,
+            ciphers: raw.ciphers,
+            tls13_ciphers: raw.tls13_ciphers,
+            exact: raw.exact,
+            forbid: raw.forbid,
+            certificate: raw.certificate,
+        };
+        let policy = build_policy(&policy, self.locator, &|text| self.scope.substitute(text), errors);
+        let (Some(host), Some(ports), Some(policy)) = (host, ports, policy) else {
+            return Vec::new();
+        };
+        let local_id = self.local_id(base.common, || {
+            format!("tls-{}-{}", raw.host.get_ref(), written.get_ref().as_written())
+        });
+        let several = ports.len() > 1;
+        ports
+            .into_iter()
+            .map(|port| {
+                let part = several.then(|| Part {
+                    id: port.to_string(),
+                    label: format!("port {port}"),
+                });
+                let probe = ProbeSpec::Tls(TlsCheck {
+                    host: host.clone(),
+                    port,
+                    sni: sni.clone(),
+                    policy: policy.clone(),
+                });
+                self.build(base, &local_id, part, format!("TLS on port {port}"), probe)
+            })
+            .collect()
+    }
+}
+
+/// Builds a policy from its keys: a Mozilla profile if named, then each key replacing the
+/// profile's rule. Without a profile, the certificate must verify unless `certificate` says
+/// otherwise.
+fn build_policy(
+    raw: &RawPolicy,
+    locator: &Locator<'_>,
+    substitute: &dyn Fn(&str) -> Result<String, String>,
+    errors: &mut Vec<SpecError>,
+) -> Option<Policy> {
+    let before = errors.len();
+    let mut fail = |span: std::ops::Range<usize>, message: String| errors.push(locator.error(span, message));
+    let texts = |value: &Spanned<OneOrMany>, fail: &mut dyn FnMut(std::ops::Range<usize>, String)| {
+        let mut out = Vec::new();
+        for text in value.get_ref().to_vec() {
+            match substitute(&text) {
+                Ok(text) => out.push(text),
+                Err(e) => fail(value.span(), e),
+            }
+        }
+        out
+    };
+    let mut policy = Policy {
+        certificate: CertRules::VALID,
+        ..Policy::report_only()
+    };
+    if let Some(name) = &raw.policy {
+        match mozilla::by_name(name.get_ref()) {
+            Some(profile) => policy = Policy::mozilla(profile),
+            None => fail(
+                name.span(),
+                format!(
+                    "unknown policy `{}`: expected one of {}",
+                    name.get_ref(),
+                    mozilla::ALL.iter().map(|p| p.name).collect::<Vec<_>>().join(", ")
+                ),
+            ),
+        }
+    }
+    if let Some(value) = &raw.protocols {
+        let mut versions = Vec::new();
+        for text in texts(value, &mut fail) {
+            for word in text.split([' ', ',', ':']).filter(|w| !w.is_empty()) {
+                match Version::parse(word) {
+                    Some(v) if !versions.contains(&v) => versions.push(v),
+                    Some(_) => {}
+                    None => fail(
+                        value.span(),
+                        format!("unknown protocol version `{word}`: expected SSLv3, TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3"),
+                    ),
+                }
+            }
+        }
+        if versions.is_empty() {
+            fail(value.span(), "`protocols` is empty".to_owned());
+        }
+        versions.sort();
+        policy.protocols = Some(versions);
+    }
+    for (value, tls13) in [(&raw.ciphers, false), (&raw.tls13_ciphers, true)] {
+        let Some(value) = value else { continue };
+        let key = if tls13 { "tls13_ciphers" } else { "ciphers" };
+        let texts = texts(value, &mut fail);
+        match suites::parse_list(texts.iter().map(String::as_str)) {
+            Ok(list) => {
+                if let Some(wrong) = list.iter().find(|s| s.is_tls13() != tls13) {
+                    let hint = if tls13 {
+                        "it is not a TLS 1.3 suite: put it in `ciphers`"
+                    } else {
+                        "it is a TLS 1.3 suite: put it in `tls13_ciphers`"
+                    };
+                    fail(value.span(), format!("`{key}` lists {}: {hint}", wrong.name()));
+                }
+                if tls13 {
+                    policy.tls13_ciphers = Some(list);
+                } else {
+                    policy.ciphers = Some(list);
+                }
+            }
+            Err(e) => fail(value.span(), e),
+        }
+    }
+    if let Some(exact) = &raw.exact {
+        if *exact.get_ref() && raw.ciphers.is_none() && raw.tls13_ciphers.is_none() {
+            fail(
+                exact.span(),
+                "`exact` needs `ciphers` or `tls13_ciphers`".to_owned(),
+            );
+        }
+        policy.exact = *exact.get_ref();
+    }
+    if let Some(value) = &raw.forbid {
+        for text in texts(value, &mut fail) {
+            for word in text.split([' ', ',', ':']).filter(|w| !w.is_empty()) {
+                match WeakClass::parse(word) {
+                    Some(class) if !policy.forbid.contains(&class) => policy.forbid.push(class),
+                    Some(_) => {}
+                    None => fail(
+                        value.span(),
+                        format!(
+                            "unknown suite class `{word}` in `forbid`: expected one of {}",
+                            WeakClass::ALL
+                                .iter()
+                                .map(|c| c.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    ),
+                }
+            }
+        }
+    }
+    if let Some(cert) = &raw.certificate {
+        let rules = &mut policy.certificate;
+        rules.chain = cert.chain.unwrap_or(rules.chain);
+        rules.hostname = cert.hostname.unwrap_or(rules.hostname);
+        let mut number = |value: &Option<Spanned<i64>>, max: i64, what: &str| {
+            value.as_ref().and_then(|v| match u32::try_from(*v.get_ref()) {
+                Ok(n) if i64::from(n) <= max => Some(n),
+                _ => {
+                    fail(
+                        v.span(),
+                        format!("{what} must be a number from 0 to {max}, not {}", v.get_ref()),
+                    );
+                    None
+                }
+            })
+        };
+        if let Some(days) = number(&cert.min_days, 36_500, "`min_days`") {
+            rules.min_days = Some(days);
+        }
+        if let Some(bits) = number(&cert.min_rsa_bits, 16_384, "`min_rsa_bits`") {
+            rules.min_rsa_bits = Some(bits);
+        }
+    }
+    (errors.len() == before).then_some(policy)
+}
+
+/// Reads a policy for `reach tls --policy`: a Mozilla profile's name, or a TOML file of policy
+/// keys. Errors name the value (and, in a file, its line and column).
+pub fn load_policy(text: &str) -> Result<Policy, SpecErrors> {
+    if let Some(profile) = mozilla::by_name(text) {
+        return Ok(Policy::mozilla(profile));
+    }
+    let path = Path::new(text);
+    if !path.is_file() {
+        return Err(SpecErrors(vec![SpecError::whole_file(
+            text,
+            format!(
+                "unknown policy `{text}`: expected {} or a policy file",
+                mozilla::ALL.iter().map(|p| p.name).collect::<Vec<_>>().join(", ")
+            ),
+        )]));
+    }
+    let contents = std::fs::read_to_string(path)
+        .map_err(|e| SpecErrors(vec![SpecError::whole_file(text, format!("cannot read: {e}"))]))?;
+    let locator = Locator {
+        file: text,
+        text: &contents,
+    };
+    let table = toml::de::DeTable::parse(&contents).map_err(|e| SpecErrors(vec![locator.toml(&e, 0..0)]))?;
+    let span = table.span();
+    let mut table = table.into_inner();
+    table.make_owned();
+    let raw = RawPolicy::deserialize(Spanned::new(span.clone(), table).into_deserializer())
+        .map_err(|e| SpecErrors(vec![locator.toml(&e, span)]))?;
+    let mut errors = Vec::new();
+    let no_vars = |text: &str| Ok(text.to_owned());
+    match build_policy(&raw, &locator, &no_vars, &mut errors) {
+        Some(policy) if errors.is_empty() => Ok(policy),
+        _ => Err(SpecErrors(errors)),
+    }
+}
+
+/// The policy flags of `reach tls`, as typed.
+#[derive(Debug, Clone, Default)]
+pub struct PolicyFlags<'a> {
+    pub protocols: Option<&'a str>,
+    pub ciphers: Option<&'a str>,
+    pub tls13_ciphers: Option<&'a str>,
+    pub exact: bool,
+    pub forbid: Option<&'a str>,
+}
+
+/// Applies `reach tls` flags over a policy; an error names the flag and the value at fault.
+pub fn apply_flags(mut policy: Policy, flags: &PolicyFlags<'_>) -> Result<Policy, String> {
+    let words = |text: &str| -> Vec<String> {
+        text.split([' ', ',', ':'])
+            .filter(|w| !w.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    if let Some(text) = flags.protocols {
+        let mut versions = Vec::new();
+        for word in words(text) {
+            let version = Version::parse(&word)
+                .ok_or_else(|| format!("--protocols: unknown protocol version `{word}`: expected SSLv3, TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3"))?;
+            if !versions.contains(&version) {
+                versions.push(version);
+            }
+        }
+        versions.sort();
+        policy.protocols = Some(versions);
+    }
+    for (text, tls13, flag) in [
+        (flags.ciphers, false, "--ciphers"),
+        (flags.tls13_ciphers, true, "--tls13-ciphers"),
+    ] {
+        let Some(text) = text else { continue };
+        let list = suites::parse_list([text]).map_err(|e| format!("{flag}: {e}"))?;
+        if let Some(wrong) = list.iter().find(|s| s.is_tls13() != tls13) {
+            return Err(format!(
+                "{flag}: {} is {}a TLS 1.3 suite",
+                wrong.name(),
+                if tls13 { "not " } else { "" }
+            ));
+        }
+        if tls13 {
+            policy.tls13_ciphers = Some(list);
+        } else {
+            policy.ciphers = Some(list);
+        }
+    }
+    if flags.exact {
+        if policy.ciphers.is_none() && policy.tls13_ciphers.is_none() {
+            return Err(
+                "--exact needs --ciphers, --tls13-ciphers or a --policy that lists suites".to_owned(),
+            );
+        }
+        policy.exact = true;
+    }
+    if let Some(text) = flags.forbid {
+        for word in words(text) {
+            let class = WeakClass::parse(&word).ok_or_else(|| {
+                format!(
+                    "--forbid: unknown suite class `{word}`: expected one of {}",
+                    WeakClass::ALL
+                        .iter()
+                        .map(|c| c.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })?;
+            if !policy.forbid.contains(&class) {
+                policy.forbid.push(class);
+            }
+        }
+    }
+    Ok(policy)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::spec::{load_str, LoadOptions, ProbeSpec};
+    use crate::tls::Version;
+
+    fn tls(body: &str) -> Result<Vec<crate::spec::Check>, Vec<crate::spec::SpecError>> {
+        load_str(
+            "t.toml",
+            &format!("[[check]]\nkind = \"tls\"\nhost = \"example.test\"\n{body}"),
+            &LoadOptions::default(),
+        )
+    }
+
+    #[test]
+    fn a_flowsync_style_check_loads_with_nginx_names() {
+        let checks = tls("protocols = \"TLSv1.2 TLSv1.3\"\n\
+             ciphers = \"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256\"\n\
+             exact = true\nforbid = [\"CBC\", \"RSA\", \"3DES\"]\n\
+             certificate = { min_days = 14, min_rsa_bits = 2048 }\n")
+        .unwrap();
+        let ProbeSpec::Tls(check) = &checks[0].probe else {
+            panic!("not a tls check")
+        };
+        assert_eq!(check.port, 443);
+        assert_eq!(check.server_name(), Some("example.test"));
+        assert_eq!(check.policy.protocols, Some(vec![Version::Tls12, Version::Tls13]));
+        assert_eq!(check.policy.ciphers.as_ref().map(Vec::len), Some(2));
+        assert!(check.policy.exact && check.policy.certificate.chain);
+        assert_eq!(check.policy.forbid.len(), 3);
+        assert_eq!(checks[0].target(), "example.test:443");
+    }
+
+    #[test]
+    fn bad_names_are_spec_errors_that_name_the_value() {
+        for (body, line, needle) in [
+            (
+                "ciphers = \"ECDHE-RSA-AES128-GCM-SHA256:NOPE-CIPHER\"\n",
+                4,
+                "`NOPE-CIPHER`",
+            ),
+            ("protocols = [\"TLSv1.2\", \"TLSv9\"]\n", 4, "`TLSv9`"),
+            ("forbid = [\"cbc\", \"slow\"]\n", 4, "`slow`"),
+            ("policy = \"mozilla-old\"\n", 4, "`mozilla-old`"),
+            (
+                "tls13_ciphers = [\"ECDHE-RSA-AES128-GCM-SHA256\"]\n",
+                4,
+                "not a TLS 1.3 suite",
+            ),
+            ("exact = true\n", 4, "needs `ciphers`"),
+            ("certificate = { min_days = -1 }\n", 4, "min_days"),
+            ("certificate = { days = 1 }\n", 4, "unknown field `days`"),
+        ] {
+            let errors = tls(body).expect_err(body);
+            assert_eq!(errors[0].line, line, "{}", errors[0]);
+            assert!(errors[0].message.contains(needle), "{body}: {}", errors[0]);
+        }
+    }
+}

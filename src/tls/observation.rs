@@ -1,0 +1,144 @@
+//! What a TLS check observed about one server: the versions and suites it accepts, the real
+//! handshake, and the certificate. Reports render these; the policy judges them.
+
+use super::{Suite, Version};
+use crate::outcome::ErrorClass;
+use std::net::SocketAddr;
+
+/// Everything one TLS check saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsObservation {
+    pub address: SocketAddr,
+    /// The server name sent in SNI and verified against the certificate (None for a bare IP).
+    pub sni: Option<String>,
+    /// One entry per probed version, oldest first.
+    pub versions: Vec<VersionResult>,
+    pub handshake: Result<Handshake, HandshakeFailure>,
+    /// How many hellos enumeration sent.
+    pub probes: usize,
+    /// What the policy found wrong, one line each; empty when there was no policy or all held.
+    pub violations: Vec<String>,
+}
+
+impl TlsObservation {
+    pub fn accepted(&self) -> impl Iterator<Item = &VersionResult> {
+        self.versions.iter().filter(|v| v.state == VersionState::Accepted)
+    }
+
+    pub fn version(&self, version: Version) -> Option<&VersionResult> {
+        self.versions.iter().find(|v| v.version == version)
+    }
+}
+
+/// Whether a server accepts one protocol version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersionState {
+    /// It answered with a ServerHello for this version.
+    Accepted,
+    /// It answered every offer with an alert, a lower version or a closed connection.
+    Refused,
+    /// A timeout or an answer that is not TLS: no verdict.
+    Inconclusive,
+}
+
+impl VersionState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VersionState::Accepted => "accepted",
+            VersionState::Refused => "refused",
+            VersionState::Inconclusive => "inconclusive",
+        }
+    }
+}
+
+/// Whose order decides the suite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Preference {
+    Server,
+    Client,
+    /// Fewer than two suites accepted, or the probes to find out failed.
+    Unknown,
+}
+
+impl Preference {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Preference::Server => "server",
+            Preference::Client => "client",
+            Preference::Unknown => "unknown",
+        }
+    }
+}
+
+/// The enumeration of one version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionResult {
+    pub version: Version,
+    pub state: VersionState,
+    /// Accepted suites: in the server's order when it imposes one, else in reach's table order.
+    pub suites: Vec<Suite>,
+    /// False when a probe was inconclusive part-way: more suites may be accepted.
+    pub complete: bool,
+    pub preference: Preference,
+    /// Why the version is refused or inconclusive (the alert, the timeout).
+    pub detail: Option<String>,
+}
+
+/// The real handshake made with rustls (TLS 1.2 and 1.3 only), or, for a server rustls cannot
+/// speak with, what a raw hello's answer showed (version, suite, certificate).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handshake {
+    /// False when the facts come from a raw hello because rustls could not handshake.
+    pub complete: bool,
+    pub version: Version,
+    pub suite: Suite,
+    pub group: Option<String>,
+    pub alpn: Option<String>,
+    pub certificate: Option<Certificate>,
+    /// Certificates the server sent, leaf included.
+    pub chain_length: usize,
+    /// Chain verification against the trusted roots (the host name is judged apart).
+    pub chain: Verification,
+    /// Whether the leaf names the server (SNI, or the IP address).
+    pub hostname: Verification,
+    pub ocsp_stapled: bool,
+}
+
+/// Why no handshake facts are available.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HandshakeFailure {
+    pub class: ErrorClass,
+    pub detail: String,
+}
+
+/// The result of one certificate verification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verification {
+    Valid,
+    Invalid { class: ErrorClass, detail: String },
+}
+
+impl Verification {
+    pub fn is_valid(&self) -> bool {
+        matches!(self, Verification::Valid)
+    }
+}
+
+/// Facts about the leaf certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Certificate {
+    pub subject: String,
+    pub sans: Vec<String>,
+    pub issuer: String,
+    /// RFC 3339.
+    pub not_before: String,
+    pub not_after: String,
+    /// Whole days until not-after (negative once expired).
+    pub days_left: i64,
+    /// `RSA`, `EC`, `Ed25519`...
+    pub key_type: String,
+    pub key_bits: u32,
+    /// `sha256WithRSAEncryption`, `ecdsa-with-SHA256`...
+    pub signature_algorithm: String,
+    pub self_signed: bool,
+}
