@@ -78,7 +78,7 @@ fn run_files(args: RunArgs, color: ColorChoice) -> u8 {
         }
     };
     let ctx = Ctx {
-        resolver: Resolver::new(args.resolve),
+        resolver: Resolver::new(args.resolve).with_dns_server(args.dns_server),
         trust,
     };
     execute(plan, ctx, &run_options, &args.output, color)

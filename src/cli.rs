@@ -84,6 +84,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "HOST:PORT:ADDR")]
     pub resolve: Vec<ResolveOverride>,
 
+    /// Send every DNS lookup of the run to this server (ADDR or ADDR:PORT, UDP with TCP on
+    /// truncation) instead of the system's resolv.conf servers; /etc/hosts is then not read.
+    #[arg(long, value_name = "ADDR[:PORT]", value_parser = crate::dns::parse_server)]
+    pub dns_server: Option<std::net::SocketAddr>,
+
     /// Trust exactly the certificate authorities in this PEM file instead of the system's.
     #[arg(long, value_name = "PEM")]
     pub ca_file: Option<PathBuf>,

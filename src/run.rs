@@ -267,7 +267,9 @@ mod tests {
 
     impl Executor for Scripted {
         async fn attempt(&self, check: &Check) -> Attempt {
-            let ProbeSpec::Tcp(tcp) = &check.probe;
+            let ProbeSpec::Tcp(tcp) = &check.probe else {
+                panic!("the scripted executor only runs tcp checks");
+            };
             self.calls.fetch_add(1, Ordering::SeqCst);
             let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
             self.most_in_flight.fetch_max(now, Ordering::SeqCst);

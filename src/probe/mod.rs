@@ -1,6 +1,7 @@
 //! Probes: one module per check kind. A probe observes the network and decides pass, fail or
 //! error for one attempt; it never prints and never retries (the runner does).
 
+pub mod dns;
 pub mod tcp;
 
 use crate::outcome::Outcome;
@@ -36,6 +37,7 @@ impl Executor for Ctx {
     async fn attempt(&self, check: &Check) -> Attempt {
         match &check.probe {
             ProbeSpec::Tcp(tcp) => tcp::attempt(self, tcp, check.timeout).await,
+            ProbeSpec::Dns(dns) => dns::attempt(self, dns, check.timeout).await,
         }
     }
 }

@@ -1,7 +1,9 @@
 //! The JSON report: serde types built `From` the domain types, so a change to the domain never
 //! changes the published format by accident. `schema.json` beside this file describes it.
 
-use crate::outcome::{AddressProbe, Observed, Outcome, SkipReason, Summary, Timings};
+use crate::outcome::{
+    AddressProbe, DnsAnswer, DnsObservation, Observed, Outcome, SkipReason, Summary, Timings,
+};
 use crate::run::{CheckResult, RunReport};
 use serde::Serialize;
 use std::time::Duration;
@@ -61,6 +63,99 @@ pub struct ObservedJson<'a> {
     pub summary: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub addresses: Option<Vec<AddressJson>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dns: Option<DnsJson<'a>>,
+}
+
+#[derive(Serialize)]
+pub struct DnsJson<'a> {
+    pub name: &'a str,
+    #[serde(rename = "type")]
+    pub record_type: &'static str,
+    pub answers: Vec<DnsAnswerJson<'a>>,
+}
+
+#[derive(Serialize)]
+pub struct DnsAnswerJson<'a> {
+    pub server: &'a str,
+    /// `records`, `nxdomain`, `nodata` or `error`.
+    pub result: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chain: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub records: Option<Vec<DnsRecordJson<'a>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub negative_ttl: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<&'a str>,
+    pub elapsed_ms: f64,
+}
+
+#[derive(Serialize)]
+pub struct DnsRecordJson<'a> {
+    pub name: &'a str,
+    #[serde(rename = "type")]
+    pub record_type: &'a str,
+    pub ttl: u32,
+    pub value: &'a str,
+}
+
+impl<'a> From<&'a DnsObservation> for DnsJson<'a> {
+    fn from(dns: &'a DnsObservation) -> Self {
+        let answers = dns
+            .answers
+            .iter()
+            .map(|a| {
+                let mut json = DnsAnswerJson {
+                    server: &a.server,
+                    result: "records",
+                    chain: None,
+                    records: None,
+                    negative_ttl: None,
+                    error: None,
+                    detail: None,
+                    elapsed_ms: millis(a.elapsed),
+                };
+                match &a.answer {
+                    DnsAnswer::Records(records) => {
+                        json.chain = Some(a.answer.chain(&dns.name));
+                        json.records = Some(
+                            records
+                                .iter()
+                                .map(|r| DnsRecordJson {
+                                    name: &r.name,
+                                    record_type: &r.record_type,
+                                    ttl: r.ttl,
+                                    value: &r.value,
+                                })
+                                .collect(),
+                        );
+                    }
+                    DnsAnswer::NxDomain { negative_ttl } => {
+                        json.result = "nxdomain";
+                        json.negative_ttl = *negative_ttl;
+                    }
+                    DnsAnswer::NoData { negative_ttl } => {
+                        json.result = "nodata";
+                        json.negative_ttl = *negative_ttl;
+                    }
+                    DnsAnswer::Failed { class, detail } => {
+                        json.result = "error";
+                        json.error = Some(class.as_str());
+                        json.detail = Some(detail);
+                    }
+                }
+                json
+            })
+            .collect();
+        DnsJson {
+            name: &dns.name,
+            record_type: dns.record_type.as_str(),
+            answers,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -168,7 +263,7 @@ fn skip_reason(reason: SkipReason) -> &'static str {
 
 fn observed(outcome: &Outcome) -> ObservedJson<'_> {
     let addresses = match &outcome.observed {
-        Observed::Nothing => None,
+        Observed::Nothing | Observed::Dns(_) => None,
         Observed::Tcp { addresses } => Some(
             addresses
                 .iter()
@@ -197,9 +292,14 @@ fn observed(outcome: &Outcome) -> ObservedJson<'_> {
                 .collect(),
         ),
     };
+    let dns = match &outcome.observed {
+        Observed::Dns(dns) => Some(DnsJson::from(dns)),
+        _ => None,
+    };
     ObservedJson {
         summary: &outcome.observed_summary,
         addresses,
+        dns,
     }
 }
 

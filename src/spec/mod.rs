@@ -4,6 +4,7 @@
 //! The file format is TOML, documented in the README's "Spec reference". Errors carry the file,
 //! line and column of the value at fault; loading reports every error it finds, not just the first.
 
+mod dns;
 mod error;
 mod plan;
 pub mod ports;
@@ -12,7 +13,11 @@ mod tcp;
 pub mod vars;
 
 pub use error::{SpecError, SpecErrors};
-pub use plan::{Check, Host, Kind, Plan, PortExpectation, ProbeSpec, Source, TcpCheck};
+pub(crate) use plan::validate_dns_name;
+pub use plan::{
+    Check, DnsCheck, DnsExpectation, DnsProtocol, DnsValue, Host, Kind, Plan, PortExpectation, ProbeSpec,
+    RecordType, Source, TcpCheck,
+};
 
 use error::Locator;
 use raw::{RawCommon, RawHeader, RawPortItem, RawPorts, COMMON_KEYS};
@@ -365,6 +370,9 @@ impl FileContext<'_> {
             Kind::Tcp => self
                 .kind_fields(specific, &mut errors)
                 .map(|raw| self.tcp(raw, &base, &mut errors)),
+            Kind::Dns => self
+                .kind_fields(specific, &mut errors)
+                .map(|raw| self.dns(raw, &base, &mut errors)),
         }
         .unwrap_or_default();
         if errors.is_empty() {

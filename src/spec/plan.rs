@@ -1,8 +1,10 @@
 //! The validated plan: every check ready to run, with nothing left to parse or look up.
 
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
+
+pub use crate::dns::{DnsExpectation, DnsProtocol, DnsValue, RecordType};
 
 /// All checks of one run, in the order they appear in their files.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -33,6 +35,7 @@ impl Check {
     pub fn kind(&self) -> Kind {
         match self.probe {
             ProbeSpec::Tcp(_) => Kind::Tcp,
+            ProbeSpec::Dns(_) => Kind::Dns,
         }
     }
 
@@ -40,6 +43,7 @@ impl Check {
     pub fn target(&self) -> String {
         match &self.probe {
             ProbeSpec::Tcp(tcp) => tcp.host.with_port(tcp.port),
+            ProbeSpec::Dns(dns) => dns.target(),
         }
     }
 
@@ -47,6 +51,7 @@ impl Check {
     pub fn expected(&self) -> String {
         match &self.probe {
             ProbeSpec::Tcp(tcp) => tcp.expect.as_str().to_owned(),
+            ProbeSpec::Dns(dns) => dns.expected(),
         }
     }
 }
@@ -62,14 +67,16 @@ pub struct Source {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
     Tcp,
+    Dns,
 }
 
 impl Kind {
-    pub const ALL: &'static [Kind] = &[Kind::Tcp];
+    pub const ALL: &'static [Kind] = &[Kind::Tcp, Kind::Dns];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Tcp => "tcp",
+            Kind::Dns => "dns",
         }
     }
 
@@ -88,6 +95,7 @@ impl fmt::Display for Kind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProbeSpec {
     Tcp(TcpCheck),
+    Dns(DnsCheck),
 }
 
 /// A TCP port that must be in a given state.
@@ -96,6 +104,64 @@ pub struct TcpCheck {
     pub host: Host,
     pub port: u16,
     pub expect: PortExpectation,
+}
+
+/// DNS records of one name that must be what the requirement says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsCheck {
+    /// The name queried: lowercase, without the trailing dot (a PTR check of an address holds
+    /// its reverse name).
+    pub name: String,
+    pub record_type: RecordType,
+    /// The servers to ask; empty means the run's resolver (`--dns-server`, else the system's).
+    /// With several, they must all give the same answer.
+    pub servers: Vec<SocketAddr>,
+    pub protocol: DnsProtocol,
+    pub expect: DnsExpectation,
+}
+
+impl DnsCheck {
+    fn target(&self) -> String {
+        let mut target = format!("{} {}", self.name, self.record_type);
+        if !self.servers.is_empty() {
+            let servers: Vec<String> = self.servers.iter().map(SocketAddr::to_string).collect();
+            target.push_str(&format!(" @{}", servers.join(",")));
+        }
+        if self.protocol != DnsProtocol::Auto {
+            target.push_str(&format!(" ({})", self.protocol.as_str()));
+        }
+        target
+    }
+
+    fn expected(&self) -> String {
+        let expect = &self.expect;
+        let rtype = self.record_type;
+        if !expect.resolves {
+            return format!("no {rtype} record");
+        }
+        let list = |values: &[DnsValue]| values.iter().map(DnsValue::as_str).collect::<Vec<_>>().join(", ");
+        let mut parts = Vec::new();
+        if let Some(target) = &expect.cname {
+            parts.push(format!("CNAME {target}"));
+        }
+        if let Some(exactly) = &expect.equals {
+            parts.push(format!("{rtype} = {}", list(exactly)));
+        }
+        if !expect.contains.is_empty() {
+            parts.push(format!("{rtype} has {}", list(&expect.contains)));
+        }
+        if !expect.none_of.is_empty() {
+            parts.push(format!("{rtype} not {}", list(&expect.none_of)));
+        }
+        if !expect.within.is_empty() {
+            let nets: Vec<String> = expect.within.iter().map(ToString::to_string).collect();
+            parts.push(format!("{rtype} in {}", nets.join(", ")));
+        }
+        if parts.is_empty() {
+            parts.push(format!("{rtype} exists"));
+        }
+        parts.join("; ")
+    }
 }
 
 /// A probe target: an address literal, or a name to resolve at run time.
@@ -142,7 +208,7 @@ impl fmt::Display for Host {
     }
 }
 
-fn validate_dns_name(name: &str) -> Result<(), String> {
+pub(crate) fn validate_dns_name(name: &str) -> Result<(), String> {
     let trimmed = name.strip_suffix('.').unwrap_or(name);
     if trimmed.is_empty() {
         return Err("the host is empty".to_owned());
