@@ -76,14 +76,17 @@ pub fn dns_error(error: &hickory_resolver::ResolveError) -> DnsAnswer {
     };
     match proto.kind() {
         ProtoErrorKind::NoRecordsFound {
+            query,
             response_code,
             negative_ttl,
             ..
         } => match *response_code {
             ResponseCode::NXDomain => DnsAnswer::NxDomain {
+                name: crate::dns::canonical_name(&query.name().to_ascii()),
                 negative_ttl: *negative_ttl,
             },
             ResponseCode::NoError => DnsAnswer::NoData {
+                name: crate::dns::canonical_name(&query.name().to_ascii()),
                 negative_ttl: *negative_ttl,
             },
             ResponseCode::ServFail => failed(

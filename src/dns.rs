@@ -184,7 +184,12 @@ impl fmt::Display for DnsValue {
 pub fn caa_value(flags: u8, tag: &str, value: &str) -> String {
     let tag = tag.to_ascii_lowercase();
     let value = if tag == "issue" || tag == "issuewild" {
-        value.to_ascii_lowercase()
+        // `issuer.example.` and `issuer.example` name the same CA.
+        let value = value.to_ascii_lowercase();
+        match value.split_once(';') {
+            Some((issuer, parameters)) => format!("{};{parameters}", issuer.trim().trim_end_matches('.')),
+            None => value.trim().trim_end_matches('.').to_owned(),
+        }
     } else {
         value.to_owned()
     };

@@ -244,10 +244,12 @@ pub struct ServerAnswer {
 pub enum DnsAnswer {
     /// NOERROR with records: the whole answer section, CNAME chain included, in order.
     Records(Vec<DnsRecord>),
-    /// NXDOMAIN: the name does not exist. `negative_ttl` comes from the SOA when one was sent.
-    NxDomain { negative_ttl: Option<u32> },
-    /// NOERROR without records of the type: the name exists, but not with this type.
-    NoData { negative_ttl: Option<u32> },
+    /// NXDOMAIN: `name` does not exist. It is the name asked, or the end of its alias chain
+    /// when the resolver followed a CNAME to a name that does not exist. `negative_ttl` comes
+    /// from the SOA when one was sent.
+    NxDomain { name: String, negative_ttl: Option<u32> },
+    /// NOERROR without records of the type: `name` exists, but not with this type.
+    NoData { name: String, negative_ttl: Option<u32> },
     /// No usable answer: timeout, SERVFAIL, REFUSED, an unreachable server...
     Failed { class: ErrorClass, detail: String },
 }

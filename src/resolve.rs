@@ -14,9 +14,10 @@ use hickory_resolver::config::{
     LookupIpStrategy, NameServerConfig, NameServerConfigGroup, ResolveHosts, ResolverConfig, ResolverOpts,
 };
 use hickory_resolver::name_server::TokioConnectionProvider;
-use hickory_resolver::proto::rr::{RData, Record};
+use hickory_resolver::proto::op::Query;
+use hickory_resolver::proto::rr::{RData, Record, RecordType as HickoryType};
 use hickory_resolver::proto::xfer::Protocol;
-use hickory_resolver::{Name, TokioResolver};
+use hickory_resolver::{Hosts, Name, TokioResolver};
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -89,8 +90,6 @@ struct ClientKey {
     /// `None`: the system configuration.
     server: Option<SocketAddr>,
     protocol: DnsProtocol,
-    /// Whether `/etc/hosts` answers first (address lookups of probes do, `dns` checks do not).
-    hosts: bool,
 }
 
 struct Client {
@@ -107,6 +106,8 @@ pub struct Resolver {
     dns_server: Option<SocketAddr>,
     cache: Mutex<HashMap<String, Shared>>,
     clients: Mutex<HashMap<ClientKey, Arc<Client>>>,
+    /// `/etc/hosts`, read on first use; only consulted when no `--dns-server` is given.
+    hosts: std::sync::OnceLock<Hosts>,
 }
 
 impl std::fmt::Debug for Resolver {
@@ -177,7 +178,6 @@ impl Resolver {
         let client = self.client(ClientKey {
             server: self.dns_server,
             protocol: DnsProtocol::Auto,
-            hosts: self.dns_server.is_none(),
         });
         let query = match self.dns_server {
             // An explicit server answers for the name as written, with no search domains.
@@ -188,6 +188,22 @@ impl Resolver {
             class: ErrorClass::DnsError,
             message: format!("`{name}` is not a name a resolver can look up: {e}"),
         })?;
+        if self.dns_server.is_none() {
+            // Like the C library: a name in /etc/hosts is answered there, and only there.
+            let hosts = self
+                .hosts
+                .get_or_init(|| Hosts::from_system().unwrap_or_default());
+            let mut found = Vec::new();
+            for rtype in [HickoryType::A, HickoryType::AAAA] {
+                let query = Query::query(query.clone(), rtype);
+                if let Some(lookup) = hosts.lookup_static_host(&query) {
+                    found.extend(lookup.iter().filter_map(|data| data.ip_addr()));
+                }
+            }
+            if !found.is_empty() {
+                return Ok(found);
+            }
+        }
         let looked_up = tokio::time::timeout(timeout, client.resolver.lookup_ip(query)).await;
         let answer = match looked_up {
             Err(_) => DnsAnswer::Failed {
@@ -205,7 +221,10 @@ impl Resolver {
                 if !addresses.is_empty() {
                     return Ok(addresses);
                 }
-                DnsAnswer::NoData { negative_ttl: None }
+                DnsAnswer::NoData {
+                    name: name.to_owned(),
+                    negative_ttl: None,
+                }
             }
         };
         let via = &client.label;
@@ -239,7 +258,6 @@ impl Resolver {
         let client = self.client(ClientKey {
             server: server.or(self.dns_server),
             protocol,
-            hosts: false,
         });
         let answer = match fqdn(name) {
             Err(e) => DnsAnswer::Failed {
@@ -323,11 +341,9 @@ fn build_client(key: ClientKey) -> Client {
     options.cache_size = 0;
     options.preserve_intermediates = true;
     options.ip_strategy = LookupIpStrategy::Ipv4AndIpv6;
-    options.use_hosts_file = if key.hosts {
-        ResolveHosts::Always
-    } else {
-        ResolveHosts::Never
-    };
+    // /etc/hosts is read by `Resolver::lookup_addresses` itself, so that a name found there
+    // is not also sent to a DNS server for its other address family.
+    options.use_hosts_file = ResolveHosts::Never;
     // Several servers are tried in the order given, so the one reported is the one asked first.
     options.server_ordering_strategy = hickory_resolver::config::ServerOrderingStrategy::UserProvidedOrder;
     if key.protocol == DnsProtocol::Udp {
@@ -347,8 +363,8 @@ fn fqdn(name: &str) -> Result<Name, hickory_resolver::proto::ProtoError> {
     Ok(name)
 }
 
-fn hickory_type(record_type: RecordType) -> hickory_resolver::proto::rr::RecordType {
-    use hickory_resolver::proto::rr::RecordType as H;
+fn hickory_type(record_type: RecordType) -> HickoryType {
+    use HickoryType as H;
     match record_type {
         RecordType::A => H::A,
         RecordType::Aaaa => H::AAAA,

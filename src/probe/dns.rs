@@ -148,21 +148,34 @@ fn problems(check: &DnsCheck, answer: &DnsAnswer) -> Option<(Option<ErrorClass>,
     let finals = answer.final_records(name, rtype);
     let chain = answer.chain(name);
     if finals.is_empty() {
-        if !expect.resolves {
-            return None;
-        }
-        let (class, seen) = match answer {
-            DnsAnswer::NxDomain { .. } => (ErrorClass::Nxdomain, format!("{name} does not exist (NXDOMAIN)")),
-            _ if chain.len() > 1 => (
-                ErrorClass::NoData,
-                format!("{} has no {rtype} record", show_chain(&chain)),
-            ),
+        // Where the lookup ended: the name itself, or the end of an alias chain that leads
+        // nowhere (a dangling CNAME, the classic subdomain takeover).
+        let (end, class) = match answer {
+            DnsAnswer::NxDomain { name: end, .. } => (end.clone(), ErrorClass::Nxdomain),
+            DnsAnswer::NoData { name: end, .. } => (end.clone(), ErrorClass::NoData),
             _ => (
+                chain.last().cloned().unwrap_or_else(|| name.clone()),
                 ErrorClass::NoData,
-                format!("{name} exists but has no {rtype} record (NODATA)"),
             ),
         };
-        return Some((Some(class), format!("must have {rtype} records but {seen}")));
+        let dangling = end != *name || chain.len() > 1;
+        if !expect.resolves && !dangling {
+            return None;
+        }
+        let seen = match (class, dangling) {
+            (ErrorClass::Nxdomain, false) => format!("{name} does not exist (NXDOMAIN)"),
+            (_, false) => format!("{name} exists but has no {rtype} record (NODATA)"),
+            (ErrorClass::Nxdomain, true) => {
+                format!("{name} is an alias whose target {end} does not exist (NXDOMAIN): a dangling CNAME")
+            }
+            (_, true) => format!("{name} is an alias whose target {end} has no {rtype} record"),
+        };
+        let must = if expect.resolves {
+            format!("must have {rtype} records")
+        } else {
+            format!("must have no {rtype} record and no alias")
+        };
+        return Some((Some(class), format!("{must} but {seen}")));
     }
     let values: Vec<&str> = finals.iter().map(|r| r.value.as_str()).collect();
     if !expect.resolves {
@@ -180,8 +193,7 @@ fn problems(check: &DnsCheck, answer: &DnsAnswer) -> Option<(Option<ErrorClass>,
         match chain.get(1) {
             Some(first_hop) if first_hop == target => {}
             Some(first_hop) => found.push(format!(
-                "must be an alias (CNAME) of {target} but points at {first_hop}: {}",
-                show_chain(&chain)
+                "must be an alias (CNAME) of {target} but points at {first_hop}"
             )),
             None => found.push(format!(
                 "must be an alias (CNAME) of {target} but has no CNAME: it answers {rtype} {} directly",
@@ -269,9 +281,20 @@ fn problems(check: &DnsCheck, answer: &DnsAnswer) -> Option<(Option<ErrorClass>,
 fn describe(check: &DnsCheck, answer: &DnsAnswer) -> String {
     let rtype = check.record_type;
     match answer {
-        DnsAnswer::NxDomain { negative_ttl } => format!("NXDOMAIN{}", negative(*negative_ttl)),
-        DnsAnswer::NoData { negative_ttl } => {
+        DnsAnswer::NxDomain { name, negative_ttl } if *name == check.name => {
+            format!("NXDOMAIN{}", negative(*negative_ttl))
+        }
+        DnsAnswer::NxDomain { name, negative_ttl } => {
+            format!("alias of {name}: NXDOMAIN{}", negative(*negative_ttl))
+        }
+        DnsAnswer::NoData { name, negative_ttl } if *name == check.name => {
             format!("no {rtype} record (NODATA){}", negative(*negative_ttl))
+        }
+        DnsAnswer::NoData { name, negative_ttl } => {
+            format!(
+                "alias of {name}: no {rtype} record (NODATA){}",
+                negative(*negative_ttl)
+            )
         }
         DnsAnswer::Failed { class, .. } => class.as_str().to_owned(),
         DnsAnswer::Records(_) => {
@@ -391,6 +414,7 @@ mod tests {
             ..DnsExpectation::default()
         };
         let nx = || DnsAnswer::NxDomain {
+            name: "www.shop.test".into(),
             negative_ttl: Some(60),
         };
         let pass = judge(&check(RecordType::A, absent.clone()), vec![from("s", nx())]);
@@ -403,7 +427,13 @@ mod tests {
         assert_eq!(fail.outcome.error, Some(ErrorClass::Nxdomain));
         let nodata = judge(
             &check(RecordType::A, DnsExpectation::default()),
-            vec![from("s", DnsAnswer::NoData { negative_ttl: None })],
+            vec![from(
+                "s",
+                DnsAnswer::NoData {
+                    name: "www.shop.test".into(),
+                    negative_ttl: None,
+                },
+            )],
         );
         assert_eq!(nodata.outcome.error, Some(ErrorClass::NoData));
         let present = judge(&check(RecordType::A, absent), vec![from("s", aliased())]);
@@ -440,7 +470,13 @@ mod tests {
             &check(RecordType::A, DnsExpectation::default()),
             vec![
                 from("inside", aliased()),
-                from("outside", DnsAnswer::NxDomain { negative_ttl: None }),
+                from(
+                    "outside",
+                    DnsAnswer::NxDomain {
+                        name: "www.shop.test".into(),
+                        negative_ttl: None,
+                    },
+                ),
             ],
         );
         assert_eq!(attempt.outcome.status, Status::Fail);

@@ -133,11 +133,11 @@ impl<'a> From<&'a DnsObservation> for DnsJson<'a> {
                                 .collect(),
                         );
                     }
-                    DnsAnswer::NxDomain { negative_ttl } => {
+                    DnsAnswer::NxDomain { negative_ttl, .. } => {
                         json.result = "nxdomain";
                         json.negative_ttl = *negative_ttl;
                     }
-                    DnsAnswer::NoData { negative_ttl } => {
+                    DnsAnswer::NoData { negative_ttl, .. } => {
                         json.result = "nodata";
                         json.negative_ttl = *negative_ttl;
                     }
