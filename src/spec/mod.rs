@@ -79,7 +79,7 @@ pub fn load_files(paths: &[impl AsRef<Path>], options: &LoadOptions) -> Result<P
 
 /// Validates one file's text; `label` names it in errors and in each check's source.
 pub fn load_str(label: &str, text: &str, options: &LoadOptions) -> Result<Vec<Check>, Vec<SpecError>> {
-    let locator = Locator { file: label, text };
+    let locator = Locator::new(label, text);
     let root = DeTable::parse(text).map_err(|e| vec![locator.toml(&e, 0..0)])?;
     let root_span = root.span();
     let mut root = root.into_inner();
@@ -615,10 +615,7 @@ fn duplicate_ids(checks: &[Check], texts: &[(String, String)]) -> Vec<SpecError>
                 .iter()
                 .find(|(label, _)| *label == check.source.file)
                 .map_or("", |(_, text)| text.as_str());
-            let locator = Locator {
-                file: &check.source.file,
-                text,
-            };
+            let locator = Locator::new(&check.source.file, text);
             let offset = line_offset(text, check.source.line);
             errors.push(locator.error(
                 offset..offset + 1,
