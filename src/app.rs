@@ -20,7 +20,7 @@ pub const USAGE: u8 = 2;
 pub fn main(cli: Cli) -> ExitCode {
     let color = cli.color;
     let code = match cli.command {
-        Command::Run(args) => run_files(args, color),
+        Command::Run(args) => run_files(*args, color),
         Command::Validate(args) => validate(&args),
         Command::Demo(args) => crate::demo::run(&args, color),
         Command::Schema => print(report::SCHEMA),

@@ -34,7 +34,7 @@ pub struct Cli {
 pub enum Command {
     /// Run check files and report whether every requirement holds.
     #[command(after_help = EXIT_CODES)]
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Parse and check check files without touching the network.
     Validate(ValidateArgs),
     /// Start two loopback services and run a built-in example against them.

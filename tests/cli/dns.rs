@@ -686,7 +686,12 @@ fn the_shipped_dns_example_validates() {
     let root = env!("CARGO_MANIFEST_DIR");
     let out = crate::util::Reach::new()
         .args(["validate", &format!("{root}/checks/examples/dns.toml")])
-        .args(["--var", "domain=flowsync.example.test", "--var", "server_ip=192.0.2.10"])
+        .args([
+            "--var",
+            "domain=flowsync.example.test",
+            "--var",
+            "server_ip=192.0.2.10",
+        ])
         .output()
         .expect_code(0);
     assert_eq!(out.stdout, "ok: 5 checks in 1 file\n");
