@@ -206,4 +206,52 @@ mod tests {
         let alert = rustls::Error::AlertReceived(rustls::AlertDescription::HandshakeFailure);
         assert_eq!(tls_error(&alert), ErrorClass::TlsAlert);
     }
+
+    fn negative(code: ResponseCode) -> hickory_resolver::ResolveError {
+        let query = hickory_resolver::proto::op::Query::query(
+            hickory_resolver::Name::from_ascii("Gone.Shop.Test.").unwrap(),
+            hickory_resolver::proto::rr::RecordType::A,
+        );
+        let kind = ProtoErrorKind::NoRecordsFound {
+            query: Box::new(query),
+            soa: None,
+            ns: None,
+            negative_ttl: Some(60),
+            response_code: code,
+            trusted: true,
+            authorities: None,
+        };
+        hickory_resolver::proto::ProtoError::from(kind).into()
+    }
+
+    #[test]
+    fn negative_dns_answers_are_observations_and_failures_are_not() {
+        assert_eq!(
+            dns_error(&negative(ResponseCode::NXDomain)),
+            DnsAnswer::NxDomain {
+                name: "gone.shop.test".into(),
+                negative_ttl: Some(60)
+            }
+        );
+        assert!(matches!(
+            dns_error(&negative(ResponseCode::NoError)),
+            DnsAnswer::NoData { .. }
+        ));
+        let class = |code| match dns_error(&negative(code)) {
+            DnsAnswer::Failed { class, .. } => Some(class),
+            _ => None,
+        };
+        assert_eq!(class(ResponseCode::ServFail), Some(ErrorClass::Servfail));
+        assert_eq!(class(ResponseCode::Refused), Some(ErrorClass::ResolverRefused));
+        assert_eq!(class(ResponseCode::NotImp), Some(ErrorClass::DnsError));
+        let timeout: hickory_resolver::ResolveError =
+            hickory_resolver::proto::ProtoError::from(ProtoErrorKind::Timeout).into();
+        assert!(matches!(
+            dns_error(&timeout),
+            DnsAnswer::Failed {
+                class: ErrorClass::Timeout,
+                ..
+            }
+        ));
+    }
 }

@@ -696,3 +696,62 @@ fn the_shipped_dns_example_validates() {
         .expect_code(0);
     assert_eq!(out.stdout, "ok: 5 checks in 1 file\n");
 }
+
+#[test]
+fn the_dns_example_passes_against_a_zone_that_meets_it() {
+    let server = DnsServer::start(
+        Zone::new()
+            .a("flowsync.example.test", "192.0.2.10")
+            .cname("www.flowsync.example.test", "flowsync.example.test")
+            .mx("flowsync.example.test", 10, "mail.flowsync.example.test")
+            .caa_issue("flowsync.example.test", "letsencrypt.org"),
+    );
+    let root = env!("CARGO_MANIFEST_DIR");
+    let out = crate::util::Reach::new()
+        .args([
+            "run",
+            &format!("{root}/checks/examples/dns.toml"),
+            "--format",
+            "json",
+        ])
+        .args([
+            "--var",
+            "domain=flowsync.example.test",
+            "--var",
+            "server_ip=192.0.2.10",
+        ])
+        .args(["--dns-server", &server.address()])
+        .output()
+        .expect_code(0);
+    assert_eq!(out.json()["summary"]["pass"], 5);
+}
+
+#[test]
+fn a_dns_server_where_nothing_listens_is_an_error() {
+    let (socket, port) = {
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = socket.local_addr().unwrap().port();
+        (socket, port)
+    };
+    drop(socket);
+    let ws = Workspace::new();
+    ws.write(
+        "none.toml",
+        "[[check]]\nkind = \"dns\"\nhost = \"shop.test\"\nserver = \"{dns}\"\nprotocol = \"udp\"\ntimeout = \"500ms\"\nretries = 0\nresolves = false\n",
+    );
+    let out = ws
+        .reach()
+        .args(["run", "none.toml", "--format", "json"])
+        .args(["--var", &format!("dns=127.0.0.1:{port}")])
+        .output()
+        .expect_code(3);
+    let c = &out.json()["checks"][0];
+    assert_eq!(
+        c["status"], "error",
+        "no answer never passes `resolves = false`: {c:#}"
+    );
+    assert!(
+        c["error"] == "refused" || c["error"] == "timeout",
+        "an ICMP port unreachable or silence: {c:#}"
+    );
+}
