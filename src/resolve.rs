@@ -108,6 +108,8 @@ pub struct Resolver {
     clients: Mutex<HashMap<ClientKey, Arc<Client>>>,
     /// `/etc/hosts`, read on first use; only consulted when no `--dns-server` is given.
     hosts: std::sync::OnceLock<Hosts>,
+    /// The nameservers of resolv.conf, for `dns` checks that use the system's resolvers.
+    system_servers: std::sync::OnceLock<Result<Vec<SocketAddr>, String>>,
 }
 
 impl std::fmt::Debug for Resolver {
@@ -246,6 +248,9 @@ impl Resolver {
 
     /// Asks one server (`None`: the run's resolver) for the records of `name`, as a `dns`
     /// check does: no hosts file, no search domains, no cache.
+    ///
+    /// The system's resolvers are asked one after the other, as resolv.conf says, until one
+    /// gives an answer; the report names the one that did.
     pub async fn query(
         &self,
         name: &str,
@@ -255,8 +260,83 @@ impl Resolver {
         timeout: Duration,
     ) -> ServerAnswer {
         let started = Instant::now();
+        if let Some(address) = server.or(self.dns_server) {
+            return self
+                .ask(name, record_type, address, protocol, timeout, started)
+                .await;
+        }
+        let servers = self.system_servers();
+        let Some((&last, earlier)) = servers.as_deref().unwrap_or_default().split_last() else {
+            let why = servers
+                .err()
+                .unwrap_or_else(|| "it lists no nameserver".to_owned());
+            return ServerAnswer {
+                server: "system resolver".to_owned(),
+                answer: DnsAnswer::Failed {
+                    class: ErrorClass::DnsError,
+                    detail: format!("no DNS server to ask (/etc/resolv.conf: {why}): pass --dns-server"),
+                },
+                elapsed: started.elapsed(),
+            };
+        };
+        let deadline = started + timeout;
+        let mut failures = Vec::new();
+        for (index, &address) in earlier.iter().enumerate() {
+            // Each server gets an equal share of the time left, as a stub resolver moves on.
+            let left = u32::try_from(earlier.len() + 1 - index).unwrap_or(1);
+            let share = deadline.saturating_duration_since(Instant::now()) / left;
+            let answer = self
+                .ask_system(name, record_type, address, protocol, share, started)
+                .await;
+            match &answer.answer {
+                DnsAnswer::Failed { detail, .. } => failures.push(format!("{address}: {detail}")),
+                _ => return answer,
+            }
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        let mut answer = self
+            .ask_system(name, record_type, last, protocol, left, started)
+            .await;
+        if let DnsAnswer::Failed { class, detail } = &answer.answer {
+            if !failures.is_empty() {
+                failures.push(format!("{last}: {detail}"));
+                answer.answer = DnsAnswer::Failed {
+                    class: *class,
+                    detail: format!("no system resolver answered ({})", failures.join("; ")),
+                };
+            }
+        }
+        answer
+    }
+
+    /// [`Resolver::ask`], labelled as one of the system's resolvers.
+    async fn ask_system(
+        &self,
+        name: &str,
+        record_type: RecordType,
+        address: SocketAddr,
+        protocol: DnsProtocol,
+        timeout: Duration,
+        started: Instant,
+    ) -> ServerAnswer {
+        let mut answer = self
+            .ask(name, record_type, address, protocol, timeout, started)
+            .await;
+        answer.server = format!("{} (system resolver)", answer.server);
+        answer
+    }
+
+    async fn ask(
+        &self,
+        name: &str,
+        record_type: RecordType,
+        address: SocketAddr,
+        protocol: DnsProtocol,
+        timeout: Duration,
+        started: Instant,
+    ) -> ServerAnswer {
         let client = self.client(ClientKey {
-            server: server.or(self.dns_server),
+            server: Some(address),
             protocol,
         });
         let answer = match fqdn(name) {
@@ -285,6 +365,23 @@ impl Resolver {
             answer,
             elapsed: started.elapsed(),
         }
+    }
+
+    /// The nameservers of /etc/resolv.conf, read once.
+    fn system_servers(&self) -> Result<Vec<SocketAddr>, String> {
+        self.system_servers
+            .get_or_init(|| {
+                let (config, _) =
+                    hickory_resolver::system_conf::read_system_conf().map_err(|e| e.to_string())?;
+                let mut servers: Vec<SocketAddr> = Vec::new();
+                for server in config.name_servers() {
+                    if !servers.contains(&server.socket_addr) {
+                        servers.push(server.socket_addr);
+                    }
+                }
+                Ok(servers)
+            })
+            .clone()
     }
 
     fn client(&self, key: ClientKey) -> Arc<Client> {

@@ -523,7 +523,12 @@ mod tests {
             &check(RecordType::A, DnsExpectation::default()),
             vec![from("authoritative", aliased()), from("cache", cached)],
         );
-        assert_eq!(attempt.outcome.status, Status::Pass, "{}", attempt.outcome.message);
+        assert_eq!(
+            attempt.outcome.status,
+            Status::Pass,
+            "{}",
+            attempt.outcome.message
+        );
         assert!(attempt.outcome.observed_summary.ends_with("2 servers agree"));
     }
 

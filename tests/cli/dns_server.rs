@@ -201,7 +201,8 @@ pub struct DnsServer {
     pub udp_queries: Arc<AtomicUsize>,
     pub tcp_queries: Arc<AtomicUsize>,
     stop: Arc<AtomicBool>,
-    threads: Vec<JoinHandle<()>>,
+    udp_thread: Option<JoinHandle<()>>,
+    tcp_thread: Option<JoinHandle<()>>,
 }
 
 #[allow(dead_code)] // each test binary or example uses the parts it needs
@@ -209,7 +210,23 @@ impl DnsServer {
     /// Serves `zone` on a free loopback port, over UDP and TCP.
     pub fn start(zone: Zone) -> DnsServer {
         let (udp, tcp) = bind_pair();
+        DnsServer::serve(zone, udp, tcp)
+    }
+
+    /// Serves `zone` on `addr` (e.g. port 53 inside a test's network namespace: call it from
+    /// a thread that entered the namespace).
+    pub fn start_at(zone: Zone, addr: SocketAddr) -> DnsServer {
+        let udp = UdpSocket::bind(addr).expect("bind udp");
+        let tcp = TcpListener::bind(addr).expect("bind tcp");
+        DnsServer::serve(zone, udp, tcp)
+    }
+
+    fn serve(zone: Zone, udp: UdpSocket, tcp: TcpListener) -> DnsServer {
         let addr = udp.local_addr().expect("local addr");
+        // The loop wakes up now and then to see whether it should stop: a wake-up datagram
+        // cannot reach a server inside another network namespace.
+        udp.set_read_timeout(Some(std::time::Duration::from_millis(100)))
+            .expect("read timeout");
         let zone = Arc::new(zone);
         let stop = Arc::new(AtomicBool::new(false));
         let udp_queries = Arc::new(AtomicUsize::new(0));
@@ -227,7 +244,8 @@ impl DnsServer {
             udp_queries,
             tcp_queries,
             stop,
-            threads: vec![udp_thread, tcp_thread],
+            udp_thread: Some(udp_thread),
+            tcp_thread: Some(tcp_thread),
         }
     }
 
@@ -240,12 +258,17 @@ impl DnsServer {
 impl Drop for DnsServer {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        // Wake both loops so they see the flag.
-        if let Ok(socket) = UdpSocket::bind("127.0.0.1:0") {
-            let _ = socket.send_to(&[0], self.addr);
+        if let Some(thread) = self.udp_thread.take() {
+            let _ = thread.join();
         }
-        let _ = TcpStream::connect(self.addr);
-        for thread in self.threads.drain(..) {
+        // Wake the accept loop so it sees the flag. Only on loopback: a server inside a test's
+        // namespace cannot be reached from here (and nothing may be sent off this machine), so
+        // its thread is left to end with the process.
+        if !self.addr.ip().is_loopback() {
+            return;
+        }
+        let woken = TcpStream::connect_timeout(&self.addr, std::time::Duration::from_millis(500)).is_ok();
+        if let Some(thread) = self.tcp_thread.take().filter(|_| woken) {
             let _ = thread.join();
         }
     }
