@@ -166,10 +166,20 @@ impl Resolver {
             let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
             Arc::clone(cache.entry(name.clone()).or_default())
         };
-        let addresses = cell
+        let found = cell
             .get_or_init(|| self.lookup_addresses(name, timeout))
             .await
-            .clone()?;
+            .clone();
+        if let Err(e) = &found {
+            if is_transient(e.class) {
+                // The next attempt of a check must ask again, not reread this failure.
+                let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+                if cache.get(name).is_some_and(|cached| Arc::ptr_eq(cached, &cell)) {
+                    cache.remove(name);
+                }
+            }
+        }
+        let addresses = found?;
         Ok(Resolved {
             addresses,
             elapsed: started.elapsed(),
@@ -452,6 +462,18 @@ fn build_client(key: ClientKey) -> Client {
         resolver: builder.build(),
         label,
     }
+}
+
+/// Failures that another attempt may not see.
+fn is_transient(class: ErrorClass) -> bool {
+    matches!(
+        class,
+        ErrorClass::Timeout
+            | ErrorClass::Servfail
+            | ErrorClass::Io
+            | ErrorClass::Unreachable
+            | ErrorClass::Refused
+    )
 }
 
 fn fqdn(name: &str) -> Result<Name, hickory_resolver::proto::ProtoError> {

@@ -841,3 +841,34 @@ fn the_system_resolvers_are_asked_in_order_and_the_one_that_answered_is_named() 
         SERVER_ADDR
     );
 }
+
+#[test]
+fn a_probe_whose_name_timed_out_asks_again_on_its_next_attempt() {
+    let server = DnsServer::start(shop_zone());
+    let ws = Workspace::new();
+    ws.write(
+        "slow.toml",
+        "[[check]]\nkind = \"tcp\"\nhost = \"slow.shop.test\"\nport = 443\nexpect = \"open\"\ntimeout = \"300ms\"\nretries = 1\n",
+    );
+    let out = ws
+        .reach()
+        .args([
+            "run",
+            "slow.toml",
+            "--format",
+            "json",
+            "--dns-server",
+            &server.address(),
+        ])
+        .output()
+        .expect_code(3);
+    let c = &out.json()["checks"][0];
+    assert_eq!(c["status"], "error", "{c:#}");
+    assert_eq!(
+        (c["stage"].as_str(), c["error"].as_str()),
+        (Some("dns"), Some("timeout"))
+    );
+    assert_eq!(c["attempts"], 2);
+    // One A and one AAAA question per attempt: the retry was not answered from the cache.
+    assert!(server.udp_queries.load(std::sync::atomic::Ordering::SeqCst) >= 4);
+}
