@@ -83,7 +83,7 @@ pub struct Resolved {
 
 type Shared = Arc<OnceCell<Result<Vec<IpAddr>, ResolveError>>>;
 
-/// Which hickory resolver answers: one per server, protocol and hosts-file use, built on first
+/// Which hickory resolver answers: one per server and protocol, built on first
 /// use and shared by the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct ClientKey {
