@@ -20,7 +20,7 @@ pub const USAGE: u8 = 2;
 pub fn main(cli: Cli) -> ExitCode {
     let color = cli.color;
     let code = match cli.command {
-        Command::Run(args) => run_files(args, color),
+        Command::Run(args) => run_files(*args, color),
         Command::Validate(args) => validate(&args),
         Command::Scan(args) => crate::scan::command::run(args, color),
         Command::Listeners(args) => crate::listeners::command::run(&args, color),
@@ -93,7 +93,7 @@ fn run_files(args: RunArgs, color: ColorChoice) -> u8 {
     };
     let scan = crate::scan::command::prepare_for(&plan);
     let ctx = Ctx {
-        resolver: Resolver::new(args.resolve),
+        resolver: Resolver::new(args.resolve).with_dns_server(args.dns_server),
         trust,
         http,
         scan,

@@ -2,7 +2,9 @@
 //! vocabulary ([`ErrorClass`], [`PortState`]). Probes call these; nothing else matches on
 //! foreign error types.
 
-use crate::outcome::{AddressProbe, ErrorClass, PortEvidence, PortState};
+use crate::outcome::{AddressProbe, DnsAnswer, ErrorClass, PortEvidence, PortState};
+use hickory_resolver::proto::op::ResponseCode;
+use hickory_resolver::proto::ProtoErrorKind;
 use std::io;
 
 /// When a connect error was reported, which decides what it proves.
@@ -73,18 +75,62 @@ pub fn local_read_error(error: &io::Error) -> ErrorClass {
     }
 }
 
-/// Classifies a failure of the system resolver (getaddrinfo), which reports only a message.
-pub fn system_resolver_error(error: &io::Error) -> ErrorClass {
-    let message = error.to_string();
-    if message.contains("Name or service not known")
-        || message.contains("No address associated with hostname")
-        || message.contains("nodename nor servname")
-    {
-        ErrorClass::Nxdomain
-    } else if message.contains("Temporary failure in name resolution") {
-        ErrorClass::Servfail
-    } else {
-        ErrorClass::Io
+/// Classifies a failed hickory lookup: a negative answer (NXDOMAIN, NODATA) is an observation
+/// the check judges; anything else means the server gave no usable answer.
+pub fn dns_error(error: &hickory_resolver::ResolveError) -> DnsAnswer {
+    let failed = |class, detail: String| DnsAnswer::Failed { class, detail };
+    let Some(proto) = error.proto() else {
+        return failed(ErrorClass::DnsError, error.to_string());
+    };
+    match proto.kind() {
+        ProtoErrorKind::NoRecordsFound {
+            query,
+            response_code,
+            negative_ttl,
+            ..
+        } => match *response_code {
+            ResponseCode::NXDomain => DnsAnswer::NxDomain {
+                name: crate::dns::canonical_name(&query.name().to_ascii()),
+                negative_ttl: *negative_ttl,
+            },
+            ResponseCode::NoError => DnsAnswer::NoData {
+                name: crate::dns::canonical_name(&query.name().to_ascii()),
+                negative_ttl: *negative_ttl,
+            },
+            ResponseCode::ServFail => failed(
+                ErrorClass::Servfail,
+                "the server answered SERVFAIL: it could not resolve the name".to_owned(),
+            ),
+            ResponseCode::Refused => failed(
+                ErrorClass::ResolverRefused,
+                "the server answered REFUSED: it will not resolve this name for this client".to_owned(),
+            ),
+            code => failed(ErrorClass::DnsError, format!("the server answered {code}")),
+        },
+        ProtoErrorKind::Timeout => failed(
+            ErrorClass::Timeout,
+            "the server did not answer in time".to_owned(),
+        ),
+        ProtoErrorKind::NoConnections => failed(
+            ErrorClass::DnsError,
+            "no DNS server is configured (resolv.conf lists none): pass --dns-server".to_owned(),
+        ),
+        ProtoErrorKind::Io(e) => match e.kind() {
+            io::ErrorKind::ConnectionRefused => failed(
+                ErrorClass::Refused,
+                format!("nothing listens on the server's port ({e})"),
+            ),
+            io::ErrorKind::TimedOut => failed(
+                ErrorClass::Timeout,
+                format!("the server did not answer in time ({e})"),
+            ),
+            io::ErrorKind::HostUnreachable | io::ErrorKind::NetworkUnreachable => failed(
+                ErrorClass::Unreachable,
+                format!("the server is unreachable ({e})"),
+            ),
+            _ => failed(ErrorClass::Io, e.to_string()),
+        },
+        _ => failed(ErrorClass::DnsError, proto.to_string()),
     }
 }
 
@@ -249,12 +295,51 @@ mod tests {
         assert_eq!(proxy_status(502), ErrorClass::ProxyUpstream);
     }
 
+    fn negative(code: ResponseCode) -> hickory_resolver::ResolveError {
+        let query = hickory_resolver::proto::op::Query::query(
+            hickory_resolver::Name::from_ascii("Gone.Shop.Test.").unwrap(),
+            hickory_resolver::proto::rr::RecordType::A,
+        );
+        let kind = ProtoErrorKind::NoRecordsFound {
+            query: Box::new(query),
+            soa: None,
+            ns: None,
+            negative_ttl: Some(60),
+            response_code: code,
+            trusted: true,
+            authorities: None,
+        };
+        hickory_resolver::proto::ProtoError::from(kind).into()
+    }
+
     #[test]
-    fn resolver_messages_map_to_classes() {
-        let nx = io::Error::other("failed to lookup address information: Name or service not known");
-        assert_eq!(system_resolver_error(&nx), ErrorClass::Nxdomain);
-        let again =
-            io::Error::other("failed to lookup address information: Temporary failure in name resolution");
-        assert_eq!(system_resolver_error(&again), ErrorClass::Servfail);
+    fn negative_dns_answers_are_observations_and_failures_are_not() {
+        assert_eq!(
+            dns_error(&negative(ResponseCode::NXDomain)),
+            DnsAnswer::NxDomain {
+                name: "gone.shop.test".into(),
+                negative_ttl: Some(60)
+            }
+        );
+        assert!(matches!(
+            dns_error(&negative(ResponseCode::NoError)),
+            DnsAnswer::NoData { .. }
+        ));
+        let class = |code| match dns_error(&negative(code)) {
+            DnsAnswer::Failed { class, .. } => Some(class),
+            _ => None,
+        };
+        assert_eq!(class(ResponseCode::ServFail), Some(ErrorClass::Servfail));
+        assert_eq!(class(ResponseCode::Refused), Some(ErrorClass::ResolverRefused));
+        assert_eq!(class(ResponseCode::NotImp), Some(ErrorClass::DnsError));
+        let timeout: hickory_resolver::ResolveError =
+            hickory_resolver::proto::ProtoError::from(ProtoErrorKind::Timeout).into();
+        assert!(matches!(
+            dns_error(&timeout),
+            DnsAnswer::Failed {
+                class: ErrorClass::Timeout,
+                ..
+            }
+        ));
     }
 }

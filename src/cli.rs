@@ -34,7 +34,7 @@ pub struct Cli {
 pub enum Command {
     /// Run check files and report whether every requirement holds.
     #[command(after_help = EXIT_CODES)]
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Parse and check check files without touching the network.
     Validate(ValidateArgs),
     /// Firewall audit: scan a host's TCP ports from here and flag open ports outside --allow.
@@ -91,6 +91,11 @@ pub struct RunArgs {
     /// Resolve HOST on PORT (or * for every port) to ADDR, like curl's flag (repeatable).
     #[arg(long, value_name = "HOST:PORT:ADDR")]
     pub resolve: Vec<ResolveOverride>,
+
+    /// Send every DNS lookup of the run to this server (ADDR or ADDR:PORT, UDP with TCP on
+    /// truncation) instead of the system's resolv.conf servers; /etc/hosts is then not read.
+    #[arg(long, value_name = "ADDR[:PORT]", value_parser = crate::dns::parse_server)]
+    pub dns_server: Option<std::net::SocketAddr>,
 
     /// Trust exactly the certificate authorities in this PEM file instead of the system's.
     #[arg(long, value_name = "PEM")]

@@ -8,6 +8,7 @@ pub mod app;
 pub mod classify;
 pub mod cli;
 pub mod demo;
+pub mod dns;
 pub mod listeners;
 pub mod outcome;
 pub mod probe;

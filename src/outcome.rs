@@ -7,6 +7,12 @@ use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
 
+/// A duration for messages, rounded to the millisecond: `2s`, `1s 500ms`, not `1s 999ms 978us`.
+pub fn rounded(duration: Duration) -> humantime::FormattedDuration {
+    let millis = u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
+    humantime::format_duration(Duration::from_millis(millis))
+}
+
 /// The verdict of one check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Status {
@@ -128,6 +134,13 @@ pub enum ErrorClass {
     NoCredential,
     /// The server answered a WebSocket upgrade with something other than 101.
     UpgradeRefused,
+    /// The DNS resolver refused the query (REFUSED): it will not answer for that name or client.
+    ResolverRefused,
+    /// The DNS resolver answered with another error code (FORMERR, NOTIMP...), or an answer
+    /// that could not be used.
+    DnsError,
+    /// DNS servers that must agree gave different answers (split-horizon drift).
+    DnsDrift,
     /// Anything else the operating system reported.
     Io,
 }
@@ -163,6 +176,9 @@ impl ErrorClass {
             ErrorClass::KeyRejected => "key-rejected",
             ErrorClass::NoCredential => "no-credential",
             ErrorClass::UpgradeRefused => "upgrade-refused",
+            ErrorClass::ResolverRefused => "resolver-refused",
+            ErrorClass::DnsError => "dns-error",
+            ErrorClass::DnsDrift => "dns-drift",
             ErrorClass::Io => "io",
         }
     }
@@ -248,6 +264,8 @@ pub enum Observed {
     Nothing,
     /// A TCP port on every address its host resolved to.
     Tcp { addresses: Vec<AddressObservation> },
+    /// The answer of every DNS server asked.
+    Dns(DnsObservation),
     /// A TLS server: versions, suites, handshake and certificate.
     Tls(Box<crate::tls::observation::TlsObservation>),
     /// An HTTP exchange (http, websocket and endpoint checks).
@@ -447,6 +465,88 @@ pub struct OwningProcess {
     pub pid: u32,
     /// The command name (`/proc/PID/comm`).
     pub name: String,
+}
+
+/// What the servers of a `dns` check answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsObservation {
+    /// The name asked about (canonical: lowercase, no trailing dot).
+    pub name: String,
+    pub record_type: crate::dns::RecordType,
+    /// One per server, in the order the check lists them.
+    pub answers: Vec<ServerAnswer>,
+}
+
+/// One server's answer to one query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerAnswer {
+    /// Who answered: `127.0.0.1:53`, `127.0.0.1:53/tcp`, or `system (10.0.0.2:53)`.
+    pub server: String,
+    pub answer: DnsAnswer,
+    pub elapsed: Duration,
+}
+
+/// What a DNS server said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DnsAnswer {
+    /// NOERROR with records: the whole answer section, CNAME chain included, in order.
+    Records(Vec<DnsRecord>),
+    /// NXDOMAIN: `name` does not exist. It is the name asked, or the end of its alias chain
+    /// when the resolver followed a CNAME to a name that does not exist. `negative_ttl` comes
+    /// from the SOA when one was sent.
+    NxDomain { name: String, negative_ttl: Option<u32> },
+    /// NOERROR without records of the type: `name` exists, but not with this type.
+    NoData { name: String, negative_ttl: Option<u32> },
+    /// No usable answer: timeout, SERVFAIL, REFUSED, an unreachable server...
+    Failed { class: ErrorClass, detail: String },
+}
+
+/// One resource record, its value in canonical form (see [`crate::dns::DnsValue`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsRecord {
+    pub name: String,
+    /// The type mnemonic (`A`, `CNAME`...), also for types reach has no checks for.
+    pub record_type: String,
+    pub ttl: u32,
+    pub value: String,
+}
+
+impl DnsAnswer {
+    /// The alias chain from `name`: `[name, cname1, cname2...]` as the CNAME records lead,
+    /// stopping at a loop.
+    pub fn chain(&self, name: &str) -> Vec<String> {
+        let mut chain = vec![name.to_owned()];
+        let DnsAnswer::Records(records) = self else {
+            return chain;
+        };
+        while let Some(next) = records
+            .iter()
+            .find(|r| r.record_type == "CNAME" && chain.last().is_some_and(|last| *last == r.name))
+        {
+            if chain.contains(&next.value) {
+                break;
+            }
+            chain.push(next.value.clone());
+        }
+        chain
+    }
+
+    /// The records of `record_type` that answer `name`: those at the end of its alias chain
+    /// (for CNAME itself, the name's own CNAME record).
+    pub fn final_records(&self, name: &str, record_type: crate::dns::RecordType) -> Vec<&DnsRecord> {
+        let DnsAnswer::Records(records) = self else {
+            return Vec::new();
+        };
+        let owner = if record_type == crate::dns::RecordType::Cname {
+            name.to_owned()
+        } else {
+            self.chain(name).pop().unwrap_or_else(|| name.to_owned())
+        };
+        records
+            .iter()
+            .filter(|r| r.record_type == record_type.as_str() && r.name == owner)
+            .collect()
+    }
 }
 
 /// Time spent in each stage of one check, summed over attempts.

@@ -2,6 +2,7 @@
 //! error for one attempt; it never prints and never retries (the runner does).
 
 pub mod client;
+pub mod dns;
 pub mod endpoint;
 pub mod http;
 pub mod listen;
@@ -55,6 +56,7 @@ impl Executor for Ctx {
             ProbeSpec::Scan(scan) => scan::attempt(self, scan, check.timeout, check.retries).await,
             ProbeSpec::Listen(listen) => listen::attempt(listen).await,
             ProbeSpec::Tls(tls) => tls::attempt(self, tls, check.timeout).await,
+            ProbeSpec::Dns(dns) => dns::attempt(self, dns, check.timeout).await,
         }
     }
 }

@@ -328,7 +328,7 @@ fn fail_message(
         }
         (PortState::Filtered, _) => format!(
             "{target} gave no answer within {}: a firewall drops the packets, or the host is down",
-            humantime::format_duration(timeout)
+            crate::outcome::rounded(timeout)
         ),
     };
     format!("must be {} but is {state}: {seen}", expect.as_str())

@@ -2,8 +2,8 @@
 //! changes the published format by accident. `schema.json` beside this file describes it.
 
 use crate::outcome::{
-    AddressProbe, AddressScan, HttpObservation, ListeningSocket, Observed, Outcome, PortState, SkipReason,
-    Summary, Timings,
+    AddressProbe, AddressScan, DnsAnswer, DnsObservation, HttpObservation, ListeningSocket, Observed,
+    Outcome, PortState, SkipReason, Summary, Timings,
 };
 use crate::run::{CheckResult, RunReport};
 use crate::tls::observation::{Certificate, Handshake, TlsObservation, Verification, VersionResult};
@@ -80,6 +80,99 @@ pub struct ObservedJson<'a> {
     /// listen: the listening sockets the check looked at.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sockets: Option<Vec<SocketJson>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dns: Option<DnsJson<'a>>,
+}
+
+#[derive(Serialize)]
+pub struct DnsJson<'a> {
+    pub name: &'a str,
+    #[serde(rename = "type")]
+    pub record_type: &'static str,
+    pub answers: Vec<DnsAnswerJson<'a>>,
+}
+
+#[derive(Serialize)]
+pub struct DnsAnswerJson<'a> {
+    pub server: &'a str,
+    /// `records`, `nxdomain`, `nodata` or `error`.
+    pub result: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chain: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub records: Option<Vec<DnsRecordJson<'a>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub negative_ttl: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<&'a str>,
+    pub elapsed_ms: f64,
+}
+
+#[derive(Serialize)]
+pub struct DnsRecordJson<'a> {
+    pub name: &'a str,
+    #[serde(rename = "type")]
+    pub record_type: &'a str,
+    pub ttl: u32,
+    pub value: &'a str,
+}
+
+impl<'a> From<&'a DnsObservation> for DnsJson<'a> {
+    fn from(dns: &'a DnsObservation) -> Self {
+        let answers = dns
+            .answers
+            .iter()
+            .map(|a| {
+                let mut json = DnsAnswerJson {
+                    server: &a.server,
+                    result: "records",
+                    chain: None,
+                    records: None,
+                    negative_ttl: None,
+                    error: None,
+                    detail: None,
+                    elapsed_ms: millis(a.elapsed),
+                };
+                match &a.answer {
+                    DnsAnswer::Records(records) => {
+                        json.chain = Some(a.answer.chain(&dns.name));
+                        json.records = Some(
+                            records
+                                .iter()
+                                .map(|r| DnsRecordJson {
+                                    name: &r.name,
+                                    record_type: &r.record_type,
+                                    ttl: r.ttl,
+                                    value: &r.value,
+                                })
+                                .collect(),
+                        );
+                    }
+                    DnsAnswer::NxDomain { negative_ttl, .. } => {
+                        json.result = "nxdomain";
+                        json.negative_ttl = *negative_ttl;
+                    }
+                    DnsAnswer::NoData { negative_ttl, .. } => {
+                        json.result = "nodata";
+                        json.negative_ttl = *negative_ttl;
+                    }
+                    DnsAnswer::Failed { class, detail } => {
+                        json.result = "error";
+                        json.error = Some(class.as_str());
+                        json.detail = Some(detail);
+                    }
+                }
+                json
+            })
+            .collect();
+        DnsJson {
+            name: &dns.name,
+            record_type: dns.record_type.as_str(),
+            answers,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -305,7 +398,8 @@ fn observed(outcome: &Outcome) -> ObservedJson<'_> {
         | Observed::Http(_)
         | Observed::Scan { .. }
         | Observed::Listen { .. }
-        | Observed::Tls(_) => None,
+        | Observed::Tls(_)
+        | Observed::Dns(_) => None,
         Observed::Tcp { addresses } => Some(
             addresses
                 .iter()
@@ -334,6 +428,10 @@ fn observed(outcome: &Outcome) -> ObservedJson<'_> {
                 .collect(),
         ),
     };
+    let dns = match &outcome.observed {
+        Observed::Dns(dns) => Some(DnsJson::from(dns)),
+        _ => None,
+    };
     let tls = match &outcome.observed {
         Observed::Tls(seen) => Some(TlsJson::from(seen.as_ref())),
         _ => None,
@@ -361,6 +459,7 @@ fn observed(outcome: &Outcome) -> ObservedJson<'_> {
         ports,
         port_counts,
         sockets,
+        dns,
     }
 }
 fn ports(scan: &AddressScan) -> impl Iterator<Item = PortJson> + '_ {

@@ -383,13 +383,6 @@ impl FileContext<'_> {
             .map_err(|e| errors.push(self.locator.error(written.span(), e)))
             .ok()
     }
-
-    fn text(&self, written: &Spanned<String>, errors: &mut Vec<SpecError>) -> Option<String> {
-        self.scope
-            .substitute(written.get_ref())
-            .map_err(|e| errors.push(self.locator.error(written.span(), e)))
-            .ok()
-    }
 }
 
 /// The requirement of an http check, in one short phrase.

@@ -4,6 +4,7 @@
 //! The file format is TOML, documented in the README's "Spec reference". Errors carry the file,
 //! line and column of the value at fault; loading reports every error it finds, not just the first.
 
+mod dns;
 mod endpoint;
 mod error;
 mod http;
@@ -19,9 +20,10 @@ pub mod vars;
 mod websocket;
 
 pub use error::{SpecError, SpecErrors};
+pub(crate) use plan::validate_dns_name;
 pub use plan::{
-    port_ranges, Check, Host, Kind, ListenCheck, ListenExpectation, Plan, PortExpectation, ProbeSpec,
-    ScanCheck, Source, TcpCheck, TlsCheck,
+    port_ranges, Check, DnsCheck, DnsExpectation, DnsProtocol, DnsValue, Host, Kind, ListenCheck,
+    ListenExpectation, Plan, PortExpectation, ProbeSpec, RecordType, ScanCheck, Source, TcpCheck, TlsCheck,
 };
 pub use request::{EndpointCheck, HttpCheck, WebsocketCheck};
 pub use tls::{apply_flags, load_policy, PolicyFlags};
@@ -86,7 +88,7 @@ pub fn load_files(paths: &[impl AsRef<Path>], options: &LoadOptions) -> Result<P
 
 /// Validates one file's text; `label` names it in errors and in each check's source.
 pub fn load_str(label: &str, text: &str, options: &LoadOptions) -> Result<Vec<Check>, Vec<SpecError>> {
-    let locator = Locator { file: label, text };
+    let locator = Locator::new(label, text);
     let root = DeTable::parse(text).map_err(|e| vec![locator.toml(&e, 0..0)])?;
     let root_span = root.span();
     let mut root = root.into_inner();
@@ -395,6 +397,9 @@ impl FileContext<'_> {
             Kind::Tls => self
                 .kind_fields(specific, &mut errors)
                 .map(|raw| self.tls(raw, &base, &mut errors)),
+            Kind::Dns => self
+                .kind_fields(specific, &mut errors)
+                .map(|raw| self.dns(raw, &base, &mut errors)),
         }
         .unwrap_or_default();
         if errors.is_empty() {
@@ -525,6 +530,14 @@ impl FileContext<'_> {
         }
     }
 
+    /// A string value after substitution.
+    fn text(&self, written: &Spanned<String>, errors: &mut Vec<SpecError>) -> Option<String> {
+        self.scope
+            .substitute(written.get_ref())
+            .map_err(|e| errors.push(self.locator.error(written.span(), e)))
+            .ok()
+    }
+
     /// Validates a host after substitution.
     fn host(&self, written: &Spanned<String>, errors: &mut Vec<SpecError>) -> Option<Host> {
         self.scope
@@ -640,10 +653,7 @@ fn duplicate_ids(checks: &[Check], texts: &[(String, String)]) -> Vec<SpecError>
                 .iter()
                 .find(|(label, _)| *label == check.source.file)
                 .map_or("", |(_, text)| text.as_str());
-            let locator = Locator {
-                file: &check.source.file,
-                text,
-            };
+            let locator = Locator::new(&check.source.file, text);
             let offset = line_offset(text, check.source.line);
             errors.push(locator.error(
                 offset..offset + 1,

@@ -2,8 +2,10 @@
 
 use crate::outcome::Transport;
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
+
+pub use crate::dns::{DnsExpectation, DnsProtocol, DnsValue, RecordType};
 
 /// All checks of one run, in the order they appear in their files.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -34,6 +36,7 @@ impl Check {
     pub fn kind(&self) -> Kind {
         match self.probe {
             ProbeSpec::Tcp(_) => Kind::Tcp,
+            ProbeSpec::Dns(_) => Kind::Dns,
             ProbeSpec::Tls(_) => Kind::Tls,
             ProbeSpec::Http(_) => Kind::Http,
             ProbeSpec::Websocket(_) => Kind::Websocket,
@@ -47,6 +50,7 @@ impl Check {
     pub fn target(&self) -> String {
         match &self.probe {
             ProbeSpec::Tcp(tcp) => tcp.host.with_port(tcp.port),
+            ProbeSpec::Dns(dns) => dns.target(),
             ProbeSpec::Tls(tls) => tls.host.with_port(tls.port),
             ProbeSpec::Http(http) => format!("{} {}", http.request.method, http.request.url),
             ProbeSpec::Websocket(ws) => ws.url.to_string(),
@@ -60,6 +64,7 @@ impl Check {
     pub fn expected(&self) -> String {
         match &self.probe {
             ProbeSpec::Tcp(tcp) => tcp.expect.as_str().to_owned(),
+            ProbeSpec::Dns(dns) => dns.expected(),
             ProbeSpec::Tls(tls) => tls.policy.describe(),
             ProbeSpec::Http(http) => super::http::expected(http),
             ProbeSpec::Websocket(ws) => match ws.echo {
@@ -90,6 +95,7 @@ pub struct Source {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
     Tcp,
+    Dns,
     Tls,
     Http,
     Websocket,
@@ -101,6 +107,7 @@ pub enum Kind {
 impl Kind {
     pub const ALL: &'static [Kind] = &[
         Kind::Tcp,
+        Kind::Dns,
         Kind::Tls,
         Kind::Http,
         Kind::Websocket,
@@ -112,6 +119,7 @@ impl Kind {
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Tcp => "tcp",
+            Kind::Dns => "dns",
             Kind::Tls => "tls",
             Kind::Http => "http",
             Kind::Websocket => "websocket",
@@ -136,6 +144,7 @@ impl fmt::Display for Kind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProbeSpec {
     Tcp(TcpCheck),
+    Dns(DnsCheck),
     Tls(TlsCheck),
     Http(Box<super::HttpCheck>),
     Websocket(super::WebsocketCheck),
@@ -280,6 +289,64 @@ pub struct TcpCheck {
     pub expect: PortExpectation,
 }
 
+/// DNS records of one name that must be what the requirement says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsCheck {
+    /// The name queried: lowercase, without the trailing dot (a PTR check of an address holds
+    /// its reverse name).
+    pub name: String,
+    pub record_type: RecordType,
+    /// The servers to ask; empty means the run's resolver (`--dns-server`, else the system's).
+    /// With several, they must all give the same answer.
+    pub servers: Vec<SocketAddr>,
+    pub protocol: DnsProtocol,
+    pub expect: DnsExpectation,
+}
+
+impl DnsCheck {
+    fn target(&self) -> String {
+        let mut target = format!("{} {}", self.name, self.record_type);
+        if !self.servers.is_empty() {
+            let servers: Vec<String> = self.servers.iter().map(SocketAddr::to_string).collect();
+            target.push_str(&format!(" @{}", servers.join(",")));
+        }
+        if self.protocol != DnsProtocol::Auto {
+            target.push_str(&format!(" ({})", self.protocol.as_str()));
+        }
+        target
+    }
+
+    fn expected(&self) -> String {
+        let expect = &self.expect;
+        let rtype = self.record_type;
+        if !expect.resolves {
+            return format!("no {rtype} record");
+        }
+        let list = |values: &[DnsValue]| values.iter().map(DnsValue::as_str).collect::<Vec<_>>().join(", ");
+        let mut parts = Vec::new();
+        if let Some(target) = &expect.cname {
+            parts.push(format!("CNAME {target}"));
+        }
+        if let Some(exactly) = &expect.equals {
+            parts.push(format!("{rtype} = {}", list(exactly)));
+        }
+        if !expect.contains.is_empty() {
+            parts.push(format!("{rtype} has {}", list(&expect.contains)));
+        }
+        if !expect.none_of.is_empty() {
+            parts.push(format!("{rtype} not {}", list(&expect.none_of)));
+        }
+        if !expect.within.is_empty() {
+            let nets: Vec<String> = expect.within.iter().map(ToString::to_string).collect();
+            parts.push(format!("{rtype} in {}", nets.join(", ")));
+        }
+        if parts.is_empty() {
+            parts.push(format!("{rtype} exists"));
+        }
+        parts.join("; ")
+    }
+}
+
 /// A probe target: an address literal, or a name to resolve at run time.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Host {
@@ -324,7 +391,7 @@ impl fmt::Display for Host {
     }
 }
 
-fn validate_dns_name(name: &str) -> Result<(), String> {
+pub(crate) fn validate_dns_name(name: &str) -> Result<(), String> {
     let trimmed = name.strip_suffix('.').unwrap_or(name);
     if trimmed.is_empty() {
         return Err("the host is empty".to_owned());

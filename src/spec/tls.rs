@@ -271,10 +271,7 @@ pub fn load_policy(text: &str) -> Result<Policy, SpecErrors> {
     }
     let contents = std::fs::read_to_string(path)
         .map_err(|e| SpecErrors(vec![SpecError::whole_file(text, format!("cannot read: {e}"))]))?;
-    let locator = Locator {
-        file: text,
-        text: &contents,
-    };
+    let locator = Locator::new(text, &contents);
     let table = toml::de::DeTable::parse(&contents).map_err(|e| SpecErrors(vec![locator.toml(&e, 0..0)]))?;
     let span = table.span();
     let mut table = table.into_inner();

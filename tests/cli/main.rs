@@ -4,6 +4,8 @@
 mod util;
 
 mod cli;
+mod dns;
+mod dns_server;
 mod http;
 mod http_servers;
 mod netns;

@@ -233,7 +233,12 @@ impl Enumerator {
             }
         };
         let (received, closed) = match tokio::time::timeout(self.timeout, exchange).await {
-            Err(_) => return Reply::Inconclusive(format!("no answer within {:?}", self.timeout)),
+            Err(_) => {
+                return Reply::Inconclusive(format!(
+                    "no answer within {}",
+                    crate::outcome::rounded(self.timeout)
+                ))
+            }
             Ok(Err(e)) if e.kind() == io::ErrorKind::ConnectionReset => {
                 // Servers and their TLS stacks commonly refuse an offer by resetting the connection.
                 // A RST on connect never gets here: that is ConnectionRefused.

@@ -1,0 +1,395 @@
+//! A small authoritative DNS responder for tests and the benchmark, built on hickory-proto:
+//! an in-memory zone over UDP and TCP on the same loopback port, plus names that misbehave on
+//! purpose (SERVFAIL, REFUSED, silence, an answer that only fits over TCP).
+//!
+//! It binds `127.0.0.1:0` and reads the port back, so it is ready before `start` returns. Names
+//! under a synthetic suffix answer an A record computed from their first label (`n1234.bench.test`
+//! -> `10.0.4.210`), so a benchmark can ask for thousands of distinct names.
+
+use hickory_proto::op::{Message, MessageType, ResponseCode};
+use hickory_proto::rr::rdata::{CAA, CNAME, MX, NS, PTR, SOA, SRV, TXT};
+use hickory_proto::rr::{Name, RData, Record, RecordType};
+use std::io::{Read, Write};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+/// TTL of every record the helpers add.
+pub const TTL: u32 = 300;
+/// TTL and minimum of the SOA sent with negative answers, so the negative TTL is this.
+pub const NEGATIVE_TTL: u32 = 60;
+
+/// How a name misbehaves, whatever the type asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(dead_code)] // each test binary or example uses the behaviours it needs
+pub enum Behaviour {
+    ServFail,
+    Refused,
+    /// Never answers (the query times out).
+    Silent,
+    /// Over UDP, an empty answer with the TC bit set; over TCP, the real answer.
+    TruncatedOverUdp,
+    /// Over UDP, silence; over TCP, the real answer.
+    TcpOnly,
+}
+
+/// The records and behaviours a server answers with.
+#[derive(Debug, Clone, Default)]
+pub struct Zone {
+    records: Vec<Record>,
+    behaviours: Vec<(String, Behaviour)>,
+    synthetic: Option<String>,
+}
+
+fn name(text: &str) -> Name {
+    let mut name = Name::from_str(text).expect("a valid test name");
+    name.set_fqdn(true);
+    name
+}
+
+fn key(name: &Name) -> String {
+    name.to_ascii().trim_end_matches('.').to_ascii_lowercase()
+}
+
+#[allow(dead_code)] // each test binary or example uses the helpers it needs
+impl Zone {
+    pub fn new() -> Zone {
+        Zone::default()
+    }
+
+    pub fn record(mut self, owner: &str, ttl: u32, data: RData) -> Zone {
+        self.records.push(Record::from_rdata(name(owner), ttl, data));
+        self
+    }
+
+    pub fn a(self, owner: &str, address: &str) -> Zone {
+        let ip: Ipv4Addr = address.parse().expect("an IPv4 address");
+        self.record(owner, TTL, RData::A(ip.into()))
+    }
+
+    pub fn aaaa(self, owner: &str, address: &str) -> Zone {
+        let ip: std::net::Ipv6Addr = address.parse().expect("an IPv6 address");
+        self.record(owner, TTL, RData::AAAA(ip.into()))
+    }
+
+    pub fn cname(self, owner: &str, target: &str) -> Zone {
+        self.record(owner, TTL, RData::CNAME(CNAME(name(target))))
+    }
+
+    pub fn mx(self, owner: &str, preference: u16, exchange: &str) -> Zone {
+        self.record(owner, TTL, RData::MX(MX::new(preference, name(exchange))))
+    }
+
+    pub fn txt(self, owner: &str, strings: &[&str]) -> Zone {
+        let strings = strings.iter().map(|s| (*s).to_owned()).collect();
+        self.record(owner, TTL, RData::TXT(TXT::new(strings)))
+    }
+
+    pub fn ns(self, owner: &str, server: &str) -> Zone {
+        self.record(owner, TTL, RData::NS(NS(name(server))))
+    }
+
+    pub fn caa_issue(self, owner: &str, issuer: &str) -> Zone {
+        self.record(
+            owner,
+            TTL,
+            // Issuer names are written without the final dot (RFC 8659).
+            RData::CAA(CAA::new_issue(
+                false,
+                Some(Name::from_str(issuer).expect("a valid issuer")),
+                Vec::new(),
+            )),
+        )
+    }
+
+    pub fn srv(self, owner: &str, priority: u16, weight: u16, port: u16, target: &str) -> Zone {
+        self.record(
+            owner,
+            TTL,
+            RData::SRV(SRV::new(priority, weight, port, name(target))),
+        )
+    }
+
+    pub fn ptr(self, owner: &str, target: &str) -> Zone {
+        self.record(owner, TTL, RData::PTR(PTR(name(target))))
+    }
+
+    pub fn behave(mut self, owner: &str, behaviour: Behaviour) -> Zone {
+        self.behaviours.push((key(&name(owner)), behaviour));
+        self
+    }
+
+    /// Every name under `suffix` has one A record derived from the digits of its first label.
+    pub fn synthetic(mut self, suffix: &str) -> Zone {
+        self.synthetic = Some(key(&name(suffix)));
+        self
+    }
+
+    fn behaviour(&self, owner: &str) -> Option<Behaviour> {
+        self.behaviours.iter().find(|(n, _)| n == owner).map(|(_, b)| *b)
+    }
+
+    fn at(&self, owner: &str) -> Vec<&Record> {
+        self.records.iter().filter(|r| key(r.name()) == owner).collect()
+    }
+
+    fn synthetic_answer(&self, qname: &Name, owner: &str, qtype: RecordType) -> Option<Vec<Record>> {
+        let suffix = self.synthetic.as_ref()?;
+        let label = owner.strip_suffix(suffix.as_str())?.strip_suffix('.')?;
+        if qtype != RecordType::A {
+            return Some(Vec::new());
+        }
+        let number: u32 = label
+            .chars()
+            .filter(char::is_ascii_digit)
+            .collect::<String>()
+            .parse()
+            .unwrap_or(0);
+        let [_, b, c, d] = number.to_be_bytes();
+        let ip = Ipv4Addr::new(10, b, c, d);
+        Some(vec![Record::from_rdata(qname.clone(), TTL, RData::A(ip.into()))])
+    }
+
+    /// The answer section and response code for one question (CNAMEs followed in the zone).
+    fn answer(&self, qname: &Name, qtype: RecordType) -> (ResponseCode, Vec<Record>) {
+        let mut owner = key(qname);
+        if let Some(records) = self.synthetic_answer(qname, &owner, qtype) {
+            return (ResponseCode::NoError, records);
+        }
+        let mut answers = Vec::new();
+        for _ in 0..8 {
+            let here = self.at(&owner);
+            let matching: Vec<Record> = here
+                .iter()
+                .filter(|r| r.record_type() == qtype)
+                .map(|r| (*r).clone())
+                .collect();
+            if !matching.is_empty() {
+                answers.extend(matching);
+                break;
+            }
+            let alias = here.iter().find(|r| r.record_type() == RecordType::CNAME);
+            match alias.and_then(|r| r.data().as_cname()) {
+                Some(target) if qtype != RecordType::CNAME => {
+                    answers.push((*alias.expect("found above")).clone());
+                    owner = key(&target.0);
+                }
+                _ => {
+                    // RFC 6604: the response code speaks of the last name of the chain.
+                    if here.is_empty() {
+                        return (ResponseCode::NXDomain, answers);
+                    }
+                    break;
+                }
+            }
+        }
+        (ResponseCode::NoError, answers)
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Transport {
+    Udp,
+    Tcp,
+}
+
+/// A running responder; it stops when dropped.
+pub struct DnsServer {
+    pub addr: SocketAddr,
+    pub udp_queries: Arc<AtomicUsize>,
+    pub tcp_queries: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+    udp_thread: Option<JoinHandle<()>>,
+    tcp_thread: Option<JoinHandle<()>>,
+}
+
+#[allow(dead_code)] // each test binary or example uses the parts it needs
+impl DnsServer {
+    /// Serves `zone` on a free loopback port, over UDP and TCP.
+    pub fn start(zone: Zone) -> DnsServer {
+        let (udp, tcp) = bind_pair();
+        DnsServer::serve(zone, udp, tcp)
+    }
+
+    /// Serves `zone` on `addr` (e.g. port 53 inside a test's network namespace: call it from
+    /// a thread that entered the namespace).
+    pub fn start_at(zone: Zone, addr: SocketAddr) -> DnsServer {
+        let udp = UdpSocket::bind(addr).expect("bind udp");
+        let tcp = TcpListener::bind(addr).expect("bind tcp");
+        DnsServer::serve(zone, udp, tcp)
+    }
+
+    fn serve(zone: Zone, udp: UdpSocket, tcp: TcpListener) -> DnsServer {
+        let addr = udp.local_addr().expect("local addr");
+        // The loop wakes up now and then to see whether it should stop: a wake-up datagram
+        // cannot reach a server inside another network namespace.
+        udp.set_read_timeout(Some(std::time::Duration::from_millis(100)))
+            .expect("read timeout");
+        let zone = Arc::new(zone);
+        let stop = Arc::new(AtomicBool::new(false));
+        let udp_queries = Arc::new(AtomicUsize::new(0));
+        let tcp_queries = Arc::new(AtomicUsize::new(0));
+        let udp_thread = {
+            let (zone, stop, count) = (Arc::clone(&zone), Arc::clone(&stop), Arc::clone(&udp_queries));
+            std::thread::spawn(move || serve_udp(&udp, &zone, &stop, &count))
+        };
+        let tcp_thread = {
+            let (zone, stop, count) = (Arc::clone(&zone), Arc::clone(&stop), Arc::clone(&tcp_queries));
+            std::thread::spawn(move || serve_tcp(&tcp, &zone, &stop, &count))
+        };
+        DnsServer {
+            addr,
+            udp_queries,
+            tcp_queries,
+            stop,
+            udp_thread: Some(udp_thread),
+            tcp_thread: Some(tcp_thread),
+        }
+    }
+
+    /// `127.0.0.1:PORT`, as `server =` and `--dns-server` take it.
+    pub fn address(&self) -> String {
+        self.addr.to_string()
+    }
+}
+
+impl Drop for DnsServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(thread) = self.udp_thread.take() {
+            let _ = thread.join();
+        }
+        // Wake the accept loop so it sees the flag. Only on loopback: a server inside a test's
+        // namespace cannot be reached from here (and nothing may be sent off this machine), so
+        // its thread is left to end with the process.
+        if !self.addr.ip().is_loopback() {
+            return;
+        }
+        let woken = TcpStream::connect_timeout(&self.addr, std::time::Duration::from_millis(500)).is_ok();
+        if let Some(thread) = self.tcp_thread.take().filter(|_| woken) {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// A UDP socket and a TCP listener on the same free loopback port.
+fn bind_pair() -> (UdpSocket, TcpListener) {
+    for _ in 0..50 {
+        let udp = UdpSocket::bind("127.0.0.1:0").expect("bind udp");
+        let port = udp.local_addr().expect("local addr").port();
+        if let Ok(tcp) = TcpListener::bind(("127.0.0.1", port)) {
+            return (udp, tcp);
+        }
+    }
+    panic!("no loopback port was free for both UDP and TCP");
+}
+
+fn serve_udp(socket: &UdpSocket, zone: &Zone, stop: &AtomicBool, count: &AtomicUsize) {
+    let mut buf = vec![0u8; 4096];
+    while !stop.load(Ordering::SeqCst) {
+        let Ok((len, peer)) = socket.recv_from(&mut buf) else {
+            continue;
+        };
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+        count.fetch_add(1, Ordering::SeqCst);
+        if let Some(reply) = respond(zone, &buf[..len], Transport::Udp) {
+            let _ = socket.send_to(&reply, peer);
+        }
+    }
+}
+
+fn serve_tcp(listener: &TcpListener, zone: &Arc<Zone>, stop: &Arc<AtomicBool>, count: &Arc<AtomicUsize>) {
+    for stream in listener.incoming() {
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+        let Ok(stream) = stream else { continue };
+        let (zone, count) = (Arc::clone(zone), Arc::clone(count));
+        std::thread::spawn(move || serve_connection(stream, &zone, &count));
+    }
+}
+
+fn serve_connection(mut stream: TcpStream, zone: &Zone, count: &AtomicUsize) {
+    loop {
+        let mut len = [0u8; 2];
+        if stream.read_exact(&mut len).is_err() {
+            return;
+        }
+        let mut message = vec![0u8; usize::from(u16::from_be_bytes(len))];
+        if stream.read_exact(&mut message).is_err() {
+            return;
+        }
+        count.fetch_add(1, Ordering::SeqCst);
+        let Some(reply) = respond(zone, &message, Transport::Tcp) else {
+            continue;
+        };
+        let Ok(reply_len) = u16::try_from(reply.len()) else {
+            return;
+        };
+        let mut framed = reply_len.to_be_bytes().to_vec();
+        framed.extend_from_slice(&reply);
+        if stream.write_all(&framed).is_err() {
+            return;
+        }
+    }
+}
+
+/// The wire reply to one wire query, or `None` to stay silent.
+fn respond(zone: &Zone, query: &[u8], transport: Transport) -> Option<Vec<u8>> {
+    let request = Message::from_vec(query).ok()?;
+    let question = request.queries().first()?.clone();
+    let mut response = Message::new();
+    response
+        .set_id(request.id())
+        .set_message_type(MessageType::Response)
+        .set_op_code(request.op_code())
+        .set_recursion_desired(request.recursion_desired())
+        .set_recursion_available(true)
+        .set_authoritative(true);
+    response.add_query(question.clone());
+    let owner = key(question.name());
+    match zone.behaviour(&owner) {
+        Some(Behaviour::Silent) => return None,
+        Some(Behaviour::TcpOnly) if transport == Transport::Udp => return None,
+        Some(Behaviour::ServFail) => {
+            response.set_response_code(ResponseCode::ServFail);
+            return response.to_vec().ok();
+        }
+        Some(Behaviour::Refused) => {
+            response.set_response_code(ResponseCode::Refused);
+            return response.to_vec().ok();
+        }
+        Some(Behaviour::TruncatedOverUdp) if transport == Transport::Udp => {
+            response.set_truncated(true);
+            return response.to_vec().ok();
+        }
+        _ => {}
+    }
+    let (code, answers) = zone.answer(question.name(), question.query_type());
+    response.set_response_code(code);
+    if answers.is_empty() {
+        let soa = SOA::new(
+            name("ns.test"),
+            name("hostmaster.test"),
+            1,
+            3600,
+            600,
+            86400,
+            NEGATIVE_TTL,
+        );
+        response.add_name_server(Record::from_rdata(name("test"), NEGATIVE_TTL, RData::SOA(soa)));
+    }
+    response.add_answers(answers);
+    response.to_vec().ok()
+}
+
+/// The address the synthetic zone gives `n{number}.SUFFIX`.
+#[allow(dead_code)] // used by the benchmark's self-check
+pub fn synthetic_address(number: u32) -> IpAddr {
+    let [_, b, c, d] = number.to_be_bytes();
+    IpAddr::V4(Ipv4Addr::new(10, b, c, d))
+}
