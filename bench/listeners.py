@@ -16,7 +16,8 @@ for port in range(first, first + count):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind(("127.0.0.1", port))
-    s.listen(64)
+    # Nothing accepts, so every connection of every run stays queued: leave room for many runs.
+    s.listen(4096)
     held.append(s)
 print("ready", flush=True)
 sys.stdin.read()
