@@ -544,6 +544,7 @@ fn unknown_names_in_flags_and_specs_are_usage_errors_naming_the_value() {
             .output()
             .expect_code(2);
         assert!(out.stderr.contains(needle), "{args:?}: {}", out.stderr);
+        assert!(!out.stderr.contains("error: error:"), "{args:?}: {}", out.stderr);
     }
     let ws = Workspace::new();
     ws.write(
@@ -560,6 +561,7 @@ fn unknown_names_in_flags_and_specs_are_usage_errors_naming_the_value() {
         .output()
         .expect_code(2);
     assert!(out.stderr.contains("policy.toml:2:10"), "{}", out.stderr);
+    assert!(out.stderr.starts_with("error: policy.toml:"), "{}", out.stderr);
 }
 
 #[test]
