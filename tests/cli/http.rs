@@ -774,6 +774,18 @@ const HTTP: &str = "[[check]]\nkind = \"http\"\nurl = \"http://127.0.0.1:9/\"\n"
 
 #[test]
 fn spec_errors_of_the_http_kinds_are_located() {
+    rejected(
+        "[[check]]\nkind = \"http\"\nurl = \"http://127.0.0.1:0/\"\n",
+        3,
+        7,
+        "port 0 is out of range",
+    );
+    rejected(
+        "[[check]]\nkind = \"websocket\"\nurl = \"ws://127.0.0.1:0/\"\n",
+        3,
+        7,
+        "port 0 is out of range",
+    );
     let endpoint = "[[check]]\nkind = \"endpoint\"\n";
     rejected(
         &format!("{endpoint}provider = \"opneai\"\n"),
