@@ -547,6 +547,38 @@ impl FileContext<'_> {
             .ok()
     }
 
+    /// The one of `port` and `ports` that was written, else `default`; both at once, or neither
+    /// without a default (`kind` names the check in that error), is an error.
+    fn written_ports<'a>(
+        &self,
+        port: Option<&'a Spanned<RawPorts>>,
+        ports: Option<&'a Spanned<RawPorts>>,
+        default: Option<&'a Spanned<RawPorts>>,
+        kind: &str,
+        base: &Base<'_>,
+        errors: &mut Vec<SpecError>,
+    ) -> Option<&'a Spanned<RawPorts>> {
+        match (port, ports) {
+            (Some(_), Some(ports)) => {
+                errors.push(
+                    self.locator
+                        .error(ports.span(), "write either `port` or `ports`, not both"),
+                );
+                None
+            }
+            (Some(one), None) | (None, Some(one)) => Some(one),
+            (None, None) => {
+                if default.is_none() {
+                    errors.push(self.locator.error(
+                        base.span.clone(),
+                        format!("a {kind} check needs `port` (or `ports`)"),
+                    ));
+                }
+                default
+            }
+        }
+    }
+
     /// Expands a port list after substitution, dropping repeats.
     fn ports(&self, written: &Spanned<RawPorts>, errors: &mut Vec<SpecError>) -> Option<Vec<u16>> {
         let expand = || -> Result<Vec<u16>, String> {
