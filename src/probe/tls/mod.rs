@@ -18,13 +18,7 @@ use std::time::{Duration, Instant};
 pub async fn attempt(ctx: &Ctx, check: &TlsCheck, timeout: Duration) -> Attempt {
     let resolved = match ctx.resolver.resolve(&check.host, check.port, timeout).await {
         Ok(resolved) => resolved,
-        Err(e) => {
-            let inconclusive = matches!(e.class, ErrorClass::Timeout | ErrorClass::Servfail);
-            return Attempt {
-                outcome: Outcome::error(Stage::Dns, e.class, e.message),
-                inconclusive,
-            };
-        }
+        Err(e) => return Attempt::unresolved(e),
     };
     let Some(&ip) = resolved.addresses.first() else {
         return Attempt {
