@@ -250,8 +250,7 @@ pub fn judge(
     // A definite answer that contradicts the requirement (a RST, a handshake) settles the check
     // whatever another address said: asking again cannot turn that fail into a pass.
     let settled = addresses.iter().any(|a| {
-        !silent(a)
-            && matches!(a.probe, AddressProbe::State { state, .. } if !satisfies(check.expect, state))
+        !silent(a) && matches!(a.probe, AddressProbe::State { state, .. } if !satisfies(check.expect, state))
     });
     let inconclusive = !settled && addresses.iter().any(silent);
     let contradiction = addresses.iter().find_map(|a| match a.probe {

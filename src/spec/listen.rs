@@ -47,9 +47,14 @@ impl FileContext<'_> {
                 }
             },
         };
-        let Some(written) =
-            self.written_ports(raw.port.as_ref(), raw.ports.as_ref(), None, "listen", base, errors)
-        else {
+        let Some(written) = self.written_ports(
+            raw.port.as_ref(),
+            raw.ports.as_ref(),
+            None,
+            "listen",
+            base,
+            errors,
+        ) else {
             return Vec::new();
         };
         let ports = self.ports(written, errors);

@@ -522,7 +522,11 @@ fn a_closed_port_that_must_serve_tls_is_a_fail_at_stage_tcp() {
         "tls.toml",
         &format!("[[check]]\nkind = \"tls\"\nhost = \"127.0.0.1\"\nport = {port}\nprotocols = \"TLSv1.3\"\n"),
     );
-    let out = ws.reach().args(["run", "tls.toml", "--format", "json"]).output().expect_code(1);
+    let out = ws
+        .reach()
+        .args(["run", "tls.toml", "--format", "json"])
+        .output()
+        .expect_code(1);
     assert_eq!(out.json()["checks"][0]["status"], "fail");
 }
 
