@@ -191,6 +191,16 @@ fn output_files_are_written_whole_or_not_at_all() {
         .collect();
     assert!(leftovers.is_empty(), "temporary files left behind: {leftovers:?}");
 
+    // Readable by others as the umask allows, like any output file, not private like a temp file.
+    let report = ws.path().join("umask.json");
+    Reach::wrapped(&["sh", "-c", "umask 022 && exec \"$0\" \"$@\""])
+        .args(["run", &ws.path().join("o.toml").display().to_string()])
+        .args(["-o", &report.display().to_string()])
+        .output()
+        .expect_code(0);
+    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&report).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o644);
+
     let out = ws
         .reach()
         .args(["run", "o.toml", "-o", "no/such/dir/report.json"])
