@@ -45,7 +45,8 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3);
 /// Extra attempts for inconclusive results when nothing else says.
 pub const DEFAULT_RETRIES: u32 = 1;
 const MAX_RETRIES: u32 = 10;
-const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
+/// The longest timeout a check (or `--timeout`) may have.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// Settings from the command line that shape the plan.
 #[derive(Debug, Clone, Default)]

@@ -37,6 +37,15 @@ fn unknown_flags_and_bad_values_exit_2() {
         .output()
         .expect_code(2);
     assert!(out.stderr.contains("soon"), "{}", out.stderr);
+    // A check file's timeout is at most 1h; the flag that replaces it has the same bound.
+    for args in [
+        vec!["run", "x.toml", "--timeout", "2h"],
+        vec!["scan", "127.0.0.1", "--timeout", "2h"],
+        vec!["tls", "127.0.0.1", "--timeout", "2h"],
+    ] {
+        let out = Reach::new().args(&args).output().expect_code(2);
+        assert!(out.stderr.contains("at most 1h"), "{args:?}: {}", out.stderr);
+    }
     let out = Reach::new()
         .args(["run", "x.toml", "--resolve", "a.test:443"])
         .output()
