@@ -70,7 +70,9 @@ for i in $(seq 1 "$RUNS"); do
     run sslyze "$VENV/bin/sslyze" --sslv2 --sslv3 --tlsv1 --tlsv1_1 --tlsv1_2 --tlsv1_3 \
         --json_out "$WORK/sslyze.json" "$TARGET"
     rm -f "$WORK/testssl.json"
-    run testssl "$TESTSSL" --quiet --color 0 --warnings off -E --jsonfile "$WORK/testssl.json" "$TARGET"
+    # --nodns none: by default testssl.sh asks the system resolver for the target's PTR (and
+    # more), a query that would leave the machine; the benchmark talks to loopback only.
+    run testssl "$TESTSSL" --quiet --color 0 --warnings off --nodns none -E --jsonfile "$WORK/testssl.json" "$TARGET"
 done
 
 python3 - "$WORK" "${TIMES[reach]}" "${TIMES[sslyze]}" "${TIMES[testssl]}" <<'PY'

@@ -72,7 +72,7 @@ pub struct RunArgs {
     pub vantage: Option<String>,
 
     /// Timeout of each attempt, replacing every check's own (e.g. 500ms, 3s).
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
     pub timeout: Option<Duration>,
 
     /// Extra attempts for inconclusive results (timeouts), replacing every check's own.
@@ -140,7 +140,7 @@ pub struct TlsArgs {
     pub output: OutputArgs,
 
     /// Timeout of each connection (e.g. 500ms, 3s).
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
     pub timeout: Option<Duration>,
 
     /// Resolve HOST on PORT (or * for every port) to ADDR, like curl's flag (repeatable).
@@ -210,7 +210,7 @@ pub struct ScanArgs {
     pub allow: Option<AllowList>,
 
     /// The longest one connect waits; the adaptive timeout (from measured round trips) stays below.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "2s")]
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout, default_value = "2s")]
     pub timeout: Duration,
 
     /// Extra connects, each with a doubled timeout, before a silent port is called filtered.
@@ -271,6 +271,15 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     let duration = crate::spec::parse_duration(text)?;
     if duration.is_zero() {
         return Err("must be more than zero".to_owned());
+    }
+    Ok(duration)
+}
+
+/// A `--timeout`: the same bounds as a check file's `timeout`.
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    let duration = parse_duration(text)?;
+    if duration > crate::spec::MAX_TIMEOUT {
+        return Err("must be at most 1h".to_owned());
     }
     Ok(duration)
 }

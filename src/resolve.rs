@@ -74,6 +74,13 @@ pub struct ResolveError {
     pub message: String,
 }
 
+impl ResolveError {
+    /// A resolver that timed out or failed on its side may answer the next attempt.
+    pub fn is_transient(&self) -> bool {
+        matches!(self.class, ErrorClass::Timeout | ErrorClass::Servfail)
+    }
+}
+
 /// Addresses for one host, and how long it took to learn them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resolved {

@@ -15,17 +15,25 @@ use url::Url;
 /// One attempt: `samples` requests, each with its own `timeout`.
 pub async fn attempt(ctx: &Ctx, check: &HttpCheck, timeout: Duration) -> Attempt {
     let mut first: Option<Followed> = None;
+    // Every sample must answer as required, not only the first: a 503 on the third request
+    // is a failure even when the first was a 200.
+    let mut off: Option<Followed> = None;
+    let statuses = check.expect.statuses(check.follow_redirects);
     let mut times = Vec::with_capacity(check.samples as usize);
     for _ in 0..check.samples {
         match follow(ctx, check, timeout).await {
             Ok(followed) => {
                 times.push(followed.last.response_time);
-                first.get_or_insert(followed);
+                if first.is_none() {
+                    first = Some(followed);
+                } else if off.is_none() && !statuses.iter().any(|s| s.matches(followed.last.status)) {
+                    off = Some(followed);
+                }
             }
             Err(failed) => return stage_failure(failed.error, failed.observation),
         }
     }
-    match first {
+    match off.or(first) {
         Some(followed) => judge(check, &followed, &times),
         None => stage_failure(
             StageError::error(Stage::Http, ErrorClass::Io, "no request was made".to_owned()),

@@ -40,6 +40,16 @@ pub struct Attempt {
     pub inconclusive: bool,
 }
 
+impl Attempt {
+    /// The attempt of a check whose host did not resolve: an error at stage dns.
+    pub fn unresolved(e: crate::resolve::ResolveError) -> Attempt {
+        Attempt {
+            inconclusive: e.is_transient(),
+            outcome: Outcome::error(crate::outcome::Stage::Dns, e.class, e.message),
+        }
+    }
+}
+
 /// Runs one attempt of a check. The runner is generic over this, so its scheduling, retries and
 /// deadlines are tested with scripted attempts and no network.
 pub trait Executor: Send + Sync + 'static {

@@ -17,13 +17,7 @@ pub async fn attempt(ctx: &Ctx, check: &ScanCheck, timeout: Duration, retries: u
     // A scan covers many ports, so only `--resolve NAME:*:ADDR` overrides apply (port 0).
     let resolved = match ctx.resolver.resolve(&check.host, 0, timeout).await {
         Ok(resolved) => resolved,
-        Err(e) => {
-            let inconclusive = matches!(e.class, ErrorClass::Timeout | ErrorClass::Servfail);
-            return Attempt {
-                outcome: Outcome::error(Stage::Dns, e.class, e.message),
-                inconclusive,
-            };
-        }
+        Err(e) => return Attempt::unresolved(e),
     };
     let Some((_sockets, granted)) = ctx.scan.reserve(check.concurrency).await else {
         return Attempt {

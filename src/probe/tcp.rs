@@ -21,13 +21,7 @@ use std::time::{Duration, Instant};
 pub async fn attempt(ctx: &Ctx, check: &TcpCheck, timeout: Duration) -> Attempt {
     let resolved = match ctx.resolver.resolve(&check.host, check.port, timeout).await {
         Ok(resolved) => resolved,
-        Err(e) => {
-            let inconclusive = matches!(e.class, ErrorClass::Timeout | ErrorClass::Servfail);
-            return Attempt {
-                outcome: Outcome::error(Stage::Dns, e.class, e.message),
-                inconclusive,
-            };
-        }
+        Err(e) => return Attempt::unresolved(e),
     };
     let probes = resolved.addresses.iter().map(|&address| async move {
         let started = Instant::now();
@@ -241,7 +235,7 @@ pub fn judge(
     timeout: Duration,
 ) -> Attempt {
     let target = |address| check.host_port(address);
-    let inconclusive = addresses.iter().any(|a| {
+    let silent = |a: &AddressObservation| {
         matches!(
             a.probe,
             AddressProbe::State {
@@ -252,7 +246,13 @@ pub fn judge(
                 ..
             }
         )
+    };
+    // A definite answer that contradicts the requirement (a RST, a handshake) settles the check
+    // whatever another address said: asking again cannot turn that fail into a pass.
+    let settled = addresses.iter().any(|a| {
+        !silent(a) && matches!(a.probe, AddressProbe::State { state, .. } if !satisfies(check.expect, state))
     });
+    let inconclusive = !settled && addresses.iter().any(silent);
     let contradiction = addresses.iter().find_map(|a| match a.probe {
         AddressProbe::State { state, evidence } if !satisfies(check.expect, state) => {
             Some((a.address, state, evidence))
@@ -439,6 +439,22 @@ mod tests {
             attempt.outcome.observed_summary,
             "open on 10.0.0.1, closed on 2001:db8::1"
         );
+        assert!(!attempt.inconclusive);
+    }
+
+    #[test]
+    fn a_definite_contradiction_is_not_retried_because_another_address_was_silent() {
+        let attempt = verdict(
+            PortExpectation::NotExposed,
+            vec![
+                seen("10.0.0.1", state(PortState::Open, PortEvidence::SynAck)),
+                seen(
+                    "2001:db8::1",
+                    state(PortState::Filtered, PortEvidence::NoResponse),
+                ),
+            ],
+        );
+        assert_eq!(attempt.outcome.status, Status::Fail);
         assert!(!attempt.inconclusive);
     }
 

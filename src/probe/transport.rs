@@ -154,7 +154,7 @@ pub async fn open(ctx: &Ctx, route: &Route<'_>, deadline: Instant) -> Result<Con
         .resolve(host, port, remaining(deadline))
         .await
         .map_err(|e| StageError {
-            inconclusive: matches!(e.class, ErrorClass::Timeout | ErrorClass::Servfail),
+            inconclusive: e.is_transient(),
             ..StageError::error(Stage::Dns, e.class, format!("{what}{}", e.message))
         })?;
     timings.dns = Some(resolved.elapsed);

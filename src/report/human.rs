@@ -11,12 +11,31 @@ use std::time::Duration;
 const MAX_NAME: usize = 44;
 const MAX_TARGET: usize = 40;
 
-const RED: &str = "\x1b[1;31m";
-const GREEN: &str = "\x1b[32m";
-const YELLOW: &str = "\x1b[33m";
-const DIM: &str = "\x1b[2m";
-const BOLD: &str = "\x1b[1m";
-const RESET: &str = "\x1b[0m";
+pub(super) const RED: &str = "\x1b[1;31m";
+pub(super) const GREEN: &str = "\x1b[32m";
+pub(super) const YELLOW: &str = "\x1b[33m";
+pub(super) const DIM: &str = "\x1b[2m";
+pub(super) const BOLD: &str = "\x1b[1m";
+pub(super) const RESET: &str = "\x1b[0m";
+
+/// `text` in `style` when colour is on.
+pub(super) fn paint(color: bool, style: &str, text: &str) -> String {
+    if color {
+        format!("{style}{text}{RESET}")
+    } else {
+        text.to_owned()
+    }
+}
+
+/// A status as the human reports show it (loud when it needs attention), and its colour.
+pub(super) fn status_word(status: Status) -> (&'static str, &'static str) {
+    match status {
+        Status::Pass => ("pass", GREEN),
+        Status::Fail => ("FAIL", RED),
+        Status::Error => ("ERROR", YELLOW),
+        Status::Skip => ("skip", DIM),
+    }
+}
 
 struct Paint {
     color: bool,
@@ -24,11 +43,7 @@ struct Paint {
 
 impl Paint {
     fn paint(&self, style: &str, text: &str) -> String {
-        if self.color {
-            format!("{style}{text}{RESET}")
-        } else {
-            text.to_owned()
-        }
+        paint(self.color, style, text)
     }
 }
 
@@ -93,12 +108,7 @@ pub fn render(report: &RunReport, color: bool) -> String {
     );
     let _ = writeln!(out, "{}", paint.paint(DIM, &header));
     for (row, result) in rows.iter().zip(&report.results) {
-        let (word, style) = match row.status {
-            Status::Pass => ("pass", GREEN),
-            Status::Fail => ("FAIL", RED),
-            Status::Error => ("ERROR", YELLOW),
-            Status::Skip => ("skip", DIM),
-        };
+        let (word, style) = status_word(row.status);
         let _ = writeln!(
             out,
             "  {}  {}  {}  {}  {}  {}",

@@ -1,27 +1,14 @@
 //! The human report of `reach listeners`: one line per listening socket with its bind scope
 //! and owning process, then the verdict of each `--internal` port.
 
-use super::human::time;
+use super::human::{time, BOLD, DIM, YELLOW};
 use crate::outcome::{BindScope, Observed, Status};
 use crate::run::RunReport;
 use std::fmt::Write as _;
 
-const RED: &str = "\x1b[1;31m";
-const GREEN: &str = "\x1b[32m";
-const YELLOW: &str = "\x1b[33m";
-const DIM: &str = "\x1b[2m";
-const BOLD: &str = "\x1b[1m";
-const RESET: &str = "\x1b[0m";
-
 /// Renders the whole listeners report.
 pub fn render(report: &RunReport, color: bool) -> String {
-    let paint = |style: &str, text: &str| {
-        if color {
-            format!("{style}{text}{RESET}")
-        } else {
-            text.to_owned()
-        }
-    };
+    let paint = |style: &str, text: &str| super::human::paint(color, style, text);
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -63,12 +50,7 @@ pub fn render(report: &RunReport, color: bool) -> String {
             }
             continue;
         }
-        let (word, style) = match outcome.status {
-            Status::Pass => ("pass", GREEN),
-            Status::Fail => ("FAIL", RED),
-            Status::Error => ("ERROR", YELLOW),
-            Status::Skip => ("skip", DIM),
-        };
+        let (word, style) = super::human::status_word(outcome.status);
         let _ = writeln!(
             out,
             "  {}  {}  {}",

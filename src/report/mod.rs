@@ -52,9 +52,17 @@ impl Destination {
             Some(parent) if !parent.as_os_str().is_empty() => parent,
             _ => Path::new("."),
         };
-        let temp = tempfile::Builder::new()
-            .prefix(".reach-report-")
-            .tempfile_in(dir)?;
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".reach-report-");
+        // A temporary file is private (0600), but the report is an ordinary output file: a
+        // Prometheus textfile or a CI artifact is read by another user. Like `> file`, the
+        // umask decides.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(0o666));
+        }
+        let temp = builder.tempfile_in(dir)?;
         Ok(Destination::File {
             temp,
             path: path.to_owned(),

@@ -2,27 +2,14 @@
 //! filtered, unprobeable) with its service and verdict, then the findings and a summary. Closed
 //! ports are counted, not listed; the JSON report has the same facts.
 
-use super::human::time;
-use crate::outcome::{AddressProbe, Observed, PortEvidence, PortState, Status};
+use super::human::{time, BOLD, DIM, RED, YELLOW};
+use crate::outcome::{AddressProbe, Observed, PortEvidence, PortState};
 use crate::run::{CheckResult, RunReport};
 use std::fmt::Write as _;
 
-const RED: &str = "\x1b[1;31m";
-const GREEN: &str = "\x1b[32m";
-const YELLOW: &str = "\x1b[33m";
-const DIM: &str = "\x1b[2m";
-const BOLD: &str = "\x1b[1m";
-const RESET: &str = "\x1b[0m";
-
 /// Renders the whole scan report.
 pub fn render(report: &RunReport, color: bool) -> String {
-    let paint = |style: &str, text: &str| {
-        if color {
-            format!("{style}{text}{RESET}")
-        } else {
-            text.to_owned()
-        }
-    };
+    let paint = |style: &str, text: &str| super::human::paint(color, style, text);
     let mut out = String::new();
     let ports = report.results.first().map_or(0, |r| match &r.check.probe {
         crate::spec::ProbeSpec::Scan(scan) => scan.ports.len(),
@@ -55,12 +42,7 @@ pub fn render(report: &RunReport, color: bool) -> String {
 
 fn host_section(out: &mut String, result: &CheckResult, paint: &dyn Fn(&str, &str) -> String) {
     let outcome = &result.outcome;
-    let (word, style) = match outcome.status {
-        Status::Pass => ("pass", GREEN),
-        Status::Fail => ("FAIL", RED),
-        Status::Error => ("ERROR", YELLOW),
-        Status::Skip => ("skip", DIM),
-    };
+    let (word, style) = super::human::status_word(outcome.status);
     let _ = writeln!(
         out,
         "{}  {}  {}  expected {}  {}",

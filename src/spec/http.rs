@@ -317,6 +317,9 @@ impl FileContext<'_> {
             }
             let host = url.host_str().ok_or_else(|| format!("`{text}` names no host"))?;
             super::Host::parse(host)?;
+            if url.port() == Some(0) {
+                return Err(format!("`{text}`: port 0 is out of range: ports are 1 to 65535"));
+            }
             if !url.username().is_empty() || url.password().is_some() {
                 return Err(format!(
                     "`{}`: put credentials in a header, not in the URL (reports show URLs)",

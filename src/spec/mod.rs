@@ -45,7 +45,8 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3);
 /// Extra attempts for inconclusive results when nothing else says.
 pub const DEFAULT_RETRIES: u32 = 1;
 const MAX_RETRIES: u32 = 10;
-const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
+/// The longest timeout a check (or `--timeout`) may have.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// Settings from the command line that shape the plan.
 #[derive(Debug, Clone, Default)]
@@ -545,6 +546,38 @@ impl FileContext<'_> {
             .and_then(|text| Host::parse(&text))
             .map_err(|e| errors.push(self.locator.error(written.span(), e)))
             .ok()
+    }
+
+    /// The one of `port` and `ports` that was written, else `default`; both at once, or neither
+    /// without a default (`kind` names the check in that error), is an error.
+    fn written_ports<'a>(
+        &self,
+        port: Option<&'a Spanned<RawPorts>>,
+        ports: Option<&'a Spanned<RawPorts>>,
+        default: Option<&'a Spanned<RawPorts>>,
+        kind: &str,
+        base: &Base<'_>,
+        errors: &mut Vec<SpecError>,
+    ) -> Option<&'a Spanned<RawPorts>> {
+        match (port, ports) {
+            (Some(_), Some(ports)) => {
+                errors.push(
+                    self.locator
+                        .error(ports.span(), "write either `port` or `ports`, not both"),
+                );
+                None
+            }
+            (Some(one), None) | (None, Some(one)) => Some(one),
+            (None, None) => {
+                if default.is_none() {
+                    errors.push(self.locator.error(
+                        base.span.clone(),
+                        format!("a {kind} check needs `port` (or `ports`)"),
+                    ));
+                }
+                default
+            }
+        }
     }
 
     /// Expands a port list after substitution, dropping repeats.

@@ -31,22 +31,10 @@ impl FileContext<'_> {
                 ));
             })
             .ok();
-        let written = match (&raw.port, &raw.ports) {
-            (Some(_), Some(ports)) => {
-                errors.push(
-                    self.locator
-                        .error(ports.span(), "write either `port` or `ports`, not both"),
-                );
-                return Vec::new();
-            }
-            (Some(one), None) | (None, Some(one)) => one,
-            (None, None) => {
-                errors.push(
-                    self.locator
-                        .error(base.span.clone(), "a tcp check needs `port` (or `ports`)"),
-                );
-                return Vec::new();
-            }
+        let Some(written) =
+            self.written_ports(raw.port.as_ref(), raw.ports.as_ref(), None, "tcp", base, errors)
+        else {
+            return Vec::new();
         };
         let ports = self.ports(written, errors);
         let (Some(host), Some(expect), Some(ports)) = (host, expect, ports) else {

@@ -68,16 +68,15 @@ impl FileContext<'_> {
                 .ok()
         });
         let default_port = Spanned::new(base.span.clone(), RawPorts::One(DEFAULT_PORT));
-        let written = match (&raw.port, &raw.ports) {
-            (Some(_), Some(ports)) => {
-                errors.push(
-                    self.locator
-                        .error(ports.span(), "write either `port` or `ports`, not both"),
-                );
-                return Vec::new();
-            }
-            (Some(one), None) | (None, Some(one)) => one,
-            (None, None) => &default_port,
+        let Some(written) = self.written_ports(
+            raw.port.as_ref(),
+            raw.ports.as_ref(),
+            Some(&default_port),
+            "tls",
+            base,
+            errors,
+        ) else {
+            return Vec::new();
         };
         let ports = self.ports(written, errors);
         let policy = RawPolicy {

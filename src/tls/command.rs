@@ -51,7 +51,13 @@ fn tls_check(args: &TlsArgs) -> Result<spec::Check, String> {
         None => None,
     };
     let base = match &args.policy {
-        Some(policy) => spec::load_policy(policy).map_err(|e| e.to_string())?,
+        // Each error on its own line; the caller prints the first `error: ` prefix.
+        Some(policy) => spec::load_policy(policy).map_err(|e| {
+            e.0.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\nerror: ")
+        })?,
         None => Policy::report_only(),
     };
     let flags = spec::PolicyFlags {

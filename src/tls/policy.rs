@@ -178,6 +178,25 @@ impl Policy {
     }
 
     fn judge_suites(&self, seen: &TlsObservation, j: &mut Judgement) {
+        // A version that never answered conclusively may accept any suite: a suite rule cannot
+        // pass over it. (With `protocols`, judge_versions has already said so.)
+        if self.protocols.is_none() {
+            for result in &seen.versions {
+                let allowed = if result.version == Version::Tls13 {
+                    &self.tls13_ciphers
+                } else {
+                    &self.ciphers
+                };
+                let rule_applies = allowed.is_some() || !self.forbid.is_empty();
+                if result.state == VersionState::Inconclusive && rule_applies {
+                    j.unknown.push(format!(
+                        "{} is inconclusive ({})",
+                        result.version,
+                        result.detail.as_deref().unwrap_or("no answer")
+                    ));
+                }
+            }
+        }
         for result in seen.accepted() {
             let allowed = if result.version == Version::Tls13 {
                 &self.tls13_ciphers
@@ -387,6 +406,22 @@ mod tests {
         assert_eq!(
             policy.judge(&seen).violations,
             ["TLSv1.2 accepts AES128-SHA (0x002F), which is forbidden: cbc, rsa-kx"]
+        );
+    }
+
+    #[test]
+    fn an_inconclusive_version_is_unknown_to_a_suite_rule_without_protocols() {
+        let mut seen = observation(&[(Version::Tls12, &FLOWSYNC[..1])]);
+        seen.versions[1].state = VersionState::Inconclusive;
+        let forbid = Policy {
+            forbid: vec![WeakClass::Cbc],
+            ..Policy::report_only()
+        };
+        let j = forbid.judge(&seen);
+        assert!(j.violations.is_empty(), "{j:?}");
+        assert!(
+            j.unknown.iter().any(|u| u.starts_with("TLSv1.0 is inconclusive")),
+            "{j:?}"
         );
     }
 

@@ -37,6 +37,15 @@ fn unknown_flags_and_bad_values_exit_2() {
         .output()
         .expect_code(2);
     assert!(out.stderr.contains("soon"), "{}", out.stderr);
+    // A check file's timeout is at most 1h; the flag that replaces it has the same bound.
+    for args in [
+        vec!["run", "x.toml", "--timeout", "2h"],
+        vec!["scan", "127.0.0.1", "--timeout", "2h"],
+        vec!["tls", "127.0.0.1", "--timeout", "2h"],
+    ] {
+        let out = Reach::new().args(&args).output().expect_code(2);
+        assert!(out.stderr.contains("at most 1h"), "{args:?}: {}", out.stderr);
+    }
     let out = Reach::new()
         .args(["run", "x.toml", "--resolve", "a.test:443"])
         .output()
@@ -190,6 +199,16 @@ fn output_files_are_written_whole_or_not_at_all() {
         .filter(|e| e.file_name().to_string_lossy().starts_with(".reach-report-"))
         .collect();
     assert!(leftovers.is_empty(), "temporary files left behind: {leftovers:?}");
+
+    // Readable by others as the umask allows, like any output file, not private like a temp file.
+    let report = ws.path().join("umask.json");
+    Reach::wrapped(&["sh", "-c", "umask 022 && exec \"$0\" \"$@\""])
+        .args(["run", &ws.path().join("o.toml").display().to_string()])
+        .args(["-o", &report.display().to_string()])
+        .output()
+        .expect_code(0);
+    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&report).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o644);
 
     let out = ws
         .reach()

@@ -235,6 +235,23 @@ expect.json."/status" = "down"
 }
 
 #[test]
+fn a_later_sample_with_a_wrong_status_fails_the_check() {
+    let server = Server::http(None);
+    let spec = format!(
+        "[defaults]\nretries = 0\n[[check]]\nkind = \"http\"\nurl = \"http://127.0.0.1:{}/then-503\"\nsamples = 3\n",
+        server.port()
+    );
+    let ws = Workspace::new();
+    let out = run(&ws, &spec, &[], 1);
+    let check = &checks(&out)[0];
+    assert_eq!(verdict(check), v("fail", "http", "http-5xx"), "{check}");
+    assert!(
+        check["message"].as_str().unwrap().contains("status 503"),
+        "{check}"
+    );
+}
+
+#[test]
 fn samples_reuse_one_connection_and_report_latency() {
     let server = Server::http(None);
     let spec = format!(
@@ -774,6 +791,18 @@ const HTTP: &str = "[[check]]\nkind = \"http\"\nurl = \"http://127.0.0.1:9/\"\n"
 
 #[test]
 fn spec_errors_of_the_http_kinds_are_located() {
+    rejected(
+        "[[check]]\nkind = \"http\"\nurl = \"http://127.0.0.1:0/\"\n",
+        3,
+        7,
+        "port 0 is out of range",
+    );
+    rejected(
+        "[[check]]\nkind = \"websocket\"\nurl = \"ws://127.0.0.1:0/\"\n",
+        3,
+        7,
+        "port 0 is out of range",
+    );
     let endpoint = "[[check]]\nkind = \"endpoint\"\n";
     rejected(
         &format!("{endpoint}provider = \"opneai\"\n"),

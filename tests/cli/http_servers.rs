@@ -315,6 +315,14 @@ fn route(path: &str, head: &[String]) -> Reply {
         return Reply::new(301, "").header("Location", target);
     }
     match path {
+        // 200 to the first request of the whole test binary, 503 to every later one.
+        "/then-503" => {
+            static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+            match CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
+                0 => Reply::new(200, "ok"),
+                _ => Reply::new(503, "unavailable"),
+            }
+        }
         "/loop/a" => Reply::new(302, "").header("Location", "/loop/b"),
         "/loop/b" => Reply::new(302, "").header("Location", "/loop/a"),
         "/delay" => Reply::new(200, "late"),

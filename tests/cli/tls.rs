@@ -504,6 +504,33 @@ fn a_closed_port_is_an_error_at_stage_tcp() {
 }
 
 #[test]
+fn a_closed_port_that_must_serve_tls_is_a_fail_at_stage_tcp() {
+    let port = closed_port();
+    let out = Reach::new()
+        .args(["tls", &format!("127.0.0.1:{port}"), "--format", "json"])
+        .args(["--policy", "mozilla-intermediate"])
+        .output()
+        .expect_code(1);
+    let check = &out.json()["checks"][0];
+    assert_eq!(
+        (&check["status"], &check["stage"], &check["error"]),
+        (&"fail".into(), &"tcp".into(), &"refused".into()),
+        "{check:#}"
+    );
+    let ws = Workspace::new();
+    ws.write(
+        "tls.toml",
+        &format!("[[check]]\nkind = \"tls\"\nhost = \"127.0.0.1\"\nport = {port}\nprotocols = \"TLSv1.3\"\n"),
+    );
+    let out = ws
+        .reach()
+        .args(["run", "tls.toml", "--format", "json"])
+        .output()
+        .expect_code(1);
+    assert_eq!(out.json()["checks"][0]["status"], "fail");
+}
+
+#[test]
 fn unknown_names_in_flags_and_specs_are_usage_errors_naming_the_value() {
     for (args, needle) in [
         (
@@ -521,6 +548,7 @@ fn unknown_names_in_flags_and_specs_are_usage_errors_naming_the_value() {
             .output()
             .expect_code(2);
         assert!(out.stderr.contains(needle), "{args:?}: {}", out.stderr);
+        assert!(!out.stderr.contains("error: error:"), "{args:?}: {}", out.stderr);
     }
     let ws = Workspace::new();
     ws.write(
@@ -537,6 +565,7 @@ fn unknown_names_in_flags_and_specs_are_usage_errors_naming_the_value() {
         .output()
         .expect_code(2);
     assert!(out.stderr.contains("policy.toml:2:10"), "{}", out.stderr);
+    assert!(out.stderr.starts_with("error: policy.toml:"), "{}", out.stderr);
 }
 
 #[test]

@@ -18,13 +18,7 @@ use std::time::{Duration, Instant};
 pub async fn attempt(ctx: &Ctx, check: &TlsCheck, timeout: Duration) -> Attempt {
     let resolved = match ctx.resolver.resolve(&check.host, check.port, timeout).await {
         Ok(resolved) => resolved,
-        Err(e) => {
-            let inconclusive = matches!(e.class, ErrorClass::Timeout | ErrorClass::Servfail);
-            return Attempt {
-                outcome: Outcome::error(Stage::Dns, e.class, e.message),
-                inconclusive,
-            };
-        }
+        Err(e) => return Attempt::unresolved(e),
     };
     let Some(&ip) = resolved.addresses.first() else {
         return Attempt {
@@ -49,15 +43,22 @@ pub async fn attempt(ctx: &Ctx, check: &TlsCheck, timeout: Duration) -> Attempt 
             } else {
                 ErrorClass::Timeout
             };
-            return Attempt {
-                outcome: Outcome::error(
-                    Stage::Tcp,
-                    class,
-                    format!(
-                        "{address} is {state} ({}): no TLS server to observe",
-                        evidence.as_str()
-                    ),
+            let mut outcome = Outcome::error(
+                Stage::Tcp,
+                class,
+                format!(
+                    "{address} is {state} ({}): no TLS server to observe",
+                    evidence.as_str()
                 ),
+            );
+            // A requirement on the TLS server implies one must answer there: a reset or a
+            // silent port contradicts it (as for a port that must be open). Only a bare audit,
+            // which requires nothing, has merely failed to observe.
+            if !check.policy.is_report_only() {
+                outcome.status = Status::Fail;
+            }
+            return Attempt {
+                outcome,
                 inconclusive: class == ErrorClass::Timeout,
             };
         }
