@@ -93,7 +93,7 @@ fn run_files(args: RunArgs, color: ColorChoice) -> u8 {
     };
     let scan = crate::scan::command::prepare_for(&plan);
     let ctx = Ctx {
-        resolver: Resolver::new(args.resolve).with_dns_server(args.dns_server),
+        resolver: Resolver::new(args.resolve).with_dns_server(args.dns.dns_server),
         trust,
         http,
         scan,

@@ -92,10 +92,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "HOST:PORT:ADDR")]
     pub resolve: Vec<ResolveOverride>,
 
-    /// Send every DNS lookup of the run to this server (ADDR or ADDR:PORT, UDP with TCP on
-    /// truncation) instead of the system's resolv.conf servers; /etc/hosts is then not read.
-    #[arg(long, value_name = "ADDR[:PORT]", value_parser = crate::dns::parse_server)]
-    pub dns_server: Option<std::net::SocketAddr>,
+    #[command(flatten)]
+    pub dns: DnsServerArg,
 
     /// Trust exactly the certificate authorities in this PEM file instead of the system's.
     #[arg(long, value_name = "PEM")]
@@ -147,9 +145,21 @@ pub struct TlsArgs {
     #[arg(long, value_name = "HOST:PORT:ADDR")]
     pub resolve: Vec<ResolveOverride>,
 
+    #[command(flatten)]
+    pub dns: DnsServerArg,
+
     /// Trust exactly the certificate authorities in this PEM file instead of the system's.
     #[arg(long, value_name = "PEM")]
     pub ca_file: Option<PathBuf>,
+}
+
+/// `--dns-server`, shared by every command that resolves names.
+#[derive(Debug, Args)]
+pub struct DnsServerArg {
+    /// Send every DNS lookup of the run to this server (ADDR or ADDR:PORT, UDP with TCP on
+    /// truncation) instead of the system's resolv.conf servers; /etc/hosts is then not read.
+    #[arg(long, value_name = "ADDR[:PORT]", value_parser = crate::dns::parse_server)]
+    pub dns_server: Option<std::net::SocketAddr>,
 }
 
 #[derive(Debug, Args)]
@@ -229,6 +239,9 @@ pub struct ScanArgs {
     /// Resolve HOST to ADDR for the scan, e.g. db.example.test:*:198.18.0.1 (repeatable).
     #[arg(long, value_name = "HOST:*:ADDR")]
     pub resolve: Vec<ResolveOverride>,
+
+    #[command(flatten)]
+    pub dns: DnsServerArg,
 
     #[command(flatten)]
     pub output: OutputArgs,

@@ -50,7 +50,7 @@ pub fn run(args: ScanArgs, color: ColorChoice) -> u8 {
         checks,
     };
     let ctx = Ctx {
-        resolver: Resolver::new(args.resolve),
+        resolver: Resolver::new(args.resolve).with_dns_server(args.dns.dns_server),
         trust: Trust::default(),
         scan: prepare(args.concurrency),
         ..Ctx::default()

@@ -26,7 +26,7 @@ pub use plan::{
     ListenExpectation, Plan, PortExpectation, ProbeSpec, RecordType, ScanCheck, Source, TcpCheck, TlsCheck,
 };
 pub use request::{EndpointCheck, HttpCheck, WebsocketCheck};
-pub use tls::{apply_flags, load_policy, PolicyFlags};
+pub use tls::{apply_flags, load_policy, PolicyError, PolicyFlags};
 
 use error::Locator;
 use raw::{RawCommon, RawHeader, RawPortItem, RawPorts, COMMON_KEYS};

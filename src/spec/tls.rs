@@ -155,19 +155,24 @@ fn build_policy(
     }
     if let Some(value) = &raw.protocols {
         let mut versions = Vec::new();
+        let mut unknown = false;
         for text in texts(value, &mut fail) {
             for word in text.split([' ', ',', ':']).filter(|w| !w.is_empty()) {
                 match Version::parse(word) {
                     Some(v) if !versions.contains(&v) => versions.push(v),
                     Some(_) => {}
-                    None => fail(
+                    None => {
+                        unknown = true;
+                        fail(
                         value.span(),
-                        format!("unknown protocol version `{word}`: expected SSLv3, TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3"),
-                    ),
+                            format!("unknown protocol version `{word}`: expected SSLv3, TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3"),
+                        );
+                    }
                 }
             }
         }
-        if versions.is_empty() {
+        // An unknown name was already reported; "empty" would only repeat it.
+        if versions.is_empty() && !unknown {
             fail(value.span(), "`protocols` is empty".to_owned());
         }
         versions.sort();
@@ -254,20 +259,44 @@ fn build_policy(
 
 /// Reads a policy for `reach tls --policy`: a Mozilla profile's name, or a TOML file of policy
 /// keys. Errors name the value (and, in a file, its line and column).
-pub fn load_policy(text: &str) -> Result<Policy, SpecErrors> {
+pub fn load_policy(text: &str) -> Result<Policy, PolicyError> {
     if let Some(profile) = mozilla::by_name(text) {
         return Ok(Policy::mozilla(profile));
     }
     let path = Path::new(text);
     if !path.is_file() {
-        return Err(SpecErrors(vec![SpecError::whole_file(
-            text,
-            format!(
-                "unknown policy `{text}`: expected {} or a policy file",
-                mozilla::ALL.iter().map(|p| p.name).collect::<Vec<_>>().join(", ")
-            ),
-        )]));
+        // Neither a profile nor a file: the value itself is wrong, there is no file to locate.
+        return Err(PolicyError::UnknownName(format!(
+            "unknown policy `{text}`: expected {} or a policy file",
+            mozilla::ALL.iter().map(|p| p.name).collect::<Vec<_>>().join(", ")
+        )));
     }
+    load_policy_file(text, path).map_err(PolicyError::File)
+}
+
+/// Why `--policy` could not be loaded.
+#[derive(Debug)]
+pub enum PolicyError {
+    /// Not a known profile, and no such file.
+    UnknownName(String),
+    /// The policy file has errors, each with its location.
+    File(SpecErrors),
+}
+
+/// Without the leading `error: `, which the caller prints; later errors get their own.
+impl std::fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PolicyError::UnknownName(message) => f.write_str(message),
+            PolicyError::File(errors) => {
+                let lines: Vec<String> = errors.0.iter().map(ToString::to_string).collect();
+                f.write_str(&lines.join("\nerror: "))
+            }
+        }
+    }
+}
+
+fn load_policy_file(text: &str, path: &Path) -> Result<Policy, SpecErrors> {
     let contents = std::fs::read_to_string(path)
         .map_err(|e| SpecErrors(vec![SpecError::whole_file(text, format!("cannot read: {e}"))]))?;
     let locator = Locator::new(text, &contents);

@@ -30,7 +30,7 @@ pub fn run(args: TlsArgs, color: ColorChoice) -> u8 {
         checks: vec![check],
     };
     let ctx = Ctx {
-        resolver: Resolver::new(args.resolve),
+        resolver: Resolver::new(args.resolve).with_dns_server(args.dns.dns_server),
         trust,
         ..Ctx::default()
     };
@@ -52,12 +52,7 @@ fn tls_check(args: &TlsArgs) -> Result<spec::Check, String> {
     };
     let base = match &args.policy {
         // Each error on its own line; the caller prints the first `error: ` prefix.
-        Some(policy) => spec::load_policy(policy).map_err(|e| {
-            e.0.iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("\nerror: ")
-        })?,
+        Some(policy) => spec::load_policy(policy).map_err(|e| e.to_string())?,
         None => Policy::report_only(),
     };
     let flags = spec::PolicyFlags {

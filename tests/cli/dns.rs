@@ -3,7 +3,7 @@
 //! passes `--dns-server`.
 
 use crate::dns_server::{Behaviour, DnsServer, Zone, NEGATIVE_TTL};
-use crate::util::{open_port, stable_filters, Workspace};
+use crate::util::{open_port, stable_filters, Reach, Workspace};
 use serde_json::Value;
 
 fn shop_zone() -> Zone {
@@ -871,4 +871,43 @@ fn a_probe_whose_name_timed_out_asks_again_on_its_next_attempt() {
     assert_eq!(c["attempts"], 2);
     // One A and one AAAA question per attempt: the retry was not answered from the cache.
     assert!(server.udp_queries.load(std::sync::atomic::Ordering::SeqCst) >= 4);
+}
+
+#[test]
+fn scan_and_tls_commands_resolve_through_the_dns_server_too() {
+    let server = DnsServer::start(shop_zone());
+    let (_listener, port) = open_port();
+    let scan = Reach::new()
+        .args([
+            "scan",
+            "api.shop.test",
+            "--ports",
+            &port.to_string(),
+            "--format",
+            "json",
+        ])
+        .args(["--dns-server", &server.address()])
+        .output()
+        .expect_code(0);
+    let report = scan.json();
+    let ports = report["checks"][0]["observed"]["ports"].as_array().unwrap();
+    assert_eq!(ports[0]["address"], "127.0.0.1", "{report:#}");
+    assert_eq!(ports[0]["state"], "open");
+
+    // Nothing speaks TLS on the listener: what matters is that the name resolved through the
+    // test server, so the failure is past the dns stage.
+    let tls = Reach::new()
+        .args([
+            "tls",
+            &format!("api.shop.test:{port}"),
+            "--format",
+            "json",
+            "--timeout",
+            "500ms",
+        ])
+        .args(["--dns-server", &server.address()])
+        .output();
+    let report = tls.json();
+    assert_ne!(report["checks"][0]["stage"], "dns", "{report:#}");
+    assert!(server.udp_queries.load(std::sync::atomic::Ordering::SeqCst) >= 2);
 }

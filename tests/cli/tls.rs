@@ -645,3 +645,34 @@ fn the_shipped_tls_example_validates() {
         .expect_code(0);
     assert_eq!(out.stdout, "ok: 2 checks in 1 file\n");
 }
+
+#[test]
+fn an_unknown_policy_name_is_named_as_a_value_not_as_a_file() {
+    let out = Reach::new()
+        .args(["tls", "127.0.0.1:1", "--policy", "mozilla-ancient"])
+        .output()
+        .expect_code(2);
+    assert!(
+        out.stderr.starts_with("error: unknown policy `mozilla-ancient`"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("mozilla-ancient:1:1"), "{}", out.stderr);
+}
+
+#[test]
+fn an_unknown_protocol_in_a_policy_file_is_reported_once() {
+    let ws = Workspace::new();
+    let path = ws.write("policy.toml", "protocols = \"TLSv9\"\n");
+    let out = Reach::new()
+        .args(["tls", "127.0.0.1:1", "--policy", &path.display().to_string()])
+        .output()
+        .expect_code(2);
+    assert!(
+        out.stderr
+            .contains("policy.toml:1:13: unknown protocol version `TLSv9`"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.stderr.matches("error:").count(), 1, "{}", out.stderr);
+}
