@@ -162,9 +162,13 @@ pub async fn open(ctx: &Ctx, route: &Route<'_>, deadline: Instant) -> Result<Con
     let started = Instant::now();
     let mut first_failure: Option<StageError> = None;
     let mut connected = None;
-    for &ip in &resolved.addresses {
+    let count = resolved.addresses.len();
+    for (index, &ip) in resolved.addresses.iter().enumerate() {
         let address = SocketAddr::new(ip, port);
-        match super::tcp::open_stream(address, remaining(deadline)).await {
+        // A silent address (a broken IPv6 route, a dropped backend) must not use up the whole
+        // budget: each address gets an equal share of the time left, so the next one is tried.
+        let left = u32::try_from(count - index).unwrap_or(u32::MAX).max(1);
+        match super::tcp::open_stream(address, remaining(deadline) / left).await {
             Ok(stream) => {
                 connected = Some((stream, address));
                 break;

@@ -944,3 +944,35 @@ fn the_shipped_http_example_validates() {
         .expect_code(0);
     assert_eq!(out.stdout, "ok: 8 checks in 1 file\n");
 }
+
+#[test]
+fn a_silent_first_address_leaves_time_for_the_next() {
+    // 127.0.0.1:PORT drops every SYN (its accept queue is full); 127.0.0.2:PORT answers.
+    let (_listener, _held, port) = crate::util::hanging_port();
+    let answering = std::net::TcpListener::bind(("127.0.0.2", port)).unwrap();
+    let _server = Server::http_on(answering, None);
+    let ws = Workspace::new();
+    ws.write(
+        "two.toml",
+        "[[check]]\nkind = \"http\"\nurl = \"http://svc.shop.test:{port}/hsts\"\ntimeout = \"2s\"\nretries = 0\n",
+    );
+    let out = ws
+        .reach()
+        .args([
+            "run",
+            "two.toml",
+            "--format",
+            "json",
+            "--var",
+            &format!("port={port}"),
+        ])
+        .args(["--resolve", &format!("svc.shop.test:{port}:127.0.0.1,127.0.0.2")])
+        .output()
+        .expect_code(0);
+    let check = &out.json()["checks"][0];
+    assert_eq!(
+        check["observed"]["http"]["address"],
+        format!("127.0.0.2:{port}"),
+        "{check:#}"
+    );
+}
