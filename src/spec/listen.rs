@@ -2,7 +2,7 @@
 //! addresses: "8000 must listen", "5432 must not listen on a wildcard address".
 
 use super::raw::RawPorts;
-use super::{Base, Check, FileContext, ListenCheck, ListenExpectation, Part, ProbeSpec, SpecError};
+use super::{Base, Check, FileContext, ListenCheck, ListenExpectation, ProbeSpec, SpecError};
 use crate::outcome::Transport;
 use serde::Deserialize;
 use serde_spanned::Spanned;
@@ -64,22 +64,16 @@ impl FileContext<'_> {
         let local_id = self.local_id(base.common, || {
             format!("listen-{}-{}", transport.as_str(), written.get_ref().as_written())
         });
-        let several = ports.len() > 1;
-        ports
-            .into_iter()
-            .map(|port| {
-                let part = several.then(|| Part {
-                    id: port.to_string(),
-                    label: format!("port {port}"),
-                });
-                let probe = ProbeSpec::Listen(ListenCheck {
-                    transport: Some(transport),
-                    port: Some(port),
-                    expect: Some(expect),
-                });
-                let name = format!("{}/{port} {}", transport.as_str(), expect.as_str());
-                self.build(base, &local_id, part, name, probe)
-            })
-            .collect()
+        self.per_port(base, &local_id, ports, |port| {
+            let probe = ProbeSpec::Listen(ListenCheck {
+                transport: Some(transport),
+                port: Some(port),
+                expect: Some(expect),
+            });
+            (
+                format!("{}/{port} {}", transport.as_str(), expect.as_str()),
+                probe,
+            )
+        })
     }
 }

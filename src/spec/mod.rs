@@ -466,6 +466,30 @@ impl FileContext<'_> {
         }
     }
 
+    /// One check per port, for the kinds whose `port`/`ports` key lists several: with more than
+    /// one, ids end in `/PORT` and names in `(port PORT)`. `make` gives each port's default
+    /// name and probe.
+    fn per_port(
+        &self,
+        base: &Base<'_>,
+        local_id: &str,
+        ports: Vec<u16>,
+        mut make: impl FnMut(u16) -> (String, ProbeSpec),
+    ) -> Vec<Check> {
+        let several = ports.len() > 1;
+        ports
+            .into_iter()
+            .map(|port| {
+                let part = several.then(|| Part {
+                    id: port.to_string(),
+                    label: format!("port {port}"),
+                });
+                let (name, probe) = make(port);
+                self.build(base, local_id, part, name, probe)
+            })
+            .collect()
+    }
+
     /// The settings of one check that do not depend on its kind.
     fn settings(&self, common: &RawCommon, line: usize, errors: &mut Vec<SpecError>) -> Settings {
         let locator = self.locator;

@@ -1,7 +1,7 @@
 //! `kind = "tcp"`: a host, one or more ports, and the state each port must be in.
 
 use super::raw::RawPorts;
-use super::{Base, Check, FileContext, Part, PortExpectation, ProbeSpec, SpecError, TcpCheck};
+use super::{Base, Check, FileContext, PortExpectation, ProbeSpec, SpecError, TcpCheck};
 use serde::Deserialize;
 use serde_spanned::Spanned;
 
@@ -43,27 +43,13 @@ impl FileContext<'_> {
         let local_id = self.local_id(base.common, || {
             format!("tcp-{}-{}", raw.host.get_ref(), written.get_ref().as_written())
         });
-        let several = ports.len() > 1;
-        ports
-            .into_iter()
-            .map(|port| {
-                let part = several.then(|| Part {
-                    id: port.to_string(),
-                    label: format!("port {port}"),
-                });
-                let probe = ProbeSpec::Tcp(TcpCheck {
-                    host: host.clone(),
-                    port,
-                    expect,
-                });
-                self.build(
-                    base,
-                    &local_id,
-                    part,
-                    format!("port {port} {}", expect.as_str()),
-                    probe,
-                )
-            })
-            .collect()
+        self.per_port(base, &local_id, ports, |port| {
+            let probe = ProbeSpec::Tcp(TcpCheck {
+                host: host.clone(),
+                port,
+                expect,
+            });
+            (format!("port {port} {}", expect.as_str()), probe)
+        })
     }
 }

@@ -3,7 +3,7 @@
 
 use super::error::Locator;
 use super::raw::{OneOrMany, RawPorts};
-use super::{Base, Check, FileContext, Part, ProbeSpec, SpecError, SpecErrors, TlsCheck};
+use super::{Base, Check, FileContext, ProbeSpec, SpecError, SpecErrors, TlsCheck};
 use crate::tls::policy::{CertRules, Policy};
 use crate::tls::suites::{self, WeakClass};
 use crate::tls::{mozilla, Version};
@@ -95,23 +95,15 @@ impl FileContext<'_> {
         let local_id = self.local_id(base.common, || {
             format!("tls-{}-{}", raw.host.get_ref(), written.get_ref().as_written())
         });
-        let several = ports.len() > 1;
-        ports
-            .into_iter()
-            .map(|port| {
-                let part = several.then(|| Part {
-                    id: port.to_string(),
-                    label: format!("port {port}"),
-                });
-                let probe = ProbeSpec::Tls(TlsCheck {
-                    host: host.clone(),
-                    port,
-                    sni: sni.clone(),
-                    policy: policy.clone(),
-                });
-                self.build(base, &local_id, part, format!("TLS on port {port}"), probe)
-            })
-            .collect()
+        self.per_port(base, &local_id, ports, |port| {
+            let probe = ProbeSpec::Tls(TlsCheck {
+                host: host.clone(),
+                port,
+                sni: sni.clone(),
+                policy: policy.clone(),
+            });
+            (format!("TLS on port {port}"), probe)
+        })
     }
 }
 
