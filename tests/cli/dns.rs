@@ -568,21 +568,9 @@ fn a_bad_dns_server_flag_is_a_usage_error() {
     );
 }
 
-/// `reach validate` and `reach run` both exit 2 with `needle` at `line`, and probe nothing.
 #[track_caller]
-fn rejected(checks: &str, line: usize, needle: &str) {
-    let ws = Workspace::new();
-    ws.write("bad.toml", checks);
-    for command in ["validate", "run"] {
-        let out = ws.reach().args([command, "bad.toml"]).output().expect_code(2);
-        let located = format!("bad.toml:{line}:");
-        assert!(
-            out.stderr.contains(&located) && out.stderr.contains(needle),
-            "`reach {command}` should report `{located}` and `{needle}`:\n{}",
-            out.stderr
-        );
-        assert!(out.stdout.is_empty(), "{}", out.stdout);
-    }
+fn rejected(spec: &str, line: usize, needle: &str) {
+    crate::util::assert_rejected_at(spec, &format!("{line}:"), needle);
 }
 
 /// A dns check on lines 1-4, then `extra` from line 5 on.

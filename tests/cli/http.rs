@@ -769,22 +769,9 @@ timeout = "300ms"
     assert_eq!(out.code, 1);
 }
 
-/// Runs `reach validate` and `reach run` on `spec`: both must exit 2 and report `needle` at
-/// `line:column`, probing nothing.
 #[track_caller]
 fn rejected(spec: &str, line: usize, column: usize, needle: &str) {
-    let ws = Workspace::new();
-    ws.write("bad.toml", spec);
-    for command in ["validate", "run"] {
-        let out = ws.reach().args([command, "bad.toml"]).output().expect_code(2);
-        let located = format!("bad.toml:{line}:{column}: ");
-        assert!(
-            out.stderr.contains(&located) && out.stderr.contains(needle),
-            "`reach {command}` should report `{located}` and `{needle}`:\n{}",
-            out.stderr
-        );
-        assert!(out.stdout.is_empty(), "{}", out.stdout);
-    }
+    crate::util::assert_rejected_at(spec, &format!("{line}:{column}: "), needle);
 }
 
 const HTTP: &str = "[[check]]\nkind = \"http\"\nurl = \"http://127.0.0.1:9/\"\n";

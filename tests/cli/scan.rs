@@ -346,20 +346,9 @@ timeout = "500ms"
     assert_eq!(check["source"]["line"], 3);
 }
 
-/// `reach validate` and `reach run` both refuse `spec` with `needle` at `line`.
 #[track_caller]
 fn rejected(spec: &str, line: usize, needle: &str) {
-    let ws = Workspace::new();
-    ws.write("bad.toml", spec);
-    for command in ["validate", "run"] {
-        let out = ws.reach().args([command, "bad.toml"]).output().expect_code(2);
-        let located = format!("bad.toml:{line}:");
-        assert!(
-            out.stderr.contains(&located) && out.stderr.contains(needle),
-            "`reach {command}` should report `{located}` and `{needle}`:\n{}",
-            out.stderr
-        );
-    }
+    crate::util::assert_rejected_at(spec, &format!("{line}:"), needle);
 }
 
 const SCAN: &str = "[[check]]\nkind = \"scan\"\nhost = \"127.0.0.1\"\n";

@@ -2,25 +2,9 @@
 
 use crate::util::Workspace;
 
-/// Runs `reach validate` and `reach run` on `spec`; both must exit 2 with `needle` at `line`.
 #[track_caller]
 fn rejected(spec: &str, line: usize, needle: &str) {
-    let ws = Workspace::new();
-    ws.write("bad.toml", spec);
-    for command in ["validate", "run"] {
-        let out = ws.reach().args([command, "bad.toml"]).output().expect_code(2);
-        let located = format!("bad.toml:{line}:");
-        assert!(
-            out.stderr.contains(&located) && out.stderr.contains(needle),
-            "`reach {command}` should report `{located}` and `{needle}`:\n{}",
-            out.stderr
-        );
-        assert!(
-            out.stdout.is_empty(),
-            "nothing is reported when nothing ran: {}",
-            out.stdout
-        );
-    }
+    crate::util::assert_rejected_at(spec, &format!("{line}:"), needle);
 }
 
 const OK_CHECK: &str = "[[check]]\nkind = \"tcp\"\nhost = \"127.0.0.1\"\nport = 1\nexpect = \"closed\"\n";

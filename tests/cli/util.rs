@@ -209,3 +209,25 @@ pub fn hanging_port() -> (socket2::Socket, Vec<std::net::TcpStream>, u16) {
     }
     panic!("the accept queue of {address} never filled");
 }
+
+/// `reach validate` and `reach run` on `spec` (as `bad.toml`) both exit 2 with `needle` reported
+/// at `location` (`"LINE:"` or `"LINE:COL: "` after the file name), and print no report.
+#[track_caller]
+pub fn assert_rejected_at(spec: &str, location: &str, needle: &str) {
+    let ws = Workspace::new();
+    ws.write("bad.toml", spec);
+    for command in ["validate", "run"] {
+        let out = ws.reach().args([command, "bad.toml"]).output().expect_code(2);
+        let located = format!("bad.toml:{location}");
+        assert!(
+            out.stderr.contains(&located) && out.stderr.contains(needle),
+            "`reach {command}` should report `{located}` and `{needle}`:\n{}",
+            out.stderr
+        );
+        assert!(
+            out.stdout.is_empty(),
+            "nothing is reported when nothing ran: {}",
+            out.stdout
+        );
+    }
+}
