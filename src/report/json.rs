@@ -181,14 +181,8 @@ impl<'a> From<&'a DnsObservation> for DnsJson<'a> {
 pub struct PortJson {
     pub address: String,
     pub port: u16,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub state: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
+    #[serde(flatten)]
+    pub probe: ProbeJson,
     pub service: Option<&'static str>,
     pub attempts: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -214,9 +208,10 @@ pub struct SocketJson {
     pub process: Option<String>,
 }
 
+/// What one connect proved: a state with its evidence, or why it could not be made. Shared by
+/// tcp addresses and scanned ports, flattened into both.
 #[derive(Serialize)]
-pub struct AddressJson {
-    pub address: String,
+pub struct ProbeJson {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -225,6 +220,32 @@ pub struct AddressJson {
     pub error: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+}
+
+impl From<&AddressProbe> for ProbeJson {
+    fn from(probe: &AddressProbe) -> Self {
+        match probe {
+            AddressProbe::State { state, evidence } => ProbeJson {
+                state: Some(state.as_str()),
+                reason: Some(evidence.as_str()),
+                error: None,
+                detail: None,
+            },
+            AddressProbe::Error { class, detail } => ProbeJson {
+                state: None,
+                reason: None,
+                error: Some(class.as_str()),
+                detail: Some(detail.clone()),
+            },
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct AddressJson {
+    pub address: String,
+    #[serde(flatten)]
+    pub probe: ProbeJson,
     pub elapsed_ms: f64,
 }
 
@@ -405,27 +426,10 @@ fn observed(outcome: &Outcome) -> ObservedJson<'_> {
         Observed::Tcp { addresses } => Some(
             addresses
                 .iter()
-                .map(|a| {
-                    let elapsed_ms = millis(a.elapsed);
-                    let address = a.address.to_string();
-                    match &a.probe {
-                        AddressProbe::State { state, evidence } => AddressJson {
-                            address,
-                            state: Some(state.as_str()),
-                            reason: Some(evidence.as_str()),
-                            error: None,
-                            detail: None,
-                            elapsed_ms,
-                        },
-                        AddressProbe::Error { class, detail } => AddressJson {
-                            address,
-                            state: None,
-                            reason: None,
-                            error: Some(class.as_str()),
-                            detail: Some(detail.clone()),
-                            elapsed_ms,
-                        },
-                    }
+                .map(|a| AddressJson {
+                    address: a.address.to_string(),
+                    probe: ProbeJson::from(&a.probe),
+                    elapsed_ms: millis(a.elapsed),
                 })
                 .collect(),
         ),
@@ -465,27 +469,16 @@ fn observed(outcome: &Outcome) -> ObservedJson<'_> {
     }
 }
 fn ports(scan: &AddressScan) -> impl Iterator<Item = PortJson> + '_ {
-    scan.ports.iter().map(|port| {
-        let (state, reason, error, detail) = match &port.probe {
-            AddressProbe::State { state, evidence } => {
-                (Some(state.as_str()), Some(evidence.as_str()), None, None)
-            }
-            AddressProbe::Error { class, detail } => (None, None, Some(class.as_str()), Some(detail.clone())),
-        };
-        PortJson {
-            address: scan.address.to_string(),
-            port: port.port,
-            state,
-            reason,
-            error,
-            detail,
-            service: port.service,
-            attempts: port.attempts,
-            finding: port.unexpected.then(|| {
-                let service = port.service.map_or_else(String::new, |s| format!(" ({s})"));
-                format!("port {}{service} is open but not in the allow list", port.port)
-            }),
-        }
+    scan.ports.iter().map(|port| PortJson {
+        address: scan.address.to_string(),
+        port: port.port,
+        probe: ProbeJson::from(&port.probe),
+        service: port.service,
+        attempts: port.attempts,
+        finding: port.unexpected.then(|| {
+            let service = port.service.map_or_else(String::new, |s| format!(" ({s})"));
+            format!("port {}{service} is open but not in the allow list", port.port)
+        }),
     })
 }
 
