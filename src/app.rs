@@ -1,7 +1,7 @@
 //! The commands: each turns validated arguments into a plan, runs it, writes the report and
 //! returns the exit code. Usage problems are found before anything is probed and exit with 2.
 
-use crate::cli::{Cli, ColorChoice, Command, OutputArgs, RunArgs, ValidateArgs, VarArgs};
+use crate::cli::{Cli, ColorChoice, Command, ConnectArgs, OutputArgs, RunArgs, ValidateArgs, VarArgs};
 use crate::outcome::Summary;
 use crate::probe::Ctx;
 use crate::report::{self, progress::Bar, Destination, Format};
@@ -77,8 +77,8 @@ fn run_files(args: RunArgs, color: ColorChoice) -> u8 {
         tags: args.tags,
         vantage: args.vantage,
     };
-    let trust = match Trust::load(args.ca_file.as_deref()) {
-        Ok(trust) => trust,
+    let (resolver, trust) = match connect(args.connect, &plan) {
+        Ok(parts) => parts,
         Err(e) => {
             eprintln!("error: {e}");
             return USAGE;
@@ -93,12 +93,26 @@ fn run_files(args: RunArgs, color: ColorChoice) -> u8 {
     };
     let scan = crate::scan::command::prepare_for(&plan);
     let ctx = Ctx {
-        resolver: Resolver::new(args.resolve).with_dns_server(args.dns.dns_server),
+        resolver,
         trust,
         http,
         scan,
     };
     execute(plan, ctx, &run_options, &args.output, color)
+}
+
+/// The resolver and trusted roots of a run. A `--ca-file` is always read, so a bad one stops
+/// the run before anything is probed; the system store is read only when some check of the
+/// plan may verify a certificate, which spares tcp, dns and scan runs the work.
+pub fn connect(args: ConnectArgs, plan: &Plan) -> Result<(Resolver, Trust), String> {
+    let resolver = Resolver::new(args.resolve).with_dns_server(args.dns.dns_server);
+    let needs_roots = plan.checks.iter().any(|c| c.kind().may_verify_certificates());
+    let trust = match (args.ca_file.as_deref(), needs_roots) {
+        (Some(path), _) => Trust::from_pem_file(path)?,
+        (None, true) => Trust::system(),
+        (None, false) => Trust::default(),
+    };
+    Ok((resolver, trust))
 }
 
 fn warn_unused_vars(overrides: &Overrides) {

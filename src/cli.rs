@@ -88,16 +88,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub deadline: Option<Duration>,
 
-    /// Resolve HOST on PORT (or * for every port) to ADDR, like curl's flag (repeatable).
-    #[arg(long, value_name = "HOST:PORT:ADDR")]
-    pub resolve: Vec<ResolveOverride>,
-
     #[command(flatten)]
-    pub dns: DnsServerArg,
-
-    /// Trust exactly the certificate authorities in this PEM file instead of the system's.
-    #[arg(long, value_name = "PEM")]
-    pub ca_file: Option<PathBuf>,
+    pub connect: ConnectArgs,
 }
 
 #[derive(Debug, Args)]
@@ -141,6 +133,13 @@ pub struct TlsArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
     pub timeout: Option<Duration>,
 
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+/// How a command reaches its targets: name overrides, the DNS server, the trusted CAs.
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
     /// Resolve HOST on PORT (or * for every port) to ADDR, like curl's flag (repeatable).
     #[arg(long, value_name = "HOST:PORT:ADDR")]
     pub resolve: Vec<ResolveOverride>,

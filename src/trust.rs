@@ -1,7 +1,8 @@
 //! Which certificate authorities a run trusts: the system's store by default, or exactly the ones
 //! in `--ca-file` (that is how tests and air-gapped staging point reach at their own CA).
 //!
-//! Loaded once per run, before any probe, so a missing or empty CA file is a usage error.
+//! Loaded once per run, before any probe (the system store only when some check may verify a
+//! certificate), so a missing or empty CA file is a usage error.
 //! Every TLS user (handshake facts, HTTP, endpoints) builds its rustls config from here, so all
 //! agree on roots and on the crypto provider (ring).
 
@@ -26,8 +27,8 @@ pub struct Trust {
 }
 
 impl Default for Trust {
-    /// No roots at all: nothing verifies. Runs use [`Trust::load`]; this is for tests and for
-    /// runs that make no TLS connection.
+    /// No roots at all: nothing verifies. For runs that make no TLS connection, and tests; the
+    /// others get [`Trust::system`] or [`Trust::from_pem_file`] (see `app::connect`).
     fn default() -> Self {
         Trust {
             roots: Arc::new(RootCertStore::empty()),
@@ -37,14 +38,6 @@ impl Default for Trust {
 }
 
 impl Trust {
-    /// The roots in `ca_file` (PEM), or the system store when there is none.
-    pub fn load(ca_file: Option<&Path>) -> Result<Trust, String> {
-        match ca_file {
-            Some(path) => Trust::from_pem_file(path),
-            None => Ok(Trust::system()),
-        }
-    }
-
     /// The operating system's store. Unreadable entries are skipped: a host with a partly broken
     /// store can still verify what its good roots cover, and failures then say "unknown issuer".
     pub fn system() -> Trust {

@@ -129,6 +129,11 @@ impl Kind {
         }
     }
 
+    /// Whether checks of this kind may open TLS connections that verify a certificate.
+    pub fn may_verify_certificates(self) -> bool {
+        matches!(self, Kind::Tls | Kind::Http | Kind::Websocket | Kind::Endpoint)
+    }
+
     pub fn parse(name: &str) -> Option<Kind> {
         Kind::ALL.iter().copied().find(|kind| kind.as_str() == name)
     }

@@ -4,10 +4,8 @@
 use crate::app;
 use crate::cli::{ColorChoice, TlsArgs};
 use crate::probe::Ctx;
-use crate::resolve::Resolver;
 use crate::run::RunOptions;
 use crate::spec::{self, Plan};
-use crate::trust::Trust;
 
 /// `reach tls`: one TLS check built from the command line, run and reported like a check file.
 pub fn run(args: TlsArgs, color: ColorChoice) -> u8 {
@@ -18,19 +16,19 @@ pub fn run(args: TlsArgs, color: ColorChoice) -> u8 {
             return app::USAGE;
         }
     };
-    let trust = match Trust::load(args.ca_file.as_deref()) {
-        Ok(trust) => trust,
+    let plan = Plan {
+        files: vec!["command line".to_owned()],
+        checks: vec![check],
+    };
+    let (resolver, trust) = match app::connect(args.connect, &plan) {
+        Ok(parts) => parts,
         Err(e) => {
             eprintln!("error: {e}");
             return app::USAGE;
         }
     };
-    let plan = Plan {
-        files: vec!["command line".to_owned()],
-        checks: vec![check],
-    };
     let ctx = Ctx {
-        resolver: Resolver::new(args.resolve).with_dns_server(args.dns.dns_server),
+        resolver,
         trust,
         ..Ctx::default()
     };

@@ -303,3 +303,19 @@ fn an_unused_var_is_pointed_out() {
         .expect_code(0);
     assert!(!out.stderr.contains("warning"), "{}", out.stderr);
 }
+
+#[test]
+fn a_bad_ca_file_is_a_usage_error_even_when_no_check_uses_tls() {
+    let ws = Workspace::new();
+    ws.write("t.toml", &spec_with(closed_port(), closed_port()));
+    ws.write("empty.pem", "");
+    for ca in ["missing.pem", "empty.pem"] {
+        let out = ws
+            .reach()
+            .args(["run", "t.toml", "--ca-file", ca])
+            .output()
+            .expect_code(2);
+        assert!(out.stderr.contains(ca), "{}", out.stderr);
+        assert!(out.stdout.is_empty(), "nothing was probed: {}", out.stdout);
+    }
+}
