@@ -202,7 +202,7 @@ pub fn canonical_name(name: &str) -> String {
 }
 
 fn checked_name(name: &str) -> Result<String, String> {
-    crate::spec::validate_dns_name(name)?;
+    validate_name(name)?;
     Ok(canonical_name(name))
 }
 
@@ -306,6 +306,31 @@ impl Default for DnsExpectation {
             cname: None,
         }
     }
+}
+
+/// Checks a host name: labels of letters, digits, `-` and `_`, at most 63 characters each and
+/// 253 in all.
+pub fn validate_name(name: &str) -> Result<(), String> {
+    let trimmed = name.strip_suffix('.').unwrap_or(name);
+    if trimmed.is_empty() {
+        return Err("the host is empty".to_owned());
+    }
+    if trimmed.len() > 253 {
+        return Err(format!("`{name}` is longer than 253 characters"));
+    }
+    for label in trimmed.split('.') {
+        let valid = !label.is_empty()
+            && label.len() <= 63
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !valid {
+            return Err(format!("`{name}` is neither an IP address nor a valid host name"));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -4,5 +4,5 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    reach::app::main(reach::cli::Cli::parse())
+    ExitCode::from(reach::cli::run(reach::cli::Cli::parse()))
 }

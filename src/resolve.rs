@@ -227,7 +227,7 @@ impl Resolver {
         let answer = match looked_up {
             Err(_) => DnsAnswer::Failed {
                 class: ErrorClass::Timeout,
-                detail: format!("no answer within {}", crate::outcome::rounded(timeout)),
+                detail: format!("no answer within {}", crate::text::rounded(timeout)),
             },
             Ok(Err(e)) => classify::dns_error(&e),
             Ok(Ok(found)) => {
@@ -369,7 +369,7 @@ impl Resolver {
                         class: ErrorClass::Timeout,
                         detail: format!(
                             "the server did not answer within {}",
-                            crate::outcome::rounded(timeout)
+                            crate::text::rounded(timeout)
                         ),
                     },
                     Ok(Err(e)) => classify::dns_error(&e),

@@ -2,7 +2,7 @@
 //! backoff, and a whole-run deadline after which every unfinished check is reported as `skip`.
 //! Results come back in plan order, one per check, whatever happened: none is ever lost.
 
-use crate::outcome::{Outcome, SkipReason, Summary};
+use crate::outcome::{ErrorClass, Finding, Outcome, SkipReason, Stage, Summary};
 use crate::probe::Executor;
 use crate::spec::{Check, Plan};
 use std::sync::Arc;
@@ -168,14 +168,12 @@ pub async fn run<E: Executor>(
         .zip(outcomes)
         .map(|(check, outcome)| {
             let (outcome, duration) = outcome.unwrap_or_else(|| {
-                (
-                    Outcome::error(
-                        crate::outcome::Stage::Assert,
-                        crate::outcome::ErrorClass::Io,
-                        "internal error: the probe stopped unexpectedly",
-                    ),
-                    Duration::ZERO,
-                )
+                let finding = Finding::error(
+                    Stage::Assert,
+                    ErrorClass::Io,
+                    "internal error: the probe stopped unexpectedly",
+                );
+                (Outcome::Ran { finding, attempts: 1 }, Duration::ZERO)
             });
             CheckResult {
                 check,
@@ -213,9 +211,10 @@ async fn attempts<E: Executor>(executor: &E, check: &Check) -> Outcome {
         let attempt = executor.attempt(check).await;
         made += 1;
         if !attempt.inconclusive || made > check.retries {
-            let mut outcome = attempt.outcome;
-            outcome.attempts = made;
-            return outcome;
+            return Outcome::Ran {
+                finding: attempt.finding,
+                attempts: made,
+            };
         }
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(MAX_BACKOFF);
@@ -239,7 +238,7 @@ fn deadline_skip(when: &str) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outcome::{ErrorClass, Stage, Status};
+    use crate::outcome::Status;
     use crate::probe::Attempt;
     use crate::spec::{Host, PortExpectation, ProbeSpec, Source, TcpCheck};
     use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
@@ -276,7 +275,7 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(5)).await;
             self.in_flight.fetch_sub(1, Ordering::SeqCst);
             Attempt {
-                outcome: Outcome::error(Stage::Tcp, ErrorClass::Timeout, "scripted"),
+                finding: Finding::error(Stage::Tcp, ErrorClass::Timeout, "scripted"),
                 inconclusive: tcp.port == 2,
             }
         }
@@ -319,7 +318,7 @@ mod tests {
             &Silent,
         )
         .await;
-        let attempts: Vec<u32> = report.results.iter().map(|r| r.outcome.attempts).collect();
+        let attempts: Vec<u32> = report.results.iter().map(|r| r.outcome.attempts()).collect();
         assert_eq!(attempts, [3, 1]);
         assert_eq!(executor.calls.load(Ordering::SeqCst), 4);
     }
@@ -334,10 +333,13 @@ mod tests {
         };
         let checks = vec![check(1, &[], &[]), check(3, &[], &[]), check(4, &[], &[])];
         let report = run(plan(checks), executor, &options, &Silent).await;
-        let statuses: Vec<Status> = report.results.iter().map(|r| r.outcome.status).collect();
+        let statuses: Vec<Status> = report.results.iter().map(|r| r.outcome.status()).collect();
         assert_eq!(statuses, [Status::Skip, Status::Error, Status::Error]);
-        assert_eq!(report.results[0].outcome.skip_reason, Some(SkipReason::Deadline));
-        assert_eq!(report.summary().exit_code(), 3);
+        assert_eq!(
+            report.results[0].outcome.skip_reason(),
+            Some(SkipReason::Deadline)
+        );
+        assert_eq!(crate::cmd::exit::of(&report.summary()), 3);
     }
 
     #[tokio::test(start_paused = true)]
@@ -354,7 +356,7 @@ mod tests {
         assert!(report
             .results
             .iter()
-            .all(|r| r.outcome.skip_reason == Some(SkipReason::Deadline)));
+            .all(|r| r.outcome.skip_reason() == Some(SkipReason::Deadline)));
     }
 
     #[tokio::test(start_paused = true)]
@@ -385,7 +387,7 @@ mod tests {
             check(6, &["smoke"], &["external"]),
         ];
         let report = run(plan(checks), Arc::clone(&executor), &options, &Silent).await;
-        let reasons: Vec<_> = report.results.iter().map(|r| r.outcome.skip_reason).collect();
+        let reasons: Vec<_> = report.results.iter().map(|r| r.outcome.skip_reason()).collect();
         assert_eq!(
             reasons,
             [
@@ -396,6 +398,6 @@ mod tests {
             ]
         );
         assert_eq!(executor.calls.load(Ordering::SeqCst), 2);
-        assert_eq!(report.summary().exit_code(), 3);
+        assert_eq!(crate::cmd::exit::of(&report.summary()), 3);
     }
 }

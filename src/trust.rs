@@ -28,7 +28,7 @@ pub struct Trust {
 
 impl Default for Trust {
     /// No roots at all: nothing verifies. For runs that make no TLS connection, and tests; the
-    /// others get [`Trust::system`] or [`Trust::from_pem_file`] (see `app::connect`).
+    /// others get [`Trust::system`] or [`Trust::from_pem_file`] (see `cmd::session`).
     fn default() -> Self {
         Trust {
             roots: Arc::new(RootCertStore::empty()),
@@ -50,21 +50,19 @@ impl Trust {
         }
     }
 
-    pub fn from_pem_file(path: &Path) -> Result<Trust, String> {
-        let shown = path.display();
-        let text = std::fs::read(path).map_err(|e| format!("cannot read --ca-file {shown}: {e}"))?;
+    pub fn from_pem_file(path: &Path) -> Result<Trust, TrustError> {
+        let at = || path.to_owned();
+        let text = std::fs::read(path).map_err(|source| TrustError::Read { path: at(), source })?;
         let certs = CertificateDer::pem_slice_iter(&text)
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| format!("--ca-file {shown} is not valid PEM: {e}"))?;
+            .map_err(|source| TrustError::Pem { path: at(), source })?;
         let mut roots = RootCertStore::empty();
         let (added, rejected) = roots.add_parsable_certificates(certs);
         if rejected > 0 {
-            return Err(format!(
-                "--ca-file {shown}: {rejected} certificate(s) could not be used as trust anchors"
-            ));
+            return Err(TrustError::Unusable { path: at(), rejected });
         }
         if added == 0 {
-            return Err(format!("--ca-file {shown} holds no certificate"));
+            return Err(TrustError::Empty { path: at() });
         }
         Ok(Trust {
             roots: Arc::new(roots),
@@ -81,6 +79,22 @@ impl Trust {
     }
 }
 
+/// Why a `--ca-file` cannot be used; nothing is probed then.
+#[derive(Debug, thiserror::Error)]
+pub enum TrustError {
+    #[error("cannot read --ca-file {}: {source}", path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("--ca-file {} is not valid PEM: {source}", path.display())]
+    Pem {
+        path: PathBuf,
+        source: rustls::pki_types::pem::Error,
+    },
+    #[error("--ca-file {}: {rejected} certificate(s) could not be used as trust anchors", path.display())]
+    Unusable { path: PathBuf, rejected: usize },
+    #[error("--ca-file {} holds no certificate", path.display())]
+    Empty { path: PathBuf },
+}
+
 /// The one crypto provider reach uses.
 pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
@@ -92,12 +106,14 @@ mod tests {
 
     #[test]
     fn a_missing_or_empty_ca_file_is_refused_with_its_name() {
-        let missing = Trust::from_pem_file(Path::new("/no/such/ca.pem")).unwrap_err();
+        let missing = Trust::from_pem_file(Path::new("/no/such/ca.pem"))
+            .unwrap_err()
+            .to_string();
         assert!(missing.contains("/no/such/ca.pem"), "{missing}");
         let dir = tempfile::tempdir().unwrap();
         let empty = dir.path().join("empty.pem");
         std::fs::write(&empty, "").unwrap();
-        let error = Trust::from_pem_file(&empty).unwrap_err();
+        let error = Trust::from_pem_file(&empty).unwrap_err().to_string();
         assert!(error.contains("holds no certificate"), "{error}");
     }
 }

@@ -5,10 +5,12 @@
 //! anything else. A server that gives no usable answer (timeout, SERVFAIL, REFUSED) leaves the
 //! check an error: nothing was observed about the records.
 
-use super::{Attempt, Ctx};
+use super::attempt::Attempt;
+use super::context::Ctx;
 use crate::dns::{DnsValue, RecordType};
 use crate::outcome::{
-    DnsAnswer, DnsObservation, DnsRecord, ErrorClass, Observed, Outcome, ServerAnswer, Stage, Status, Timings,
+    DnsAnswer, DnsObservation, DnsRecord, ErrorClass, Finding, Observed, ServerAnswer, Stage, Timings,
+    Verdict,
 };
 use crate::spec::DnsCheck;
 use std::net::IpAddr;
@@ -35,30 +37,42 @@ pub fn judge(check: &DnsCheck, answers: Vec<ServerAnswer>) -> Attempt {
         dns: answers.iter().map(|a| a.elapsed).max(),
         ..Timings::default()
     };
-    let (status, error, message, summary, inconclusive) = verdict(check, &answers);
+    let judged = verdict(check, &answers);
     Attempt {
-        outcome: Outcome {
-            status,
-            stage: Some(Stage::Dns),
-            error,
-            skip_reason: None,
-            observed_summary: summary,
-            message,
-            observed: Observed::Dns(DnsObservation {
+        finding: Finding::new(judged.verdict, judged.summary)
+            .message(judged.message)
+            .observed(Observed::Dns(DnsObservation {
                 name: check.name.clone(),
                 record_type: check.record_type,
                 answers,
-            }),
-            timings,
-            attempts: 1,
-        },
-        inconclusive,
+            }))
+            .timings(timings),
+        inconclusive: judged.inconclusive,
     }
 }
 
-type Verdict = (Status, Option<ErrorClass>, String, String, bool);
+/// The verdict on the servers' answers, and the words for it.
+struct Judged {
+    verdict: Verdict,
+    message: String,
+    summary: String,
+    inconclusive: bool,
+}
 
-fn verdict(check: &DnsCheck, answers: &[ServerAnswer]) -> Verdict {
+impl Judged {
+    fn new(verdict: Verdict, message: String, summary: String, inconclusive: bool) -> Judged {
+        Judged {
+            verdict,
+            message,
+            summary,
+            inconclusive,
+        }
+    }
+}
+
+const STAGE: Stage = Stage::Dns;
+
+fn verdict(check: &DnsCheck, answers: &[ServerAnswer]) -> Judged {
     let failed: Vec<(&ServerAnswer, ErrorClass, &str)> = answers
         .iter()
         .filter_map(|a| match &a.answer {
@@ -85,18 +99,19 @@ fn verdict(check: &DnsCheck, answers: &[ServerAnswer]) -> Verdict {
                 ErrorClass::Timeout | ErrorClass::Servfail | ErrorClass::Io | ErrorClass::Unreachable
             )
         });
-        return (
-            Status::Error,
-            Some(class),
+        return Judged::new(
+            Verdict::Error { stage: STAGE, class },
             message,
             class.as_str().to_owned(),
             inconclusive,
         );
     }
     let Some(first) = answers.first() else {
-        return (
-            Status::Error,
-            Some(ErrorClass::DnsError),
+        return Judged::new(
+            Verdict::Error {
+                stage: STAGE,
+                class: ErrorClass::DnsError,
+            },
             "no server was asked".to_owned(),
             "nothing asked".to_owned(),
             false,
@@ -113,9 +128,11 @@ fn verdict(check: &DnsCheck, answers: &[ServerAnswer]) -> Verdict {
             .map(|(a, s)| format!("{} says {s}", a.server))
             .collect::<Vec<_>>()
             .join("; ");
-        return (
-            Status::Fail,
-            Some(ErrorClass::DnsDrift),
+        return Judged::new(
+            Verdict::Fail {
+                stage: STAGE,
+                class: Some(ErrorClass::DnsDrift),
+            },
             format!("the servers disagree on {}: {who}", query(check)),
             "servers disagree".to_owned(),
             false,
@@ -132,10 +149,9 @@ fn verdict(check: &DnsCheck, answers: &[ServerAnswer]) -> Verdict {
     };
     let problems = problems(check, &first.answer);
     match problems {
-        None => (Status::Pass, None, String::new(), summary, false),
-        Some((class, problem)) => (
-            Status::Fail,
-            class,
+        None => Judged::new(Verdict::Pass { stage: STAGE }, String::new(), summary, false),
+        Some((class, problem)) => Judged::new(
+            Verdict::Fail { stage: STAGE, class },
             format!("{problem} (answer from {from})"),
             summary,
             false,
@@ -352,6 +368,7 @@ fn query(check: &DnsCheck) -> String {
 mod tests {
     use super::*;
     use crate::dns::{DnsExpectation, DnsProtocol};
+    use crate::outcome::Status;
 
     fn check(record_type: RecordType, expect: DnsExpectation) -> DnsCheck {
         DnsCheck {
@@ -400,15 +417,12 @@ mod tests {
         };
         let attempt = judge(&check(RecordType::A, expect), vec![from("s", aliased())]);
         assert_eq!(
-            attempt.outcome.status,
+            attempt.finding.verdict.status(),
             Status::Pass,
             "{}",
-            attempt.outcome.message
+            attempt.finding.message
         );
-        assert_eq!(
-            attempt.outcome.observed_summary,
-            "shop.test -> 192.0.2.10 (ttl 300)"
-        );
+        assert_eq!(attempt.finding.summary, "shop.test -> 192.0.2.10 (ttl 300)");
     }
 
     #[test]
@@ -418,8 +432,8 @@ mod tests {
             ..DnsExpectation::default()
         };
         let attempt = judge(&check(RecordType::A, expect), vec![from("s", aliased())]);
-        assert_eq!(attempt.outcome.status, Status::Fail);
-        let message = &attempt.outcome.message;
+        assert_eq!(attempt.finding.verdict.status(), Status::Fail);
+        let message = &attempt.finding.message;
         assert!(message.contains("www.shop.test -> shop.test"), "{message}");
         assert!(
             message.contains("missing 192.0.2.11; unexpected 192.0.2.10"),
@@ -438,13 +452,13 @@ mod tests {
             negative_ttl: Some(60),
         };
         let pass = judge(&check(RecordType::A, absent.clone()), vec![from("s", nx())]);
-        assert_eq!(pass.outcome.status, Status::Pass);
+        assert_eq!(pass.finding.verdict.status(), Status::Pass);
         let fail = judge(
             &check(RecordType::A, DnsExpectation::default()),
             vec![from("s", nx())],
         );
-        assert_eq!(fail.outcome.status, Status::Fail);
-        assert_eq!(fail.outcome.error, Some(ErrorClass::Nxdomain));
+        assert_eq!(fail.finding.verdict.status(), Status::Fail);
+        assert_eq!(fail.finding.verdict.class(), Some(ErrorClass::Nxdomain));
         let nodata = judge(
             &check(RecordType::A, DnsExpectation::default()),
             vec![from(
@@ -455,9 +469,9 @@ mod tests {
                 },
             )],
         );
-        assert_eq!(nodata.outcome.error, Some(ErrorClass::NoData));
+        assert_eq!(nodata.finding.verdict.class(), Some(ErrorClass::NoData));
         let present = judge(&check(RecordType::A, absent), vec![from("s", aliased())]);
-        assert_eq!(present.outcome.status, Status::Fail);
+        assert_eq!(present.finding.verdict.status(), Status::Fail);
     }
 
     #[test]
@@ -470,7 +484,7 @@ mod tests {
             &check(RecordType::A, DnsExpectation::default()),
             vec![from("s", timeout)],
         );
-        assert_eq!(attempt.outcome.status, Status::Error);
+        assert_eq!(attempt.finding.verdict.status(), Status::Error);
         assert!(attempt.inconclusive);
         let refused = DnsAnswer::Failed {
             class: ErrorClass::ResolverRefused,
@@ -480,7 +494,7 @@ mod tests {
             &check(RecordType::A, DnsExpectation::default()),
             vec![from("s", refused)],
         );
-        assert_eq!(attempt.outcome.status, Status::Error);
+        assert_eq!(attempt.finding.verdict.status(), Status::Error);
         assert!(!attempt.inconclusive);
     }
 
@@ -499,15 +513,15 @@ mod tests {
                 ),
             ],
         );
-        assert_eq!(attempt.outcome.status, Status::Fail);
-        assert_eq!(attempt.outcome.error, Some(ErrorClass::DnsDrift));
+        assert_eq!(attempt.finding.verdict.status(), Status::Fail);
+        assert_eq!(attempt.finding.verdict.class(), Some(ErrorClass::DnsDrift));
         assert!(
             attempt
-                .outcome
+                .finding
                 .message
                 .contains("inside says shop.test -> 192.0.2.10 (ttl 300); outside says NXDOMAIN"),
             "{}",
-            attempt.outcome.message
+            attempt.finding.message
         );
     }
 
@@ -524,12 +538,12 @@ mod tests {
             vec![from("authoritative", aliased()), from("cache", cached)],
         );
         assert_eq!(
-            attempt.outcome.status,
+            attempt.finding.verdict.status(),
             Status::Pass,
             "{}",
-            attempt.outcome.message
+            attempt.finding.message
         );
-        assert!(attempt.outcome.observed_summary.ends_with("2 servers agree"));
+        assert!(attempt.finding.summary.ends_with("2 servers agree"));
     }
 
     #[test]
@@ -539,9 +553,9 @@ mod tests {
             ..DnsExpectation::default()
         };
         let attempt = judge(&check(RecordType::A, expect), vec![from("s", aliased())]);
-        assert_eq!(attempt.outcome.status, Status::Fail);
+        assert_eq!(attempt.finding.verdict.status(), Status::Fail);
         assert!(attempt
-            .outcome
+            .finding
             .message
             .contains("192.0.2.10 outside 198.51.100.0/24"));
     }

@@ -5,12 +5,13 @@
 //! itself is sent as a sensitive header and scrubbed from every text of the result, so it can
 //! appear in no report, log or error message.
 
-use super::client::{self, Exchange, Outgoing};
-use super::http::{ms, stage_failure};
-use super::{Attempt, Ctx};
+use super::attempt::Attempt;
+use super::context::Ctx;
+use super::http::exchange::{self, Exchange, Outgoing};
 use crate::classify;
-use crate::outcome::{ErrorClass, HttpObservation, Observed, Outcome, Stage, Status};
+use crate::outcome::{ErrorClass, Finding, HttpObservation, Observed, Stage, Status, Verdict};
 use crate::spec::request::{AuthScheme, EndpointCheck};
+use crate::text::ms;
 use http::{HeaderName, HeaderValue};
 use std::time::Duration;
 
@@ -30,14 +31,11 @@ pub async fn attempt(ctx: &Ctx, check: &EndpointCheck, timeout: Duration) -> Att
             match HeaderValue::from_str(&format!("{scheme} {value}")) {
                 Ok(header) => Some((HeaderName::from_static("authorization"), header)),
                 Err(_) => {
-                    return Attempt {
-                        outcome: Outcome::error(
-                            Stage::Assert,
-                            ErrorClass::NoCredential,
-                            format!("the value of {variable} has characters an HTTP header cannot carry"),
-                        ),
-                        inconclusive: false,
-                    }
+                    return Attempt::settled(Finding::error(
+                        Stage::Assert,
+                        ErrorClass::NoCredential,
+                        format!("the value of {variable} has characters an HTTP header cannot carry"),
+                    ))
                 }
             }
         }
@@ -51,18 +49,15 @@ pub async fn attempt(ctx: &Ctx, check: &EndpointCheck, timeout: Duration) -> Att
         body: None,
         proxy: &check.proxy,
     };
-    let mut attempt = match client::exchange(ctx, &out, timeout).await {
-        Err(error) => stage_failure(
-            error,
-            HttpObservation {
-                url: check.url.to_string(),
-                ..HttpObservation::default()
-            },
-        ),
+    let mut attempt = match exchange::exchange(ctx, &out, timeout).await {
+        Err(error) => error.into_attempt(HttpObservation {
+            url: check.url.to_string(),
+            ..HttpObservation::default()
+        }),
         Ok(exchange) => judge(check, &exchange, key.map(|(_, (variable, _))| variable)),
     };
     if let Some((_, (_, value))) = key {
-        scrub(&mut attempt.outcome, value);
+        scrub(&mut attempt.finding, value);
     }
     attempt
 }
@@ -71,46 +66,47 @@ fn judge(check: &EndpointCheck, exchange: &Exchange, key_variable: Option<&str>)
     let host = check.url.host_str().unwrap_or_default();
     let status = exchange.status;
     let with_key = check.auth && key_variable.is_some();
-    let (verdict, stage, class, message, inconclusive) = if status >= 500 {
-        (
-            Status::Fail,
-            Stage::Http,
-            Some(ErrorClass::Http5xx),
+    let (verdict, message, inconclusive) = if status >= 500 {
+        (Verdict::Fail { stage: Stage::Http, class: Some(ErrorClass::Http5xx) },
             format!("{host} is reachable (DNS, TCP and TLS are fine) but answered {status}: the provider is failing"),
             true,
         )
     } else if !check.auth {
-        (Status::Pass, Stage::Http, None, String::new(), false)
+        (Verdict::Pass { stage: Stage::Http }, String::new(), false)
     } else if let Some(variable) = key_variable {
         match status {
-            200..=299 => (Status::Pass, Stage::Http, None, String::new(), false),
+            200..=299 => (Verdict::Pass { stage: Stage::Http }, String::new(), false),
             401 => (
-                Status::Fail,
-                Stage::Http,
-                Some(ErrorClass::KeyRejected),
+                Verdict::Fail {
+                    stage: Stage::Http,
+                    class: Some(ErrorClass::KeyRejected),
+                },
                 format!("key rejected: {host} answered 401 to the key in {variable}"),
                 false,
             ),
             403 => (
-                Status::Fail,
-                Stage::Http,
-                Some(ErrorClass::KeyRejected),
+                Verdict::Fail {
+                    stage: Stage::Http,
+                    class: Some(ErrorClass::KeyRejected),
+                },
                 format!("key rejected: {host} answered 403 (the key in {variable} lacks permission)"),
                 false,
             ),
             429 => (
-                Status::Error,
-                Stage::Http,
-                Some(ErrorClass::Http4xx),
+                Verdict::Error {
+                    stage: Stage::Http,
+                    class: ErrorClass::Http4xx,
+                },
                 format!(
                     "{host} is reachable but rate-limited the request (429): the key could not be checked"
                 ),
                 true,
             ),
             _ => (
-                Status::Fail,
-                Stage::Http,
-                classify::http_status(status),
+                Verdict::Fail {
+                    stage: Stage::Http,
+                    class: classify::http_status(status),
+                },
                 format!("{host} answered {status} to an authenticated request (expected 2xx)"),
                 false,
             ),
@@ -121,16 +117,17 @@ fn judge(check: &EndpointCheck, exchange: &Exchange, key_variable: Option<&str>)
             .map(|p| p.key_variables().join(" or "))
             .unwrap_or_default();
         (
-            Status::Error,
-            Stage::Assert,
-            Some(ErrorClass::NoCredential),
+            Verdict::Error {
+                stage: Stage::Assert,
+                class: ErrorClass::NoCredential,
+            },
             format!(
                 "{host} is reachable ({status}), but the key could not be checked: {variables} is not set"
             ),
             false,
         )
     };
-    let mut summary = match (with_key, verdict) {
+    let mut summary = match (with_key, verdict.status()) {
         (true, Status::Pass) => format!("key accepted ({status})"),
         (true, _) => format!("answered {status} with the key"),
         (false, _) if status < 500 => format!("reachable ({status})"),
@@ -155,23 +152,16 @@ fn judge(check: &EndpointCheck, exchange: &Exchange, key_variable: Option<&str>)
         echoed: None,
     };
     Attempt {
-        outcome: Outcome {
-            status: verdict,
-            stage: Some(stage),
-            error: class,
-            skip_reason: None,
-            observed_summary: summary,
-            message,
-            observed: Observed::Http(Box::new(observed)),
-            timings: exchange.timings,
-            attempts: 1,
-        },
+        finding: Finding::new(verdict, summary)
+            .message(message)
+            .observed(Observed::Http(Box::new(observed)))
+            .timings(exchange.timings),
         inconclusive,
     }
 }
 
-/// Removes every trace of `secret` from the texts of an outcome.
-fn scrub(outcome: &mut Outcome, secret: &str) {
+/// Removes every trace of `secret` from the texts of a finding.
+fn scrub(finding: &mut Finding, secret: &str) {
     if secret.len() < MIN_SCRUBBED {
         return;
     }
@@ -180,9 +170,9 @@ fn scrub(outcome: &mut Outcome, secret: &str) {
             *text = text.replace(secret, "[redacted]");
         }
     };
-    clean(&mut outcome.message);
-    clean(&mut outcome.observed_summary);
-    if let Observed::Http(observed) = &mut outcome.observed {
+    clean(&mut finding.message);
+    clean(&mut finding.summary);
+    if let Observed::Http(observed) = &mut finding.observed {
         clean(&mut observed.url);
     }
 }
@@ -193,10 +183,10 @@ mod tests {
 
     #[test]
     fn scrubbing_removes_the_key_from_every_text() {
-        let mut outcome = Outcome::error(Stage::Http, ErrorClass::Io, "bad key sk-123456 here");
-        outcome.observed_summary = "sk-123456".into();
-        scrub(&mut outcome, "sk-123456");
-        assert_eq!(outcome.message, "bad key [redacted] here");
-        assert_eq!(outcome.observed_summary, "[redacted]");
+        let mut finding = Finding::error(Stage::Http, ErrorClass::Io, "bad key sk-123456 here");
+        finding.summary = "sk-123456".into();
+        scrub(&mut finding, "sk-123456");
+        assert_eq!(finding.message, "bad key [redacted] here");
+        assert_eq!(finding.summary, "[redacted]");
     }
 }

@@ -2,12 +2,15 @@
 //! `101 Switching Protocols` and a correct `Sec-WebSocket-Accept`, then optionally one text
 //! message that must come back unchanged (RFC 6455, just enough of it to say so).
 
-use super::http::{ms, stage_failure};
-use super::transport::{self, read_head, status_code, Origin, Route, StageError, Stream};
-use super::{Attempt, Ctx};
+use super::attempt::Attempt;
+use super::context::Ctx;
+use super::http::connection::{self, read_head, status_code, Route, Stream};
+use super::http::origin::Origin;
+use super::http::stage::StageError;
 use crate::classify;
-use crate::outcome::{ErrorClass, HttpObservation, Observed, Outcome, Stage, Status, Timings};
+use crate::outcome::{ErrorClass, Finding, HttpObservation, Observed, Stage, Timings, Verdict};
 use crate::spec::request::WebsocketCheck;
+use crate::text::ms;
 use base64::Engine as _;
 use ring::rand::SecureRandom;
 use std::time::{Duration, Instant};
@@ -27,7 +30,7 @@ pub async fn attempt(ctx: &Ctx, check: &WebsocketCheck, timeout: Duration) -> At
     };
     let origin = match Origin::of(&check.url) {
         Ok(origin) => origin,
-        Err(e) => return stage_failure(StageError::error(Stage::Http, ErrorClass::Io, e), observed),
+        Err(e) => return StageError::error(Stage::Http, ErrorClass::Io, e).into_attempt(observed),
     };
     let proxy = ctx.http.proxies.choose(&check.proxy, &check.url);
     let route = Route {
@@ -35,9 +38,9 @@ pub async fn attempt(ctx: &Ctx, check: &WebsocketCheck, timeout: Duration) -> At
         proxy: proxy.as_ref(),
         tunnel_plain: true,
     };
-    let mut connection = match transport::open(ctx, &route, deadline).await {
+    let mut connection = match connection::open(ctx, &route, deadline).await {
         Ok(connection) => connection,
-        Err(e) => return stage_failure(e, observed),
+        Err(e) => return e.into_attempt(observed),
     };
     observed.address = Some(connection.address);
     observed.tls = connection.tls.clone();
@@ -52,14 +55,12 @@ pub async fn attempt(ctx: &Ctx, check: &WebsocketCheck, timeout: Duration) -> At
     let target = origin.host.with_port(origin.port);
 
     let Some(key) = random_bytes::<16>().map(|b| base64::engine::general_purpose::STANDARD.encode(b)) else {
-        return stage_failure(
-            StageError::error(
-                Stage::Http,
-                ErrorClass::Io,
-                "no randomness for the WebSocket key".into(),
-            ),
-            observed,
-        );
+        return StageError::error(
+            Stage::Http,
+            ErrorClass::Io,
+            "no randomness for the WebSocket key".into(),
+        )
+        .into_attempt(observed);
     };
     let request = handshake_request(check, &key);
     let started = Instant::now();
@@ -74,7 +75,7 @@ pub async fn attempt(ctx: &Ctx, check: &WebsocketCheck, timeout: Duration) -> At
                 ErrorClass::Timeout,
                 format!("{target} sent no answer to the upgrade in time"),
             );
-            return stage_failure(e, observed);
+            return e.into_attempt(observed);
         }
         Ok(Err(e)) => {
             let class = classify::stream_error(&e);
@@ -83,7 +84,7 @@ pub async fn attempt(ctx: &Ctx, check: &WebsocketCheck, timeout: Duration) -> At
                 class,
                 format!("{target} broke off the upgrade ({e})"),
             );
-            return stage_failure(e, observed);
+            return e.into_attempt(observed);
         }
         Ok(Ok(head)) => head,
     };
@@ -101,7 +102,7 @@ pub async fn attempt(ctx: &Ctx, check: &WebsocketCheck, timeout: Duration) -> At
             format!("{target} answered the upgrade with something that is not HTTP/1.x"),
         );
         e.timings = timings;
-        return stage_failure(e, observed);
+        return e.into_attempt(observed);
     };
     observed.status = Some(status);
     if status != 101 {
@@ -116,7 +117,7 @@ pub async fn attempt(ctx: &Ctx, check: &WebsocketCheck, timeout: Duration) -> At
             ),
         );
         e.timings = timings;
-        return stage_failure(e, observed);
+        return e.into_attempt(observed);
     }
     let accept = header(&head, "sec-websocket-accept");
     if accept.as_deref() != Some(expected_accept(&key).as_str()) {
@@ -126,7 +127,7 @@ pub async fn attempt(ctx: &Ctx, check: &WebsocketCheck, timeout: Duration) -> At
             format!("{target} answered 101 without the right Sec-WebSocket-Accept: not a WebSocket server"),
         );
         e.timings = timings;
-        return stage_failure(e, observed);
+        return e.into_attempt(observed);
     }
 
     let mut summary = format!("101 in {}", ms(ttfb));
@@ -144,13 +145,13 @@ pub async fn attempt(ctx: &Ctx, check: &WebsocketCheck, timeout: Duration) -> At
                     format!("{target} upgraded but did not echo the message back unchanged"),
                 );
                 e.timings = timings;
-                return stage_failure(e, observed);
+                return e.into_attempt(observed);
             }
             Ok(Err(e)) => {
                 let class = classify::stream_error(&e);
                 let mut e = fail(Stage::Http, class, format!("{target} broke off the echo ({e})"));
                 e.timings = timings;
-                return stage_failure(e, observed);
+                return e.into_attempt(observed);
             }
             Err(_) => {
                 let mut e = fail(
@@ -159,7 +160,7 @@ pub async fn attempt(ctx: &Ctx, check: &WebsocketCheck, timeout: Duration) -> At
                     format!("{target} upgraded but sent no echo in time"),
                 );
                 e.timings = timings;
-                return stage_failure(e, observed);
+                return e.into_attempt(observed);
             }
         }
     }
@@ -172,20 +173,11 @@ pub async fn attempt(ctx: &Ctx, check: &WebsocketCheck, timeout: Duration) -> At
     if observed.proxy.is_some() {
         summary.push_str(" via proxy");
     }
-    Attempt {
-        outcome: Outcome {
-            status: Status::Pass,
-            stage: Some(Stage::Http),
-            error: None,
-            skip_reason: None,
-            observed_summary: summary,
-            message: String::new(),
-            observed: Observed::Http(Box::new(observed)),
-            timings,
-            attempts: 1,
-        },
-        inconclusive: false,
-    }
+    Attempt::settled(
+        Finding::new(Verdict::Pass { stage: Stage::Http }, summary)
+            .observed(Observed::Http(Box::new(observed)))
+            .timings(timings),
+    )
 }
 
 fn handshake_request(check: &WebsocketCheck, key: &str) -> String {

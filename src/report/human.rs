@@ -122,8 +122,16 @@ pub fn render(report: &RunReport, color: bool) -> String {
         if let Some(detail) = detail(result) {
             let _ = writeln!(out, "  {:w$}  {}", "", paint.paint(DIM, &detail), w = widths[0]);
         }
-        if let crate::outcome::Observed::Tls(seen) = &result.outcome.observed {
-            out.push_str(&super::tls_table::render(seen, &" ".repeat(widths[0] + 4)));
+        if let crate::outcome::Observed::Tls {
+            observation,
+            violations,
+        } = result.outcome.observed()
+        {
+            out.push_str(&super::tls_table::render(
+                observation,
+                violations,
+                &" ".repeat(widths[0] + 4),
+            ));
         }
     }
 
@@ -156,17 +164,17 @@ pub fn render(report: &RunReport, color: bool) -> String {
 
 fn row(result: &CheckResult) -> Row {
     let outcome = &result.outcome;
-    let time = if outcome.status == Status::Skip {
+    let time = if outcome.status() == Status::Skip {
         "-".to_owned()
     } else {
         time(result.duration)
     };
     Row {
-        status: outcome.status,
+        status: outcome.status(),
         name: cut(&result.check.name, MAX_NAME),
         target: cut(&result.check.target(), MAX_TARGET),
         expected: result.check.expected(),
-        observed: outcome.observed_summary.clone(),
+        observed: outcome.summary().to_owned(),
         time,
     }
 }
@@ -175,23 +183,25 @@ fn row(result: &CheckResult) -> Row {
 /// none, so a `--tag` run stays readable.
 fn detail(result: &CheckResult) -> Option<String> {
     let outcome = &result.outcome;
-    let wanted = match outcome.status {
+    let wanted = match outcome.status() {
         Status::Fail | Status::Error => true,
-        Status::Skip => outcome.skip_reason == Some(SkipReason::Deadline),
+        Status::Skip => outcome.skip_reason() == Some(SkipReason::Deadline),
         Status::Pass => false,
     };
     if !wanted {
         return None;
     }
     let source = &result.check.source;
-    let attempts = if outcome.attempts > 1 {
-        format!(" (after {} attempts)", outcome.attempts)
+    let attempts = if outcome.attempts() > 1 {
+        format!(" (after {} attempts)", outcome.attempts())
     } else {
         String::new()
     };
     Some(format!(
         "└ {}:{}  {}{attempts}",
-        source.file, source.line, outcome.message
+        source.file,
+        source.line,
+        outcome.message()
     ))
 }
 

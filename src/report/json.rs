@@ -5,8 +5,8 @@ use crate::outcome::{
     AddressProbe, AddressScan, DnsAnswer, DnsObservation, HttpObservation, ListeningSocket, Observed,
     Outcome, PortState, SkipReason, Summary, Timings,
 };
+use crate::outcome::{Certificate, Handshake, TlsObservation, Verification, VersionResult};
 use crate::run::{CheckResult, RunReport};
-use crate::tls::observation::{Certificate, Handshake, TlsObservation, Verification, VersionResult};
 use crate::tls::Suite;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -388,16 +388,16 @@ impl<'a> From<&'a CheckResult> for CheckJson<'a> {
             kind: check.kind().as_str(),
             name: &check.name,
             target: check.target(),
-            status: outcome.status.as_str(),
-            stage: outcome.stage.map(|s| s.as_str()),
-            error: outcome.error.map(|e| e.as_str()),
-            skip_reason: outcome.skip_reason.map(skip_reason),
+            status: outcome.status().as_str(),
+            stage: outcome.stage().map(|s| s.as_str()),
+            error: outcome.error().map(|e| e.as_str()),
+            skip_reason: outcome.skip_reason().map(skip_reason),
             expected: check.expected(),
             observed: observed(outcome),
-            message: &outcome.message,
+            message: outcome.message(),
             duration_ms: millis(result.duration),
-            timings: outcome.timings.into(),
-            attempts: outcome.attempts,
+            timings: outcome.timings().into(),
+            attempts: outcome.attempts(),
             tags: &check.tags,
             source: SourceJson {
                 file: &check.source.file,
@@ -416,12 +416,12 @@ fn skip_reason(reason: SkipReason) -> &'static str {
 }
 
 fn observed(outcome: &Outcome) -> ObservedJson<'_> {
-    let addresses = match &outcome.observed {
+    let addresses = match outcome.observed() {
         Observed::Nothing
         | Observed::Http(_)
         | Observed::Scan { .. }
         | Observed::Listen { .. }
-        | Observed::Tls(_)
+        | Observed::Tls { .. }
         | Observed::Dns(_) => None,
         Observed::Tcp { addresses } => Some(
             addresses
@@ -434,31 +434,34 @@ fn observed(outcome: &Outcome) -> ObservedJson<'_> {
                 .collect(),
         ),
     };
-    let dns = match &outcome.observed {
+    let dns = match outcome.observed() {
         Observed::Dns(dns) => Some(DnsJson::from(dns)),
         _ => None,
     };
-    let tls = match &outcome.observed {
-        Observed::Tls(seen) => Some(Box::new(TlsJson::from(seen.as_ref()))),
+    let tls = match outcome.observed() {
+        Observed::Tls {
+            observation,
+            violations,
+        } => Some(Box::new(TlsJson::new(observation, violations))),
         _ => None,
     };
-    let http = match &outcome.observed {
+    let http = match outcome.observed() {
         Observed::Http(observed) => Some(Box::new(HttpJson::from(observed.as_ref()))),
         _ => None,
     };
-    let (ports, port_counts) = match &outcome.observed {
+    let (ports, port_counts) = match outcome.observed() {
         Observed::Scan { addresses } => (
             Some(addresses.iter().flat_map(ports).collect()),
             Some(port_counts(addresses)),
         ),
         _ => (None, None),
     };
-    let sockets = match &outcome.observed {
+    let sockets = match outcome.observed() {
         Observed::Listen { sockets } => Some(sockets.iter().map(SocketJson::from).collect()),
         _ => None,
     };
     ObservedJson {
-        summary: &outcome.observed_summary,
+        summary: outcome.summary(),
         addresses,
         tls,
         http,
@@ -662,8 +665,8 @@ fn certificate_json(h: &Handshake) -> CertificateJson {
     }
 }
 
-impl From<&TlsObservation> for TlsJson {
-    fn from(seen: &TlsObservation) -> Self {
+impl TlsJson {
+    fn new(seen: &TlsObservation, violations: &[String]) -> Self {
         let (handshake, handshake_error, certificate) = match &seen.handshake {
             Ok(h) => (
                 Some(HandshakeJson {
@@ -702,7 +705,7 @@ impl From<&TlsObservation> for TlsJson {
             handshake_error,
             certificate,
             probes: seen.probes,
-            violations: seen.violations.clone(),
+            violations: violations.to_vec(),
         }
     }
 }

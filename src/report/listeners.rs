@@ -19,7 +19,7 @@ pub fn render(report: &RunReport, color: bool) -> String {
     for result in &report.results {
         let outcome = &result.outcome;
         if result.check.expected() == "inventory" {
-            if let Observed::Listen { sockets } = &outcome.observed {
+            if let Observed::Listen { sockets } = outcome.observed() {
                 let header = format!(
                     "{:<6}{:<42}{:<7}{:<10}PROCESS",
                     "PROTO", "ADDRESS", "PORT", "SCOPE"
@@ -43,23 +43,23 @@ pub fn render(report: &RunReport, color: bool) -> String {
                         socket.port,
                     );
                 }
-                let _ = writeln!(out, "\n  {}", outcome.observed_summary);
+                let _ = writeln!(out, "\n  {}", outcome.summary());
             }
-            if outcome.status == Status::Error {
-                let _ = writeln!(out, "  {} {}", paint(YELLOW, "ERROR"), outcome.message);
+            if outcome.status() == Status::Error {
+                let _ = writeln!(out, "  {} {}", paint(YELLOW, "ERROR"), outcome.message());
             }
             continue;
         }
-        let (word, style) = super::human::status_word(outcome.status);
+        let (word, style) = super::human::status_word(outcome.status());
         let _ = writeln!(
             out,
             "  {}  {}  {}",
             paint(style, &format!("{word:<5}")),
             result.check.name,
-            outcome.observed_summary
+            outcome.summary()
         );
-        if !outcome.message.is_empty() {
-            let _ = writeln!(out, "         └ {}", paint(DIM, &outcome.message));
+        if !outcome.message().is_empty() {
+            let _ = writeln!(out, "         └ {}", paint(DIM, outcome.message()));
         }
     }
     let summary = report.summary();

@@ -59,7 +59,7 @@ impl Progress for Bar {
     }
 
     fn finished(&self, _check: &Check, outcome: &Outcome) {
-        if matches!(outcome.status, Status::Fail | Status::Error) {
+        if matches!(outcome.status(), Status::Fail | Status::Error) {
             let failed = self.failed.fetch_add(1, Ordering::Relaxed) + 1;
             self.bar.set_message(format!("{failed} not passing"));
         }
@@ -78,14 +78,16 @@ impl Progress for Bar {
 /// from a small thread while the runner works, and is drawn only when stderr is a terminal.
 pub struct PortBar {
     bar: ProgressBar,
-    counters: std::sync::Arc<crate::scan::PortProgress>,
+    counters: std::sync::Arc<crate::probe::scan::shared::PortProgress>,
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
     ticker: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 impl PortBar {
     /// A bar when stderr is a terminal, `None` otherwise.
-    pub fn on_terminal(counters: std::sync::Arc<crate::scan::PortProgress>) -> Option<PortBar> {
+    pub fn on_terminal(
+        counters: std::sync::Arc<crate::probe::scan::shared::PortProgress>,
+    ) -> Option<PortBar> {
         if !std::io::stderr().is_terminal() {
             return None;
         }

@@ -42,17 +42,17 @@ pub fn render(report: &RunReport, color: bool) -> String {
 
 fn host_section(out: &mut String, result: &CheckResult, paint: &dyn Fn(&str, &str) -> String) {
     let outcome = &result.outcome;
-    let (word, style) = super::human::status_word(outcome.status);
+    let (word, style) = super::human::status_word(outcome.status());
     let _ = writeln!(
         out,
         "{}  {}  {}  expected {}  {}",
         paint(style, word),
         paint(BOLD, &result.check.target()),
-        outcome.observed_summary,
+        outcome.summary(),
         result.check.expected(),
         paint(DIM, &time(result.duration)),
     );
-    if let Observed::Scan { addresses } = &outcome.observed {
+    if let Observed::Scan { addresses } = outcome.observed() {
         for scan in addresses {
             let _ = writeln!(
                 out,
@@ -105,8 +105,8 @@ fn host_section(out: &mut String, result: &CheckResult, paint: &dyn Fn(&str, &st
             }
         }
     }
-    if !outcome.message.is_empty() {
-        let _ = writeln!(out, "  └ {}", paint(DIM, &outcome.message));
+    if !outcome.message().is_empty() {
+        let _ = writeln!(out, "  └ {}", paint(DIM, outcome.message()));
     }
     out.push('\n');
 }

@@ -2,11 +2,11 @@
 //! (both names and the code point, weakness classes beside), the handshake, the certificate and
 //! the policy's violations. Shown under a TLS check's row in the human report.
 
-use crate::tls::observation::{TlsObservation, Verification, VersionState};
+use crate::outcome::{TlsObservation, Verification, VersionState};
 use std::fmt::Write as _;
 
 /// The block under a TLS check, every line indented by `indent`.
-pub fn render(seen: &TlsObservation, indent: &str) -> String {
+pub fn render(seen: &TlsObservation, violations: &[String], indent: &str) -> String {
     let mut out = String::new();
     let openssl_width = seen
         .versions
@@ -20,9 +20,9 @@ pub fn render(seen: &TlsObservation, indent: &str) -> String {
             VersionState::Accepted => {
                 let plural = if v.suites.len() == 1 { "" } else { "s" };
                 let order = match v.preference {
-                    crate::tls::observation::Preference::Server => ", server order",
-                    crate::tls::observation::Preference::Client => ", client order",
-                    crate::tls::observation::Preference::Unknown => "",
+                    crate::outcome::Preference::Server => ", server order",
+                    crate::outcome::Preference::Client => ", client order",
+                    crate::outcome::Preference::Unknown => "",
                 };
                 format!("accepted   {} suite{plural}{order}", v.suites.len())
             }
@@ -109,7 +109,7 @@ pub fn render(seen: &TlsObservation, indent: &str) -> String {
             );
         }
     }
-    for violation in &seen.violations {
+    for violation in violations {
         let _ = writeln!(out, "{indent}✗ {violation}");
     }
     out

@@ -1,6 +1,9 @@
 //! `kind = "dns"`: a name, a record type, the servers to ask, and what the answer must be.
 
-use super::{Base, Check, DnsCheck, FileContext, Host, ProbeSpec, SpecError};
+use super::context::{Base, FileContext};
+use super::error::SpecError;
+use super::host::Host;
+use super::plan::{Check, DnsCheck, ProbeSpec};
 use crate::dns::{self, DnsExpectation, DnsProtocol, DnsValue, RecordType};
 use ipnet::IpNet;
 use serde::Deserialize;

@@ -1,8 +1,10 @@
 //! `kind = "endpoint"`: an external API (a built-in `provider` preset, or any `https://` URL) that
 //! must be reachable from here, with its key validated on request (`auth = true`).
 
+use super::context::{Base, FileContext};
+use super::error::SpecError;
+use super::plan::{Check, ProbeSpec};
 use super::request::{EndpointCheck, Provider};
-use super::{Base, Check, FileContext, ProbeSpec, SpecError};
 use serde::Deserialize;
 use serde_spanned::Spanned;
 use url::Url;

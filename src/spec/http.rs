@@ -2,12 +2,14 @@
 //! (status, redirect target, headers, body, latency). Also the URL, header and proxy rules that
 //! `websocket` and `endpoint` share.
 
+use super::context::{Base, FileContext};
+use super::error::SpecError;
+use super::plan::{Check, ProbeSpec};
 use super::raw::OneOrMany;
 use super::request::{
     BodyRule, HeaderRule, HeaderTest, HttpCheck, HttpExpect, Pattern, ProxyChoice, ProxyUrl, Request,
     StatusMatch,
 };
-use super::{Base, Check, FileContext, ProbeSpec, SpecError};
 use serde::Deserialize;
 use serde_spanned::Spanned;
 use std::collections::BTreeMap;
@@ -316,7 +318,7 @@ impl FileContext<'_> {
                 ));
             }
             let host = url.host_str().ok_or_else(|| format!("`{text}` names no host"))?;
-            super::Host::parse(host)?;
+            super::host::Host::parse(host)?;
             if url.port() == Some(0) {
                 return Err(format!("`{text}`: port 0 is out of range: ports are 1 to 65535"));
             }
@@ -386,27 +388,4 @@ impl FileContext<'_> {
             .map_err(|e| errors.push(self.locator.error(written.span(), e)))
             .ok()
     }
-}
-
-/// The requirement of an http check, in one short phrase.
-pub fn expected(check: &HttpCheck) -> String {
-    let expect = &check.expect;
-    let statuses: Vec<String> = expect
-        .statuses(check.follow_redirects)
-        .iter()
-        .map(ToString::to_string)
-        .collect();
-    let mut parts = vec![statuses.join("|")];
-    if let Some(target) = &expect.redirect_to {
-        parts[0] = format!("{} -> {target}", parts[0]);
-    }
-    let rules = expect.headers.len() + expect.body.len();
-    if rules > 0 {
-        parts.push(format!("{rules} rule{}", if rules == 1 { "" } else { "s" }));
-    }
-    let budget = |label: &str, d: Option<Duration>| d.map(|d| format!("{label}<={}ms", d.as_millis()));
-    parts.extend(budget("max", expect.max));
-    parts.extend(budget("avg", expect.avg));
-    parts.extend(budget("p95", expect.p95));
-    parts.join(", ")
 }

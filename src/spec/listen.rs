@@ -1,8 +1,10 @@
 //! `kind = "listen"`: the inside view. Whether ports listen on this host, and on which
 //! addresses: "8000 must listen", "5432 must not listen on a wildcard address".
 
+use super::context::{Base, FileContext};
+use super::error::SpecError;
+use super::plan::{Check, ListenCheck, ListenExpectation, ProbeSpec};
 use super::raw::RawPorts;
-use super::{Base, Check, FileContext, ListenCheck, ListenExpectation, ProbeSpec, SpecError};
 use crate::outcome::Transport;
 use serde::Deserialize;
 use serde_spanned::Spanned;

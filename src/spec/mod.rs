@@ -4,9 +4,12 @@
 //! The file format is TOML, documented in the README's "Spec reference". Errors carry the file,
 //! line and column of the value at fault; loading reports every error it finds, not just the first.
 
+pub mod command_line;
+mod context;
 mod dns;
 mod endpoint;
 mod error;
+mod host;
 mod http;
 mod listen;
 mod plan;
@@ -14,49 +17,33 @@ pub mod ports;
 mod raw;
 pub mod request;
 mod scan;
+pub mod targets;
 mod tcp;
 mod tls;
 pub mod vars;
 mod websocket;
 
+pub use context::{parse_duration, LoadOptions, DEFAULT_RETRIES, DEFAULT_TIMEOUT, MAX_TIMEOUT};
 pub use error::{SpecError, SpecErrors};
-pub(crate) use plan::validate_dns_name;
 pub use plan::{
     port_ranges, Check, DnsCheck, DnsExpectation, DnsProtocol, DnsValue, Host, Kind, ListenCheck,
     ListenExpectation, Plan, PortExpectation, ProbeSpec, RecordType, ScanCheck, Source, TcpCheck, TlsCheck,
+    DEFAULT_SCAN_CONCURRENCY,
 };
 pub use request::{EndpointCheck, HttpCheck, WebsocketCheck};
 pub use tls::{apply_flags, load_policy, PolicyError, PolicyFlags};
 
+use context::{is_id, kind_list, slug, Base, FileContext, FileDefaults};
 use error::Locator;
-use raw::{RawCommon, RawHeader, RawPortItem, RawPorts, COMMON_KEYS};
+use raw::{RawCommon, RawHeader, COMMON_KEYS};
 use serde::de::IntoDeserializer;
 use serde::Deserialize;
 use serde_spanned::Spanned;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 use std::path::Path;
-use std::time::Duration;
 use toml::de::{DeTable, DeValue};
-use vars::{Declared, Overrides, Scope};
-
-/// Timeout of one attempt when neither the check, the file nor the command line sets one.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3);
-/// Extra attempts for inconclusive results when nothing else says.
-pub const DEFAULT_RETRIES: u32 = 1;
-const MAX_RETRIES: u32 = 10;
-/// The longest timeout a check (or `--timeout`) may have.
-pub const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
-
-/// Settings from the command line that shape the plan.
-#[derive(Debug, Clone, Default)]
-pub struct LoadOptions {
-    pub overrides: Overrides,
-    /// `--timeout`: replaces every check's timeout.
-    pub timeout: Option<Duration>,
-    /// `--retries`: replaces every check's retry count.
-    pub retries: Option<u32>,
-}
+use vars::{Declared, Scope};
 
 /// Reads and validates check files into one plan.
 pub fn load_files(paths: &[impl AsRef<Path>], options: &LoadOptions) -> Result<Plan, SpecErrors> {
@@ -129,7 +116,7 @@ pub fn load_str(label: &str, text: &str, options: &LoadOptions) -> Result<Vec<Ch
     };
     let mut checks = Vec::new();
     for (span, table) in tables {
-        match file.check(span, table) {
+        match check_table(&file, span, table) {
             Ok(mut expanded) => checks.append(&mut expanded),
             Err(mut check_errors) => errors.append(&mut check_errors),
         }
@@ -254,57 +241,6 @@ impl StringOrInt {
     }
 }
 
-/// `[defaults]`, validated.
-struct FileDefaults {
-    timeout: Duration,
-    retries: u32,
-}
-
-impl FileDefaults {
-    fn read(header: &RawHeader, locator: &Locator<'_>, errors: &mut Vec<SpecError>) -> Self {
-        let timeout = match &header.defaults.timeout {
-            Some(text) => parse_timeout(text, locator).unwrap_or_else(|e| {
-                errors.push(e);
-                DEFAULT_TIMEOUT
-            }),
-            None => DEFAULT_TIMEOUT,
-        };
-        let retries = match &header.defaults.retries {
-            Some(retries) => check_retries(retries, locator).unwrap_or_else(|e| {
-                errors.push(e);
-                DEFAULT_RETRIES
-            }),
-            None => DEFAULT_RETRIES,
-        };
-        FileDefaults { timeout, retries }
-    }
-}
-
-fn parse_timeout(text: &Spanned<String>, locator: &Locator<'_>) -> Result<Duration, SpecError> {
-    let value = parse_duration(text.get_ref()).map_err(|e| locator.error(text.span(), e))?;
-    if value.is_zero() || value > MAX_TIMEOUT {
-        return Err(locator.error(text.span(), "timeout must be more than 0 and at most 1h"));
-    }
-    Ok(value)
-}
-
-/// Parses durations like `500ms`, `3s`, `1m 30s`.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text.trim())
-        .map_err(|e| format!("`{text}` is not a duration ({e}): write e.g. \"500ms\", \"3s\" or \"1m\""))
-}
-
-fn check_retries(retries: &Spanned<u32>, locator: &Locator<'_>) -> Result<u32, SpecError> {
-    let value = *retries.get_ref();
-    if value > MAX_RETRIES {
-        return Err(locator.error(
-            retries.span(),
-            format!("retries = {value} is too many: at most {MAX_RETRIES}"),
-        ));
-    }
-    Ok(value)
-}
-
 /// Splits `check` into its tables, which must be written as `[[check]]`.
 fn check_tables<'i>(
     value: Spanned<DeValue<'i>>,
@@ -327,377 +263,81 @@ fn check_tables<'i>(
     tables
 }
 
-/// What every check of one file shares while it is validated.
-struct FileContext<'a> {
-    locator: &'a Locator<'a>,
-    profile: &'a str,
-    scope: &'a Scope<'a>,
-    defaults: &'a FileDefaults,
-    options: &'a LoadOptions,
-}
-
-impl FileContext<'_> {
-    /// Validates one `[[check]]` table into its checks (one per port).
-    fn check(&self, span: Range<usize>, mut table: DeTable<'_>) -> Result<Vec<Check>, Vec<SpecError>> {
-        let locator = self.locator;
-        let line = locator.error(span.clone(), "").line;
-        let mut common_table = DeTable::new();
-        for key in COMMON_KEYS {
-            if let Some(found) = table.keys().find(|k| k.get_ref() == key).cloned() {
-                if let Some(value) = table.remove(&found) {
-                    common_table.insert(found, value);
-                }
-            }
-        }
-        let common = RawCommon::deserialize(Spanned::new(span.clone(), common_table).into_deserializer())
-            .map_err(|e| {
-                let mut error = locator.toml(&e, span.clone());
-                if error.message.starts_with("missing field `kind`") {
-                    error.message = format!("every check needs a `kind`: one of {}", kind_list());
-                }
-                vec![error]
-            })?;
-        let kind = Kind::parse(common.kind.get_ref()).ok_or_else(|| {
-            vec![locator.error(
-                common.kind.span(),
-                format!(
-                    "unknown check kind `{}`: expected one of {}",
-                    common.kind.get_ref(),
-                    kind_list()
-                ),
-            )]
-        })?;
-
-        let mut errors = Vec::new();
-        let settings = self.settings(&common, line, &mut errors);
-        let specific = Spanned::new(span.clone(), table);
-        let base = Base {
-            common: &common,
-            settings: &settings,
-            span,
-        };
-        let expanded = match kind {
-            Kind::Tcp => self
-                .kind_fields(specific, &mut errors)
-                .map(|raw| self.tcp(raw, &base, &mut errors)),
-            Kind::Http => self
-                .kind_fields(specific, &mut errors)
-                .map(|raw| self.http(raw, &base, &mut errors)),
-            Kind::Websocket => self
-                .kind_fields(specific, &mut errors)
-                .map(|raw| self.websocket(raw, &base, &mut errors)),
-            Kind::Endpoint => self
-                .kind_fields(specific, &mut errors)
-                .map(|raw| self.endpoint(raw, &base, &mut errors)),
-            Kind::Scan => self
-                .kind_fields(specific, &mut errors)
-                .map(|raw| self.scan(raw, &base, &mut errors)),
-            Kind::Listen => self
-                .kind_fields(specific, &mut errors)
-                .map(|raw| self.listen(raw, &base, &mut errors)),
-            Kind::Tls => self
-                .kind_fields(specific, &mut errors)
-                .map(|raw| self.tls(raw, &base, &mut errors)),
-            Kind::Dns => self
-                .kind_fields(specific, &mut errors)
-                .map(|raw| self.dns(raw, &base, &mut errors)),
-        }
-        .unwrap_or_default();
-        if errors.is_empty() {
-            Ok(expanded)
-        } else {
-            Err(errors)
-        }
-    }
-
-    /// Reads the keys of one kind (those left after the common ones were taken out).
-    fn kind_fields<T: serde::de::DeserializeOwned>(
-        &self,
-        table: Spanned<DeTable<'_>>,
-        errors: &mut Vec<SpecError>,
-    ) -> Option<T> {
-        let span = table.span();
-        let top_level: Vec<String> = table.get_ref().keys().map(|k| k.get_ref().to_string()).collect();
-        T::deserialize(table.into_deserializer())
-            .map_err(|e| {
-                let mut error = self.locator.toml(&e, span);
-                // The hint fits a key of the check itself, not one inside a nested table (`expect`).
-                let unknown = error.message.split('`').nth(1).unwrap_or_default();
-                if error.message.starts_with("unknown field") && top_level.iter().any(|k| k == unknown) {
-                    error
-                        .message
-                        .push_str(&format!(" (or a key of every check: {})", COMMON_KEYS.join(", ")));
-                }
-                errors.push(error);
-            })
-            .ok()
-    }
-
-    /// Builds one of the checks of a `[[check]]` table. `part` tells its targets apart (a port,
-    /// say) and is `None` when the table has a single target.
-    fn build(
-        &self,
-        base: &Base<'_>,
-        local_id: &str,
-        part: Option<Part>,
-        default_name: String,
-        probe: ProbeSpec,
-    ) -> Check {
-        let settings = base.settings;
-        Check {
-            id: match &part {
-                Some(part) => format!("{}.{local_id}/{}", self.profile, part.id),
-                None => format!("{}.{local_id}", self.profile),
-            },
-            name: match (&settings.name, &part) {
-                (Some(name), None) => name.clone(),
-                (Some(name), Some(part)) => format!("{name} ({})", part.label),
-                (None, _) => default_name,
-            },
-            tags: settings.tags.clone(),
-            vantage: settings.vantage.clone(),
-            source: Source {
-                file: self.locator.file.to_owned(),
-                line: settings.line,
-            },
-            timeout: settings.timeout,
-            retries: settings.retries,
-            probe,
-        }
-    }
-
-    /// One check per port, for the kinds whose `port`/`ports` key lists several: with more than
-    /// one, ids end in `/PORT` and names in `(port PORT)`. `make` gives each port's default
-    /// name and probe.
-    fn per_port(
-        &self,
-        base: &Base<'_>,
-        local_id: &str,
-        ports: Vec<u16>,
-        mut make: impl FnMut(u16) -> (String, ProbeSpec),
-    ) -> Vec<Check> {
-        let several = ports.len() > 1;
-        ports
-            .into_iter()
-            .map(|port| {
-                let part = several.then(|| Part {
-                    id: port.to_string(),
-                    label: format!("port {port}"),
-                });
-                let (name, probe) = make(port);
-                self.build(base, local_id, part, name, probe)
-            })
-            .collect()
-    }
-
-    /// The settings of one check that do not depend on its kind.
-    fn settings(&self, common: &RawCommon, line: usize, errors: &mut Vec<SpecError>) -> Settings {
-        let locator = self.locator;
-        let name = common.name.as_ref().and_then(|name| {
-            self.scope
-                .substitute(name.get_ref())
-                .map_err(|e| errors.push(locator.error(name.span(), e)))
-                .ok()
-        });
-        if let Some(id) = &common.id {
-            if !is_id(id.get_ref()) {
-                errors.push(locator.error(
-                    id.span(),
-                    format!(
-                        "id `{}` must use only letters, digits, `-`, `_` and `.`",
-                        id.get_ref()
-                    ),
-                ));
-            }
-        }
-        let mut tags = Vec::new();
-        for tag in &common.tags {
-            if tag.get_ref().trim().is_empty() || tag.get_ref().contains(',') {
-                errors.push(locator.error(tag.span(), "a tag must be a non-empty word without commas"));
-            } else {
-                tags.push(tag.get_ref().clone());
-            }
-        }
-        let vantage = common
-            .vantage
-            .as_ref()
-            .map(|v| {
-                let names = v.get_ref().to_vec();
-                if names.iter().any(|n| n.trim().is_empty()) {
-                    errors.push(locator.error(v.span(), "a vantage name must not be empty"));
-                }
-                names
-            })
-            .unwrap_or_default();
-        let timeout = match (&self.options.timeout, &common.timeout) {
-            (Some(cli), _) => *cli,
-            (None, Some(text)) => parse_timeout(text, locator).unwrap_or_else(|e| {
-                errors.push(e);
-                DEFAULT_TIMEOUT
-            }),
-            (None, None) => self.defaults.timeout,
-        };
-        let retries = match (&self.options.retries, &common.retries) {
-            (Some(cli), _) => *cli,
-            (None, Some(retries)) => check_retries(retries, locator).unwrap_or_else(|e| {
-                errors.push(e);
-                DEFAULT_RETRIES
-            }),
-            (None, None) => self.defaults.retries,
-        };
-        Settings {
-            name,
-            tags,
-            vantage,
-            timeout,
-            retries,
-            line,
-        }
-    }
-
-    /// A string value after substitution.
-    fn text(&self, written: &Spanned<String>, errors: &mut Vec<SpecError>) -> Option<String> {
-        self.scope
-            .substitute(written.get_ref())
-            .map_err(|e| errors.push(self.locator.error(written.span(), e)))
-            .ok()
-    }
-
-    /// Validates a host after substitution.
-    fn host(&self, written: &Spanned<String>, errors: &mut Vec<SpecError>) -> Option<Host> {
-        self.scope
-            .substitute(written.get_ref())
-            .and_then(|text| Host::parse(&text))
-            .map_err(|e| errors.push(self.locator.error(written.span(), e)))
-            .ok()
-    }
-
-    /// The one of `port` and `ports` that was written, else `default`; both at once, or neither
-    /// without a default (`kind` names the check in that error), is an error.
-    fn written_ports<'a>(
-        &self,
-        port: Option<&'a Spanned<RawPorts>>,
-        ports: Option<&'a Spanned<RawPorts>>,
-        default: Option<&'a Spanned<RawPorts>>,
-        kind: &str,
-        base: &Base<'_>,
-        errors: &mut Vec<SpecError>,
-    ) -> Option<&'a Spanned<RawPorts>> {
-        match (port, ports) {
-            (Some(_), Some(ports)) => {
-                errors.push(
-                    self.locator
-                        .error(ports.span(), "write either `port` or `ports`, not both"),
-                );
-                None
-            }
-            (Some(one), None) | (None, Some(one)) => Some(one),
-            (None, None) => {
-                if default.is_none() {
-                    errors.push(self.locator.error(
-                        base.span.clone(),
-                        format!("a {kind} check needs `port` (or `ports`)"),
-                    ));
-                }
-                default
-            }
-        }
-    }
-
-    /// Expands a port list after substitution, dropping repeats.
-    fn ports(&self, written: &Spanned<RawPorts>, errors: &mut Vec<SpecError>) -> Option<Vec<u16>> {
-        let expand = || -> Result<Vec<u16>, String> {
-            let mut ports = Vec::new();
-            match written.get_ref() {
-                RawPorts::One(number) => ports.push(ports::port_from_int(*number)?),
-                RawPorts::Text(text) => ports = ports::parse_port_list(&self.scope.substitute(text)?)?,
-                RawPorts::List(items) => {
-                    for item in items {
-                        match item {
-                            RawPortItem::Number(number) => ports.push(ports::port_from_int(*number)?),
-                            RawPortItem::Text(text) => {
-                                ports.extend(ports::parse_port_list(&self.scope.substitute(text)?)?);
-                            }
-                        }
-                    }
-                }
-            }
-            if ports.is_empty() {
-                return Err("the port list is empty".to_owned());
-            }
-            Ok(ports::dedup(ports))
-        };
-        expand()
-            .map_err(|e| errors.push(self.locator.error(written.span(), e)))
-            .ok()
-    }
-
-    /// The id the user gave, else one derived from the name, else from the kind and the target
-    /// as written (before substitution, so ids stay the same across environments).
-    fn local_id(&self, common: &RawCommon, derived: impl FnOnce() -> String) -> String {
-        if let Some(id) = &common.id {
-            return id.get_ref().clone();
-        }
-        let source = common
-            .name
-            .as_ref()
-            .map_or_else(derived, |name| name.get_ref().clone());
-        slug(&source)
-    }
-}
-
-/// One target among several of a `[[check]]` table.
-struct Part {
-    /// Appended to the id after `/`.
-    id: String,
-    /// Appended to the name in parentheses.
-    label: String,
-}
-
-/// What every kind's builder gets: the common keys as written and validated.
-struct Base<'a> {
-    common: &'a RawCommon,
-    settings: &'a Settings,
-    /// The whole `[[check]]` table, for errors about a missing key.
+/// Validates one `[[check]]` table into its checks (one per port).
+fn check_table(
+    file: &FileContext<'_>,
     span: Range<usize>,
-}
-
-/// Kind-independent settings of one check, after validation.
-struct Settings {
-    name: Option<String>,
-    tags: Vec<String>,
-    vantage: Vec<String>,
-    timeout: Duration,
-    retries: u32,
-    line: usize,
-}
-
-fn kind_list() -> String {
-    Kind::ALL
-        .iter()
-        .map(|k| k.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn is_id(text: &str) -> bool {
-    !text.is_empty()
-        && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-}
-
-/// Lowercase ASCII words joined by `-`: `"API on {host}:8000"` -> `api-on-host-8000`.
-fn slug(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_ascii_alphanumeric() {
-            out.push(c.to_ascii_lowercase());
-        } else if !out.ends_with('-') && !out.is_empty() {
-            out.push('-');
+    mut table: DeTable<'_>,
+) -> Result<Vec<Check>, Vec<SpecError>> {
+    let locator = file.locator;
+    let line = locator.error(span.clone(), "").line;
+    let mut common_table = DeTable::new();
+    for key in COMMON_KEYS {
+        if let Some(found) = table.keys().find(|k| k.get_ref() == key).cloned() {
+            if let Some(value) = table.remove(&found) {
+                common_table.insert(found, value);
+            }
         }
     }
-    out.trim_end_matches('-').to_owned()
+    let common = RawCommon::deserialize(Spanned::new(span.clone(), common_table).into_deserializer())
+        .map_err(|e| {
+            let mut error = locator.toml(&e, span.clone());
+            if error.message.starts_with("missing field `kind`") {
+                error.message = format!("every check needs a `kind`: one of {}", kind_list());
+            }
+            vec![error]
+        })?;
+    let kind = Kind::parse(common.kind.get_ref()).ok_or_else(|| {
+        vec![locator.error(
+            common.kind.span(),
+            format!(
+                "unknown check kind `{}`: expected one of {}",
+                common.kind.get_ref(),
+                kind_list()
+            ),
+        )]
+    })?;
+
+    let mut errors = Vec::new();
+    let settings = file.settings(&common, line, &mut errors);
+    let specific = Spanned::new(span.clone(), table);
+    let base = Base {
+        common: &common,
+        settings: &settings,
+        span,
+    };
+    let expanded = match kind {
+        Kind::Tcp => file
+            .kind_fields(specific, &mut errors)
+            .map(|raw| file.tcp(raw, &base, &mut errors)),
+        Kind::Http => file
+            .kind_fields(specific, &mut errors)
+            .map(|raw| file.http(raw, &base, &mut errors)),
+        Kind::Websocket => file
+            .kind_fields(specific, &mut errors)
+            .map(|raw| file.websocket(raw, &base, &mut errors)),
+        Kind::Endpoint => file
+            .kind_fields(specific, &mut errors)
+            .map(|raw| file.endpoint(raw, &base, &mut errors)),
+        Kind::Scan => file
+            .kind_fields(specific, &mut errors)
+            .map(|raw| file.scan(raw, &base, &mut errors)),
+        Kind::Listen => file
+            .kind_fields(specific, &mut errors)
+            .map(|raw| file.listen(raw, &base, &mut errors)),
+        Kind::Tls => file
+            .kind_fields(specific, &mut errors)
+            .map(|raw| file.tls(raw, &base, &mut errors)),
+        Kind::Dns => file
+            .kind_fields(specific, &mut errors)
+            .map(|raw| file.dns(raw, &base, &mut errors)),
+    }
+    .unwrap_or_default();
+    if errors.is_empty() {
+        Ok(expanded)
+    } else {
+        Err(errors)
+    }
 }
 
 /// One error per repeated id, at the later check, naming where the id was first used.

@@ -44,7 +44,7 @@ pub enum ProxyChoice {
 /// An HTTP proxy (CONNECT for TLS targets, absolute-form requests for plain HTTP).
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct ProxyUrl {
-    pub host: super::Host,
+    pub host: super::host::Host,
     pub port: u16,
     /// `user:password` from the URL, sent as Basic `Proxy-Authorization`; never shown.
     pub credentials: Option<String>,
@@ -73,7 +73,7 @@ impl ProxyUrl {
         let host = url
             .host_str()
             .ok_or_else(|| format!("`{}` names no proxy host", redact_userinfo(text)))
-            .and_then(super::Host::parse)?;
+            .and_then(super::host::Host::parse)?;
         let credentials = (!url.username().is_empty()).then(|| {
             let decode = |s: &str| percent_decode(s);
             format!(
@@ -343,6 +343,32 @@ impl Provider {
             Provider::Deepgram => AuthScheme::Token,
             _ => AuthScheme::Bearer,
         }
+    }
+}
+
+impl HttpCheck {
+    /// The requirement, in one short phrase.
+    pub fn expected(&self) -> String {
+        let check = self;
+        let expect = &check.expect;
+        let statuses: Vec<String> = expect
+            .statuses(check.follow_redirects)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let mut parts = vec![statuses.join("|")];
+        if let Some(target) = &expect.redirect_to {
+            parts[0] = format!("{} -> {target}", parts[0]);
+        }
+        let rules = expect.headers.len() + expect.body.len();
+        if rules > 0 {
+            parts.push(format!("{rules} rule{}", if rules == 1 { "" } else { "s" }));
+        }
+        let budget = |label: &str, d: Option<Duration>| d.map(|d| format!("{label}<={}ms", d.as_millis()));
+        parts.extend(budget("max", expect.max));
+        parts.extend(budget("avg", expect.avg));
+        parts.extend(budget("p95", expect.p95));
+        parts.join(", ")
     }
 }
 

@@ -1,9 +1,13 @@
 //! `kind = "scan"`: a firewall audit of a host (or a list or CIDR block of hosts): which ports
 //! answer, and which open ones the `allow` list does not name.
 
+use super::context::{Base, FileContext, Part};
+use super::error::SpecError;
+use super::host::Host;
+use super::plan::{Check, ProbeSpec, ScanCheck, DEFAULT_SCAN_CONCURRENCY};
 use super::raw::RawPorts;
-use super::{Base, Check, FileContext, Host, Part, ProbeSpec, ScanCheck, SpecError};
-use crate::scan::{services, targets, DEFAULT_CONCURRENCY};
+use super::targets;
+use crate::services;
 use serde::Deserialize;
 use serde_spanned::Spanned;
 
@@ -58,7 +62,7 @@ impl FileContext<'_> {
             _ => self.ports(&raw.allow, errors),
         };
         let concurrency = match &raw.concurrency {
-            None => Some(DEFAULT_CONCURRENCY),
+            None => Some(DEFAULT_SCAN_CONCURRENCY),
             Some(n) if (1..=MAX_CONCURRENCY).contains(n.get_ref()) => usize::try_from(*n.get_ref()).ok(),
             Some(n) => {
                 errors.push(self.locator.error(

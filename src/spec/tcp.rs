@@ -1,7 +1,9 @@
 //! `kind = "tcp"`: a host, one or more ports, and the state each port must be in.
 
+use super::context::{Base, FileContext};
+use super::error::SpecError;
+use super::plan::{Check, PortExpectation, ProbeSpec, TcpCheck};
 use super::raw::RawPorts;
-use super::{Base, Check, FileContext, PortExpectation, ProbeSpec, SpecError, TcpCheck};
 use serde::Deserialize;
 use serde_spanned::Spanned;
 

@@ -1,12 +1,14 @@
 //! `kind = "tls"`: a TLS server, the versions and suites it must accept, and its certificate.
 //! Also reads `reach tls --policy FILE`, a file of the same policy keys.
 
+use super::context::{Base, FileContext};
 use super::error::Locator;
+use super::error::{SpecError, SpecErrors};
+use super::plan::{Check, ProbeSpec, TlsCheck};
 use super::raw::{OneOrMany, RawPorts};
-use super::{Base, Check, FileContext, ProbeSpec, SpecError, SpecErrors, TlsCheck};
 use crate::tls::policy::{CertRules, Policy};
-use crate::tls::suites::{self, WeakClass};
 use crate::tls::{mozilla, Version};
+use crate::tls::{suites, WeakClass};
 use serde::de::IntoDeserializer;
 use serde::Deserialize;
 use serde_spanned::Spanned;
@@ -60,8 +62,8 @@ impl FileContext<'_> {
         let sni = raw.sni.as_ref().and_then(|sni| {
             self.scope
                 .substitute(sni.get_ref())
-                .and_then(|text| match super::Host::parse(&text) {
-                    Ok(super::Host::Name(name)) => Ok(name),
+                .and_then(|text| match super::host::Host::parse(&text) {
+                    Ok(super::host::Host::Name(name)) => Ok(name),
                     _ => Err(format!("sni `{text}` must be a DNS name")),
                 })
                 .map_err(|e| errors.push(self.locator.error(sni.span(), e)))
@@ -287,6 +289,8 @@ impl std::fmt::Display for PolicyError {
         }
     }
 }
+
+impl std::error::Error for PolicyError {}
 
 fn load_policy_file(text: &str, path: &Path) -> Result<Policy, SpecErrors> {
     let contents = std::fs::read_to_string(path)

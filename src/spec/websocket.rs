@@ -1,8 +1,10 @@
 //! `kind = "websocket"`: a `ws://` or `wss://` URL that must upgrade (101), and optionally echo a
 //! message.
 
+use super::context::{Base, FileContext};
+use super::error::SpecError;
+use super::plan::{Check, ProbeSpec};
 use super::request::WebsocketCheck;
-use super::{Base, Check, FileContext, ProbeSpec, SpecError};
 use serde::Deserialize;
 use serde_spanned::Spanned;
 use std::collections::BTreeMap;

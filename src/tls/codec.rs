@@ -6,7 +6,7 @@
 //! the server picked. So key shares need only be well-formed (the X25519 share is arbitrary bytes,
 //! the P-256 share is the curve's generator point, which every implementation accepts).
 
-use super::Version;
+use super::version::Version;
 
 const HANDSHAKE: u8 = 22;
 const ALERT: u8 = 21;

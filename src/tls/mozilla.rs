@@ -61,7 +61,7 @@ pub fn by_name(name: &str) -> Option<Profile> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tls::{suites::Suite, Version};
+    use crate::tls::{Suite, Version};
 
     #[test]
     fn every_name_in_the_profiles_is_in_the_table() {

@@ -2,8 +2,8 @@
 // Every entry: code point, IANA name, OpenSSL name, key exchange, authentication, cipher,
 // cipher bits, MAC, first version that defines it, export grade.
 
-use super::suites::{Auth, Enc, Kx, Mac, Suite};
-use super::Version::*;
+use super::suite::{Auth, Enc, Kx, Mac, Suite};
+use super::version::Version::*;
 
 #[rustfmt::skip] // one row per suite reads best
 pub(super) const SUITES: &[Suite] = &[

@@ -6,8 +6,8 @@
 //! upset some servers; the parts, and the versions, run in parallel under a per-host connection
 //! cap. A timeout or an answer that is not TLS makes a result inconclusive, never a refusal.
 
+use crate::outcome::{Preference, VersionResult, VersionState};
 use crate::tls::codec::{self, Answer, Hello, ServerHello};
-use crate::tls::observation::{Preference, VersionResult, VersionState};
 use crate::tls::{Suite, Version};
 use futures_util::future::join_all;
 use std::collections::hash_map::RandomState;
@@ -236,7 +236,7 @@ impl Enumerator {
             Err(_) => {
                 return Reply::Inconclusive(format!(
                     "no answer within {}",
-                    crate::outcome::rounded(self.timeout)
+                    crate::text::rounded(self.timeout)
                 ))
             }
             Ok(Err(e)) if e.kind() == io::ErrorKind::ConnectionReset => {

@@ -4,7 +4,7 @@
 
 use crate::classify;
 use crate::outcome::ErrorClass;
-use crate::tls::observation::{Certificate, Handshake, HandshakeFailure, Verification};
+use crate::outcome::{Certificate, Handshake, HandshakeFailure, Verification};
 use crate::tls::{Suite, Version};
 use crate::trust::{self, Trust};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};

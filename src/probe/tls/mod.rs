@@ -3,11 +3,15 @@
 
 pub mod enumerate;
 pub mod handshake;
+pub mod judge;
 
-use super::{Attempt, Ctx};
-use crate::outcome::{AddressProbe, ErrorClass, Observed, Outcome, Stage, Status, Timings};
+use super::attempt::Attempt;
+use super::context::Ctx;
+use crate::outcome::{
+    AddressProbe, ErrorClass, Finding, HandshakeFailure, Observed, PortState, Stage, Timings, TlsObservation,
+    Verdict, Verification, VersionState,
+};
 use crate::spec::TlsCheck;
-use crate::tls::observation::{TlsObservation, VersionState};
 use crate::tls::policy::Policy;
 use enumerate::Enumerator;
 use rustls::pki_types::ServerName;
@@ -21,10 +25,11 @@ pub async fn attempt(ctx: &Ctx, check: &TlsCheck, timeout: Duration) -> Attempt 
         Err(e) => return Attempt::unresolved(e),
     };
     let Some(&ip) = resolved.addresses.first() else {
-        return Attempt {
-            outcome: Outcome::error(Stage::Dns, ErrorClass::NoData, "the host has no address"),
-            inconclusive: false,
-        };
+        return Attempt::settled(Finding::error(
+            Stage::Dns,
+            ErrorClass::NoData,
+            "the host has no address",
+        ));
     };
     let address = SocketAddr::new(ip, check.port);
     let mut timings = Timings {
@@ -32,41 +37,40 @@ pub async fn attempt(ctx: &Ctx, check: &TlsCheck, timeout: Duration) -> Attempt 
         ..Timings::default()
     };
     let started = Instant::now();
-    match super::tcp::connect(address, timeout).await {
+    match crate::probe::connect::connect(address, timeout).await {
         AddressProbe::State {
-            state: crate::outcome::PortState::Open,
+            state: PortState::Open,
             ..
         } => {}
         AddressProbe::State { state, evidence } => {
-            let class = if state == crate::outcome::PortState::Closed {
+            let class = if state == PortState::Closed {
                 ErrorClass::Refused
             } else {
                 ErrorClass::Timeout
             };
-            let mut outcome = Outcome::error(
-                Stage::Tcp,
-                class,
-                format!(
-                    "{address} is {state} ({}): no TLS server to observe",
-                    evidence.as_str()
-                ),
-            );
+            let stage = Stage::Tcp;
             // A requirement on the TLS server implies one must answer there: a reset or a
             // silent port contradicts it (as for a port that must be open). Only a bare audit,
             // which requires nothing, has merely failed to observe.
-            if !check.policy.is_report_only() {
-                outcome.status = Status::Fail;
-            }
+            let verdict = if check.policy.is_report_only() {
+                Verdict::Error { stage, class }
+            } else {
+                Verdict::Fail {
+                    stage,
+                    class: Some(class),
+                }
+            };
+            let finding = Finding::new(verdict, class.as_str()).message(format!(
+                "{address} is {state} ({}): no TLS server to observe",
+                evidence.as_str()
+            ));
             return Attempt {
-                outcome,
+                finding,
                 inconclusive: class == ErrorClass::Timeout,
             };
         }
         AddressProbe::Error { class, detail } => {
-            return Attempt {
-                outcome: Outcome::error(Stage::Tcp, class, detail),
-                inconclusive: false,
-            }
+            return Attempt::settled(Finding::error(Stage::Tcp, class, detail));
         }
     }
     timings.tcp = Some(started.elapsed());
@@ -110,7 +114,7 @@ pub async fn observe(
         let started = Instant::now();
         let result = match name {
             Ok(name) => handshake::handshake(&ctx.trust, address, name, timeout).await,
-            Err(e) => Err(crate::tls::observation::HandshakeFailure {
+            Err(e) => Err(crate::outcome::HandshakeFailure {
                 class: ErrorClass::CertWrongHost,
                 detail: format!("`{}` is not a valid server name: {e}", server_name.unwrap_or("")),
             }),
@@ -137,7 +141,7 @@ pub async fn observe(
             .unwrap_or_default();
         handshake = handshake::legacy_certificate(&ctx.trust, address, name, version, suite, timeout)
             .await
-            .map_err(|f| crate::tls::observation::HandshakeFailure {
+            .map_err(|f| HandshakeFailure {
                 detail: format!("{rustls_said}; and the raw {version} hello: {}", f.detail),
                 ..f
             });
@@ -148,7 +152,6 @@ pub async fn observe(
         versions,
         handshake,
         probes: enumerator.probes(),
-        violations: Vec::new(),
     }
 }
 
@@ -163,13 +166,25 @@ fn name_for(
 }
 
 /// Pass, fail or error from an observation.
-pub fn judge(policy: &Policy, mut seen: TlsObservation, timings: Timings) -> Attempt {
-    let judgement = policy.judge(&seen);
+pub fn judge(policy: &Policy, seen: TlsObservation, timings: Timings) -> Attempt {
+    let judgement = judge::judge(policy, &seen);
     let summary = summary(&seen);
-    let (status, inconclusive, message) = if !judgement.violations.is_empty() {
-        (Status::Fail, false, judgement.violations.join("; "))
+    let stage = Stage::Tls;
+    let error = |class: Option<ErrorClass>| Verdict::Error {
+        stage,
+        class: class
+            .or_else(|| seen.handshake.as_ref().err().map(|f| f.class))
+            .unwrap_or(ErrorClass::Timeout),
+    };
+    let (verdict, inconclusive, message) = if !judgement.violations.is_empty() {
+        let class = judgement.class;
+        (
+            Verdict::Fail { stage, class },
+            false,
+            judgement.violations.join("; "),
+        )
     } else if !judgement.unknown.is_empty() {
-        (Status::Error, true, judgement.unknown.join("; "))
+        (error(judgement.class), true, judgement.unknown.join("; "))
     } else if seen.versions.is_empty() && seen.handshake.is_err() {
         let detail = seen
             .handshake
@@ -177,48 +192,38 @@ pub fn judge(policy: &Policy, mut seen: TlsObservation, timings: Timings) -> Att
             .err()
             .map(|f| f.detail.clone())
             .unwrap_or_default();
-        (Status::Error, false, detail)
+        (error(judgement.class), false, detail)
     } else {
         let any_accepted = seen.accepted().next().is_some() || seen.handshake.is_ok();
         if any_accepted {
-            (Status::Pass, false, String::new())
+            (Verdict::Pass { stage }, false, String::new())
         } else if seen
             .versions
             .iter()
             .any(|v| v.state == VersionState::Inconclusive)
         {
-            (Status::Error, true, "no version answered conclusively".to_owned())
-        } else {
             (
-                Status::Fail,
+                error(judgement.class),
+                true,
+                "no version answered conclusively".to_owned(),
+            )
+        } else {
+            let class = judgement.class;
+            (
+                Verdict::Fail { stage, class },
                 false,
                 "the server accepts no TLS version".to_owned(),
             )
         }
     };
-    let error = match status {
-        Status::Fail => judgement.class,
-        Status::Error => Some(
-            judgement
-                .class
-                .or_else(|| seen.handshake.as_ref().err().map(|f| f.class))
-                .unwrap_or(ErrorClass::Timeout),
-        ),
-        _ => None,
-    };
-    seen.violations = judgement.violations;
     Attempt {
-        outcome: Outcome {
-            status,
-            stage: Some(Stage::Tls),
-            error,
-            skip_reason: None,
-            observed_summary: summary,
-            message,
-            observed: Observed::Tls(Box::new(seen)),
-            timings,
-            attempts: 1,
-        },
+        finding: Finding::new(verdict, summary)
+            .message(message)
+            .observed(Observed::Tls {
+                observation: Box::new(seen),
+                violations: judgement.violations,
+            })
+            .timings(timings),
         inconclusive,
     }
 }
@@ -242,8 +247,7 @@ fn summary(seen: &TlsObservation) -> String {
     match &seen.handshake {
         Ok(h) => {
             let cert = match (&h.chain, &h.hostname, &h.certificate) {
-                (crate::tls::observation::Verification::Invalid { class, .. }, _, _)
-                | (_, crate::tls::observation::Verification::Invalid { class, .. }, _) => {
+                (Verification::Invalid { class, .. }, _, _) | (_, Verification::Invalid { class, .. }, _) => {
                     class.as_str().to_owned()
                 }
                 (_, _, Some(c)) => format!("cert ok, {}d left", c.days_left),

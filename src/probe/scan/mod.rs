@@ -1,13 +1,23 @@
-//! `scan` checks: resolve the host, scan every address with [`crate::scan::engine`], and judge
-//! the open ports against the allow list. Each open port the list does not name is a finding.
+//! `scan` checks: resolve the host, scan every address with [`engine`], and judge the open ports
+//! against the allow list. Each open port the list does not name is a finding.
+//!
+//! [`engine`] drives the connects (each one a [`crate::probe::connect`], so a port gets the same
+//! verdict as a `tcp` check), [`rtt`] adapts their timeouts, [`limits`] sizes the socket budget
+//! from the open-file limit, and [`shared`] holds what the scans of a run share.
 
-use super::{Attempt, Ctx};
+pub mod engine;
+pub mod limits;
+pub mod rtt;
+pub mod shared;
+
+use super::attempt::Attempt;
+use super::context::Ctx;
 use crate::outcome::{
-    AddressProbe, AddressScan, ErrorClass, Observed, Outcome, PortState, ScannedPort, Stage, Status, Timings,
+    AddressProbe, AddressScan, ErrorClass, Finding, Observed, PortState, ScannedPort, Stage, Timings, Verdict,
 };
-use crate::scan::engine::{self, EngineOptions};
-use crate::scan::services;
+use crate::services;
 use crate::spec::{port_ranges, ScanCheck};
+use engine::EngineOptions;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -20,14 +30,11 @@ pub async fn attempt(ctx: &Ctx, check: &ScanCheck, timeout: Duration, retries: u
         Err(e) => return Attempt::unresolved(e),
     };
     let Some((_sockets, granted)) = ctx.scan.reserve(check.concurrency).await else {
-        return Attempt {
-            outcome: Outcome::error(
-                Stage::Tcp,
-                ErrorClass::Io,
-                "internal error: the socket budget was closed",
-            ),
-            inconclusive: false,
-        };
+        return Attempt::settled(Finding::error(
+            Stage::Tcp,
+            ErrorClass::Io,
+            "internal error: the socket budget was closed",
+        ));
     };
     let options = EngineOptions {
         concurrency: granted,
@@ -56,10 +63,7 @@ pub async fn attempt(ctx: &Ctx, check: &ScanCheck, timeout: Duration, retries: u
         tcp: Some(started.elapsed()),
         ..Timings::default()
     };
-    Attempt {
-        outcome: judge(check, addresses, timings),
-        inconclusive: false,
-    }
+    Attempt::settled(judge(check, addresses, timings))
 }
 
 /// Keeps the ports worth listing and counts the closed ones.
@@ -95,7 +99,7 @@ fn fold(address: std::net::IpAddr, found: Vec<engine::PortOutcome>, elapsed: Dur
 
 /// The verdict: a fail when a port outside the allow list is open; else an error when some
 /// ports could not be probed; else a pass.
-pub fn judge(check: &ScanCheck, mut addresses: Vec<AddressScan>, timings: Timings) -> Outcome {
+pub fn judge(check: &ScanCheck, mut addresses: Vec<AddressScan>, timings: Timings) -> Finding {
     let several = addresses.len() > 1;
     let mut findings = Vec::new();
     for scan in &mut addresses {
@@ -132,37 +136,29 @@ pub fn judge(check: &ScanCheck, mut addresses: Vec<AddressScan>, timings: Timing
             AddressProbe::State { .. } => None,
         })
     });
-    let (status, error, message) = if !findings.is_empty() {
+    let stage = Stage::Tcp;
+    let (verdict, message) = if !findings.is_empty() {
         let allowed = match &check.allow {
             Some(allow) if !allow.is_empty() => format!("the allow list is {}", port_ranges(allow)),
             _ => "no port may be open".to_owned(),
         };
         let noun = if findings.len() == 1 { "port" } else { "ports" };
         (
-            Status::Fail,
-            None,
+            Verdict::Fail { stage, class: None },
             format!("unexpected open {noun}: {}; {allowed}", findings.join(", ")),
         )
     } else if let Some((address, count, class, detail)) = unprobed {
         (
-            Status::Error,
-            Some(class),
+            Verdict::Error { stage, class },
             format!("could not probe {count} ports of {address}: {detail}"),
         )
     } else {
-        (Status::Pass, None, String::new())
+        (Verdict::Pass { stage }, String::new())
     };
-    Outcome {
-        status,
-        stage: Some(Stage::Tcp),
-        error,
-        skip_reason: None,
-        observed_summary: summarize(&addresses),
-        message,
-        observed: Observed::Scan { addresses },
-        timings,
-        attempts: 1,
-    }
+    Finding::new(verdict, summarize(&addresses))
+        .message(message)
+        .observed(Observed::Scan { addresses })
+        .timings(timings)
 }
 
 /// `6 open (1 unexpected), 1 filtered, 65528 closed`, over all addresses.
@@ -194,6 +190,7 @@ fn summarize(addresses: &[AddressScan]) -> String {
 mod tests {
     use super::*;
     use crate::outcome::PortEvidence;
+    use crate::outcome::Status;
     use crate::spec::Host;
 
     fn port(port: u16, state: PortState, evidence: PortEvidence) -> ScannedPort {
@@ -236,15 +233,12 @@ mod tests {
             scan_of(ports),
             Timings::default(),
         );
-        assert_eq!(outcome.status, Status::Fail);
+        assert_eq!(outcome.verdict.status(), Status::Fail);
         assert_eq!(
             outcome.message,
             "unexpected open port: 6379 (redis); the allow list is 22,80,443"
         );
-        assert_eq!(
-            outcome.observed_summary,
-            "2 open (1 unexpected), 1 filtered, 100 closed"
-        );
+        assert_eq!(outcome.summary, "2 open (1 unexpected), 1 filtered, 100 closed");
         let Observed::Scan { addresses } = &outcome.observed else {
             panic!()
         };
@@ -261,7 +255,7 @@ mod tests {
     fn without_an_allow_list_a_scan_only_reports() {
         let ports = vec![port(6379, PortState::Open, PortEvidence::SynAck)];
         let outcome = judge(&check(None), scan_of(ports), Timings::default());
-        assert_eq!(outcome.status, Status::Pass);
+        assert_eq!(outcome.verdict.status(), Status::Pass);
     }
 
     #[test]
@@ -278,11 +272,11 @@ mod tests {
             scan_of(vec![broken.clone()]),
             Timings::default(),
         );
-        assert_eq!(outcome.status, Status::Error);
-        assert_eq!(outcome.error, Some(ErrorClass::LocalPolicy));
+        assert_eq!(outcome.verdict.status(), Status::Error);
+        assert_eq!(outcome.verdict.class(), Some(ErrorClass::LocalPolicy));
         let with_finding = vec![broken, port(3000, PortState::Open, PortEvidence::SynAck)];
         let outcome = judge(&check(Some(vec![])), scan_of(with_finding), Timings::default());
-        assert_eq!(outcome.status, Status::Fail);
+        assert_eq!(outcome.verdict.status(), Status::Fail);
         assert!(outcome.message.contains("3000 (grafana"), "{}", outcome.message);
         assert!(
             outcome.message.contains("no port may be open"),

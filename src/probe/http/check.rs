@@ -1,14 +1,16 @@
 //! `http` checks: send the request (following redirects when asked, `samples` times), then judge
 //! the answer against the expectations: status, redirect target, headers, body, latency.
 
-use super::client::{self, Exchange, Outgoing};
-use super::transport::StageError;
-use super::{Attempt, Ctx};
+use super::exchange::{self, Exchange, Outgoing};
+use super::stage::StageError;
 use crate::classify;
 use crate::outcome::{
-    ErrorClass, HttpObservation, LatencyStats, Observed, Outcome, RedirectHop, Stage, Status, Timings,
+    ErrorClass, Finding, HttpObservation, LatencyStats, Observed, RedirectHop, Stage, Timings, Verdict,
 };
+use crate::probe::attempt::Attempt;
+use crate::probe::context::Ctx;
 use crate::spec::request::{BodyRule, HeaderRule, HeaderTest, HttpCheck, MAX_REDIRECTS};
+use crate::text::ms;
 use std::time::Duration;
 use url::Url;
 
@@ -30,15 +32,13 @@ pub async fn attempt(ctx: &Ctx, check: &HttpCheck, timeout: Duration) -> Attempt
                     off = Some(followed);
                 }
             }
-            Err(failed) => return stage_failure(failed.error, failed.observation),
+            Err(failed) => return failed.error.into_attempt(failed.observation),
         }
     }
     match off.or(first) {
         Some(followed) => judge(check, &followed, &times),
-        None => stage_failure(
-            StageError::error(Stage::Http, ErrorClass::Io, "no request was made".to_owned()),
-            HttpObservation::default(),
-        ),
+        None => StageError::error(Stage::Http, ErrorClass::Io, "no request was made".to_owned())
+            .into_attempt(HttpObservation::default()),
     }
 }
 
@@ -75,7 +75,7 @@ async fn follow(ctx: &Ctx, check: &HttpCheck, timeout: Duration) -> Result<Follo
             body,
             proxy: &request.proxy,
         };
-        let exchange = client::exchange(ctx, &out, timeout)
+        let exchange = exchange::exchange(ctx, &out, timeout)
             .await
             .map_err(|error| Failed {
                 observation: HttpObservation {
@@ -179,26 +179,6 @@ fn observation(
     }
 }
 
-/// The verdict on a check that could not get an answer to judge.
-pub fn stage_failure(error: StageError, mut observation: HttpObservation) -> Attempt {
-    observation.address = observation.address.or(error.address);
-    let summary = format!("{} at {}", error.class.as_str(), error.stage.as_str());
-    Attempt {
-        outcome: Outcome {
-            status: error.status,
-            stage: Some(error.stage),
-            error: Some(error.class),
-            skip_reason: None,
-            observed_summary: summary,
-            message: error.message,
-            observed: Observed::Http(Box::new(observation)),
-            timings: error.timings,
-            attempts: 1,
-        },
-        inconclusive: error.inconclusive,
-    }
-}
-
 fn judge(check: &HttpCheck, followed: &Followed, times: &[Duration]) -> Attempt {
     let expect = &check.expect;
     let last = &followed.last;
@@ -266,29 +246,18 @@ fn judge(check: &HttpCheck, followed: &Followed, times: &[Duration]) -> Attempt 
         ttfb: followed.first_timings.ttfb,
         ..followed.first_timings
     };
-    let status = if failures.is_empty() {
-        Status::Pass
+    let verdict = if failures.is_empty() {
+        Verdict::Pass { stage: Stage::Http }
     } else {
-        Status::Fail
+        Verdict::Fail { stage, class }
     };
     Attempt {
-        outcome: Outcome {
-            status,
-            stage: Some(if status == Status::Pass {
-                Stage::Http
-            } else {
-                stage
-            }),
-            error: class,
-            skip_reason: None,
-            observed_summary: summary,
-            message: failures.join("; "),
-            observed: Observed::Http(Box::new(observed)),
-            timings,
-            attempts: 1,
-        },
+        finding: Finding::new(verdict, summary)
+            .message(failures.join("; "))
+            .observed(Observed::Http(Box::new(observed)))
+            .timings(timings),
         // A 5xx may pass on its own (a restart, a deploy); another attempt is worth it.
-        inconclusive: status == Status::Fail && class == Some(ErrorClass::Http5xx),
+        inconclusive: class == Some(ErrorClass::Http5xx) && !failures.is_empty(),
     }
 }
 
@@ -314,16 +283,6 @@ fn summarize(followed: &Followed, latency: Option<LatencyStats>) -> String {
         summary.push_str(" via proxy");
     }
     summary
-}
-
-/// Milliseconds as people read them.
-pub fn ms(duration: Duration) -> String {
-    let ms = duration.as_secs_f64() * 1000.0;
-    if ms < 10.0 {
-        format!("{ms:.1}ms")
-    } else {
-        format!("{ms:.0}ms")
-    }
 }
 
 fn header_problem(rule: &HeaderRule, headers: &http::HeaderMap) -> Option<String> {

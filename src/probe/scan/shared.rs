@@ -1,25 +1,8 @@
-//! The firewall-audit scanner behind `reach scan` and the `scan` check kind: which TCP ports of
-//! an address answer, told apart as open, closed and filtered with the same per-port truth as a
-//! `tcp` check ([`crate::probe::tcp::connect`]), but tens of thousands of ports at a time.
-//!
-//! [`engine`] drives the connects, [`rtt`] adapts their timeouts, [`limits`] sizes the socket
-//! budget from the open-file limit, [`targets`] expands host lists and CIDR blocks, and
-//! [`services`] names well-known ports; [`command`] is `reach scan`.
-
-pub mod command;
-pub mod engine;
-pub mod limits;
-pub mod rtt;
-pub mod services;
-pub mod targets;
+//! What every scan of a run shares: the socket budget and the port counters a progress bar reads.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::sync::Semaphore;
-
-/// Concurrent connects per scan when nothing else says: enough to cover a 100 ms path at about
-/// 10,000 ports a second, modest enough for stateful firewalls and conntrack tables on the way.
-pub const DEFAULT_CONCURRENCY: usize = 1024;
 
 /// What every scan of a run shares: the socket budget (so scans running side by side never
 /// exceed the open-file limit together) and the port counters a progress bar reads.
@@ -59,7 +42,7 @@ impl ScanShared {
 impl Default for ScanShared {
     /// Sized by the open-file limit as it stands (raising it is the command's decision).
     fn default() -> Self {
-        ScanShared::new(limits::socket_budget())
+        ScanShared::new(super::limits::socket_budget())
     }
 }
 

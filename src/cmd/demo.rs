@@ -2,19 +2,25 @@
 //! loopback port where nothing listens (the "cache"), then runs the embedded example spec
 //! `checks/examples/demo.toml` against them. No traffic leaves 127.0.0.1.
 
-use crate::app::{self, USAGE};
-use crate::cli::{ColorChoice, DemoArgs};
-use crate::probe::Ctx;
-use crate::run::RunOptions;
+use super::args::{ColorChoice, ConnectArgs, OutputArgs};
+use super::exit;
+use super::session::{Environment, Session};
 use crate::spec::{self, vars::Overrides, LoadOptions, Plan};
+use clap::Args;
 use std::collections::BTreeMap;
 use std::net::TcpListener;
 
 /// The example spec, embedded so the demo needs no files.
-pub const SPEC: &str = include_str!("../checks/examples/demo.toml");
+pub const SPEC: &str = include_str!("../../checks/examples/demo.toml");
 const LABEL: &str = "checks/examples/demo.toml";
 
-pub fn run(args: &DemoArgs, color: ColorChoice) -> u8 {
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+pub fn execute(args: &DemoArgs, color: ColorChoice) -> u8 {
     // The kernel completes handshakes into the listen backlog, so the listener needs no accept
     // loop for the few connections the demo makes; it only has to stay open during the run.
     let api = match TcpListener::bind("127.0.0.1:0").and_then(|l| Ok((l.local_addr()?.port(), l))) {
@@ -44,12 +50,21 @@ pub fn run(args: &DemoArgs, color: ColorChoice) -> u8 {
         files: vec![LABEL.to_owned()],
         checks,
     };
-    let code = app::execute(plan, Ctx::default(), &RunOptions::default(), &args.output, color);
+    let code = match Session::new(
+        &plan,
+        ConnectArgs::default(),
+        Environment::Isolated,
+        &args.output,
+        color,
+    ) {
+        Ok(session) => session.execute(plan),
+        Err(e) => fail(&e.to_string()),
+    };
     drop(api);
     code
 }
 
 fn fail(message: &str) -> u8 {
     eprintln!("error: {message}");
-    USAGE
+    exit::USAGE
 }

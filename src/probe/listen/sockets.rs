@@ -1,8 +1,6 @@
 //! The inside view: this host's listening sockets, read from `/proc/net/{tcp,tcp6,udp,udp6}` of
 //! the network namespace reach runs in, with the owning process where `/proc/PID/fd` is readable
-//! (all of them as root, one's own otherwise). [`command`] is `reach listeners`.
-
-pub mod command;
+//! (all of them as root, one's own otherwise).
 
 use crate::outcome::{ListeningSocket, OwningProcess, Transport};
 use std::collections::HashMap;

@@ -1,10 +1,12 @@
-//! `listen` checks: this host's listening sockets (see [`crate::listeners`]) judged against a
+//! `listen` checks: this host's listening sockets (read by [`sockets`]) judged against a
 //! requirement. An internal port bound to a wildcard address is a latent exposure: it is closed
 //! to the outside only as long as the firewall holds, whatever a scan from outside shows today.
 
-use super::Attempt;
+pub mod sockets;
+
+use super::attempt::Attempt;
 use crate::classify;
-use crate::outcome::{BindScope, ListeningSocket, Observed, Outcome, Stage, Status, Transport};
+use crate::outcome::{BindScope, ErrorClass, Finding, ListeningSocket, Observed, Stage, Transport, Verdict};
 use crate::spec::{ListenCheck, ListenExpectation};
 
 /// The finding for an internal port on a wildcard address.
@@ -16,8 +18,8 @@ pub async fn attempt(check: &ListenCheck) -> Attempt {
         Some(transport) => vec![transport],
         None => vec![Transport::Tcp, Transport::Udp],
     };
-    let read = tokio::task::spawn_blocking(move || crate::listeners::read(&transports)).await;
-    let outcome = match read {
+    let read = tokio::task::spawn_blocking(move || sockets::read(&transports)).await;
+    let finding = match read {
         Ok(Ok(sockets)) => {
             let sockets = sockets
                 .into_iter()
@@ -25,25 +27,22 @@ pub async fn attempt(check: &ListenCheck) -> Attempt {
                 .collect();
             judge(check, sockets)
         }
-        Ok(Err(e)) => Outcome::error(
+        Ok(Err(e)) => Finding::error(
             Stage::Assert,
             classify::local_read_error(&e.error),
             format!("cannot read {}: {}", e.path, e.error),
         ),
-        Err(e) => Outcome::error(
+        Err(e) => Finding::error(
             Stage::Assert,
-            crate::outcome::ErrorClass::Io,
+            ErrorClass::Io,
             format!("internal error: reading the socket tables stopped: {e}"),
         ),
     };
-    Attempt {
-        outcome,
-        inconclusive: false,
-    }
+    Attempt::settled(finding)
 }
 
 /// Judges the sockets of the check's port (or all of them, for an inventory).
-pub fn judge(check: &ListenCheck, sockets: Vec<ListeningSocket>) -> Outcome {
+pub fn judge(check: &ListenCheck, sockets: Vec<ListeningSocket>) -> Finding {
     let what = check.port.map_or_else(String::new, |port| {
         format!("{}/{port}", check.transport.map_or("tcp", Transport::as_str))
     });
@@ -77,21 +76,14 @@ pub fn judge(check: &ListenCheck, sockets: Vec<ListeningSocket>) -> Outcome {
         )),
         Some(_) => None,
     };
-    let (status, message) = match failure {
-        Some(message) => (Status::Fail, message),
-        None => (Status::Pass, String::new()),
+    let stage = Stage::Assert;
+    let (verdict, message) = match failure {
+        Some(message) => (Verdict::Fail { stage, class: None }, message),
+        None => (Verdict::Pass { stage }, String::new()),
     };
-    Outcome {
-        status,
-        stage: Some(Stage::Assert),
-        error: None,
-        skip_reason: None,
-        observed_summary: summarize(check, &sockets),
-        message,
-        observed: Observed::Listen { sockets },
-        timings: crate::outcome::Timings::default(),
-        attempts: 1,
-    }
+    Finding::new(verdict, summarize(check, &sockets))
+        .message(message)
+        .observed(Observed::Listen { sockets })
 }
 
 /// `0.0.0.0 (postgres, pid 812), ::1`.
@@ -127,6 +119,7 @@ fn summarize(check: &ListenCheck, sockets: &[ListeningSocket]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::outcome::Status;
 
     fn socket(address: &str) -> ListeningSocket {
         ListeningSocket {
@@ -149,7 +142,7 @@ mod tests {
     fn a_wildcard_bind_of_an_internal_port_is_a_latent_exposure() {
         for wildcard in ["0.0.0.0", "::"] {
             let outcome = judge(&check(ListenExpectation::NotWildcard), vec![socket(wildcard)]);
-            assert_eq!(outcome.status, Status::Fail);
+            assert_eq!(outcome.verdict.status(), Status::Fail);
             assert!(
                 outcome.message.starts_with(LATENT_EXPOSURE),
                 "{}",
@@ -157,32 +150,36 @@ mod tests {
             );
         }
         let loopback = judge(&check(ListenExpectation::NotWildcard), vec![socket("127.0.0.1")]);
-        assert_eq!(loopback.status, Status::Pass);
+        assert_eq!(loopback.verdict.status(), Status::Pass);
         let absent = judge(&check(ListenExpectation::NotWildcard), vec![]);
-        assert_eq!(absent.status, Status::Pass);
+        assert_eq!(absent.verdict.status(), Status::Pass);
     }
 
     #[test]
     fn loopback_only_refuses_specific_addresses_too() {
         let outcome = judge(&check(ListenExpectation::LoopbackOnly), vec![socket("10.0.0.5")]);
-        assert_eq!(outcome.status, Status::Fail);
+        assert_eq!(outcome.verdict.status(), Status::Fail);
         assert!(outcome.message.contains("10.0.0.5"), "{}", outcome.message);
         let ok = judge(&check(ListenExpectation::LoopbackOnly), vec![socket("::1")]);
-        assert_eq!(ok.status, Status::Pass);
+        assert_eq!(ok.verdict.status(), Status::Pass);
     }
 
     #[test]
     fn listening_and_not_listening() {
         assert_eq!(
-            judge(&check(ListenExpectation::Listening), vec![]).status,
+            judge(&check(ListenExpectation::Listening), vec![])
+                .verdict
+                .status(),
             Status::Fail
         );
         assert_eq!(
-            judge(&check(ListenExpectation::Listening), vec![socket("10.0.0.5")]).status,
+            judge(&check(ListenExpectation::Listening), vec![socket("10.0.0.5")])
+                .verdict
+                .status(),
             Status::Pass
         );
         let outcome = judge(&check(ListenExpectation::NotListening), vec![socket("::1")]);
-        assert_eq!(outcome.status, Status::Fail);
-        assert_eq!(outcome.observed_summary, "listening on ::1");
+        assert_eq!(outcome.verdict.status(), Status::Fail);
+        assert_eq!(outcome.summary, "listening on ::1");
     }
 }

@@ -1,13 +1,13 @@
 //! Drives the connects of one address's scan: a bounded number in flight, spread over a few
 //! worker tasks so both the kernel work and ours use every core; adaptive timeouts; and a second
 //! chance, with a doubled timeout, for every port that stayed silent before it is called
-//! `filtered`. Each connect is [`crate::probe::tcp::connect`], so a port gets the same verdict
+//! `filtered`. Each connect is [`crate::probe::connect`], so a port gets the same verdict
 //! here as in a `tcp` check.
 
 use super::rtt::RttEstimator;
-use super::PortProgress;
+use super::shared::PortProgress;
 use crate::outcome::{AddressProbe, PortEvidence, PortState};
-use crate::probe::tcp::{self, Started};
+use crate::probe::connect::{self, Started};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use futures_util::FutureExt;
 use std::collections::VecDeque;
@@ -156,11 +156,11 @@ impl Worker {
                 let target = SocketAddr::new(self.address, job.port);
                 // A socket that cannot be made here is made (and its failure classified) by
                 // start_connect itself.
-                let spare = spares.pop().or_else(|| tcp::reusable_socket(target).ok());
+                let spare = spares.pop().or_else(|| connect::reusable_socket(target).ok());
                 let started = Instant::now();
-                match tcp::start_connect(target, spare) {
+                match connect::start_connect(target, spare) {
                     Started::Connected(socket) => {
-                        let probe = tcp::established(&socket);
+                        let probe = connect::established(&socket);
                         self.record(job, probe, started.elapsed(), &mut retries, &mut results);
                     }
                     Started::Answered { probe, spare } => {
@@ -184,7 +184,7 @@ impl Worker {
                             }
                         };
                         in_flight.push(async move {
-                            let probe = tcp::wait_for_answer(socket, timeout).await;
+                            let probe = connect::wait_for_answer(socket, timeout).await;
                             (job, probe, started.elapsed())
                         });
                         // Polled now, its timeout starts now rather than when this loop next

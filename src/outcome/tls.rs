@@ -1,8 +1,9 @@
 //! What a TLS check observed about one server: the versions and suites it accepts, the real
-//! handshake, and the certificate. Reports render these; the policy judges them.
+//! handshake, and the certificate. Reports render these; a check's policy judges them (the
+//! judgement is kept beside the observation, in [`super::Observed::Tls`]).
 
-use super::{Suite, Version};
-use crate::outcome::ErrorClass;
+use super::verdict::ErrorClass;
+use crate::tls::{Suite, Version};
 use std::net::SocketAddr;
 
 /// Everything one TLS check saw.
@@ -16,8 +17,6 @@ pub struct TlsObservation {
     pub handshake: Result<Handshake, HandshakeFailure>,
     /// How many hellos enumeration sent.
     pub probes: usize,
-    /// What the policy found wrong, one line each; empty when there was no policy or all held.
-    pub violations: Vec<String>,
 }
 
 impl TlsObservation {

@@ -2,12 +2,14 @@
 //! CONNECT, tls) so that a failure names the stage it happened in and every stage is timed.
 //!
 //! reqwest would hide these stages behind one error; driving them by hand with the run's
-//! resolver (`--resolve`), the TCP connect of [`super::tcp`] and the run's trust store
+//! resolver (`--resolve`), the TCP connect of [`crate::probe::connect`] and the run's trust store
 //! (`--ca-file`) is what lets reach say "DNS", "firewall", "TLS-intercepting proxy" or "provider".
 
-use super::Ctx;
+use super::origin::Origin;
+use super::stage::StageError;
 use crate::classify;
-use crate::outcome::{AddressProbe, ErrorClass, PortEvidence, PortState, Stage, Status, Timings, TlsSession};
+use crate::outcome::{AddressProbe, ErrorClass, PortEvidence, PortState, Stage, Timings, TlsSession};
+use crate::probe::context::Ctx;
 use crate::spec::request::ProxyUrl;
 use crate::spec::Host;
 use base64::Engine as _;
@@ -15,74 +17,13 @@ use rustls::pki_types::ServerName;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
-use url::Url;
 
 /// Largest proxy answer to CONNECT that is read.
 const MAX_PROXY_HEAD: usize = 16 * 1024;
-
-/// Where a URL's connection goes: scheme security, host and port.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Origin {
-    pub tls: bool,
-    pub host: Host,
-    pub port: u16,
-}
-
-impl Origin {
-    /// The origin of an `http`, `https`, `ws` or `wss` URL.
-    pub fn of(url: &Url) -> Result<Origin, String> {
-        let tls = matches!(url.scheme(), "https" | "wss");
-        let host = url.host_str().ok_or_else(|| format!("`{url}` names no host"))?;
-        let port = url
-            .port_or_known_default()
-            .ok_or_else(|| format!("`{url}` has no port"))?;
-        Ok(Origin {
-            tls,
-            host: Host::parse(host)?,
-            port,
-        })
-    }
-}
-
-/// Why a connection or an exchange stopped, and what that means for the check.
-#[derive(Debug, Clone)]
-pub struct StageError {
-    pub stage: Stage,
-    pub class: ErrorClass,
-    /// `Fail` when the target's network answered badly; `Error` when nothing could be observed.
-    pub status: Status,
-    pub inconclusive: bool,
-    pub message: String,
-    /// The stages that completed before this one.
-    pub timings: Timings,
-    pub address: Option<SocketAddr>,
-}
-
-impl StageError {
-    pub fn fail(stage: Stage, class: ErrorClass, message: String) -> StageError {
-        StageError {
-            stage,
-            class,
-            status: Status::Fail,
-            inconclusive: matches!(class, ErrorClass::Timeout | ErrorClass::ConnectionClosed),
-            message,
-            timings: Timings::default(),
-            address: None,
-        }
-    }
-
-    pub fn error(stage: Stage, class: ErrorClass, message: String) -> StageError {
-        StageError {
-            status: Status::Error,
-            ..StageError::fail(stage, class, message)
-        }
-    }
-}
 
 /// A TCP stream, with TLS on top when the origin asks for it.
 pub enum Stream {
@@ -168,7 +109,7 @@ pub async fn open(ctx: &Ctx, route: &Route<'_>, deadline: Instant) -> Result<Con
         // A silent address (a broken IPv6 route, a dropped backend) must not use up the whole
         // budget: each address gets an equal share of the time left, so the next one is tried.
         let left = u32::try_from(count - index).unwrap_or(u32::MAX).max(1);
-        match super::tcp::open_stream(address, remaining(deadline) / left).await {
+        match crate::probe::connect::open_stream(address, remaining(deadline) / left).await {
             Ok(stream) => {
                 connected = Some((stream, address));
                 break;
@@ -444,15 +385,10 @@ pub fn status_code(head: &[u8]) -> Option<u16> {
     parts.next()?.parse().ok()
 }
 
-/// An ALPN-less client config for WebSocket upgrades, and one offering http/1.1 for requests.
-pub fn with_alpn(mut config: rustls::ClientConfig, alpn: &[&[u8]]) -> Arc<rustls::ClientConfig> {
-    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
-    Arc::new(config)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use url::Url;
 
     #[test]
     fn status_lines_parse() {

@@ -1,0 +1,121 @@
+//! Flags that several commands share, as the user types them (clap derive), and their value
+//! parsers. Validation into run settings happens in [`super::session`].
+
+use crate::report::Format;
+use crate::resolve::ResolveOverride;
+use clap::{Args, ValueEnum};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How a command reaches its targets: name overrides, the DNS server, the trusted CAs.
+#[derive(Debug, Args, Default)]
+pub struct ConnectArgs {
+    #[command(flatten)]
+    pub names: NameArgs,
+
+    /// Trust exactly the certificate authorities in this PEM file instead of the system's.
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
+}
+
+/// How names are resolved: `--resolve` overrides and `--dns-server`.
+#[derive(Debug, Args, Default)]
+pub struct NameArgs {
+    /// Resolve HOST on PORT (or * for every port) to ADDR, like curl's flag (repeatable).
+    #[arg(long, value_name = "HOST:PORT:ADDR")]
+    pub resolve: Vec<ResolveOverride>,
+
+    #[command(flatten)]
+    pub dns: DnsServerArg,
+}
+
+/// `--dns-server`, shared by every command that resolves names.
+#[derive(Debug, Args, Default)]
+pub struct DnsServerArg {
+    /// Send every DNS lookup of the run to this server (ADDR or ADDR:PORT, UDP with TCP on
+    /// truncation) instead of the system's resolv.conf servers; /etc/hosts is then not read.
+    #[arg(long, value_name = "ADDR[:PORT]", value_parser = crate::dns::parse_server)]
+    pub dns_server: Option<std::net::SocketAddr>,
+}
+
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+
+    /// Write the report to this file (atomically) instead of stdout.
+    #[arg(short, long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct VarArgs {
+    /// Set a check-file variable, overriding REACH_VAR_<KEY> and the file's [vars] (repeatable).
+    #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when stdout is a terminal and NO_COLOR is not set.
+    Auto,
+    Always,
+    Never,
+}
+
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let duration = crate::spec::parse_duration(text)?;
+    if duration.is_zero() {
+        return Err("must be more than zero".to_owned());
+    }
+    Ok(duration)
+}
+
+/// A `--timeout`: the same bounds as a check file's `timeout`.
+pub fn parse_timeout(text: &str) -> Result<Duration, String> {
+    let duration = parse_duration(text)?;
+    if duration > crate::spec::MAX_TIMEOUT {
+        return Err("must be at most 1h".to_owned());
+    }
+    Ok(duration)
+}
+
+pub fn parse_concurrency(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if (1..=100_000).contains(&n) => Ok(n),
+        _ => Err(format!("`{text}` is not a number from 1 to 100000")),
+    }
+}
+
+fn parse_var(text: &str) -> Result<(String, String), String> {
+    let (key, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{text}` is not KEY=VALUE"))?;
+    if !crate::spec::vars::is_var_name(key) {
+        return Err(format!(
+            "`{key}` is not a variable name: letters, digits, `_` and `-`"
+        ));
+    }
+    Ok((key.to_owned(), value.to_owned()))
+}
+
+/// A port list as typed: `22,80,8000-8010`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortList(pub Vec<u16>);
+
+pub fn parse_ports(text: &str) -> Result<PortList, String> {
+    crate::spec::ports::parse_port_list(text).map(PortList)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vars_split_at_the_first_equals_sign() {
+        assert_eq!(parse_var("url=a=b"), Ok(("url".into(), "a=b".into())));
+        assert!(parse_var("novalue").is_err());
+        assert!(parse_var("1x=2").is_err());
+    }
+}

@@ -1,0 +1,95 @@
+//! `reach run FILE...`: load check files into one plan and run it.
+
+use super::args::{
+    parse_concurrency, parse_duration, parse_timeout, ColorChoice, ConnectArgs, OutputArgs, VarArgs,
+};
+use super::exit;
+use super::session::{Environment, Session};
+use crate::run::RunOptions;
+use crate::spec::{self, vars::Overrides, LoadOptions};
+use clap::Args;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Check files (TOML) to run together.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    #[command(flatten)]
+    pub vars: VarArgs,
+
+    /// Run only checks with this tag (repeatable: any of them).
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+
+    /// The vantage point this run is made from; checks bound to other vantage points are skipped.
+    #[arg(long, value_name = "NAME")]
+    pub vantage: Option<String>,
+
+    /// Timeout of each attempt, replacing every check's own (e.g. 500ms, 3s).
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
+    pub timeout: Option<Duration>,
+
+    /// Extra attempts for inconclusive results (timeouts), replacing every check's own.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=10))]
+    pub retries: Option<u32>,
+
+    /// How many checks may run at once.
+    #[arg(long, value_name = "N", default_value_t = crate::run::DEFAULT_CONCURRENCY,
+          value_parser = parse_concurrency)]
+    pub concurrency: usize,
+
+    /// Stop the whole run after this long; unfinished checks are reported as skip.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub deadline: Option<Duration>,
+
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+/// The `--var` values, over `REACH_VAR_*` from the environment.
+pub fn overrides(vars: &VarArgs) -> Overrides {
+    Overrides::from_process(vars.vars.iter().cloned().collect())
+}
+
+/// Warns about `--var` values that no file uses: a typo would otherwise go unnoticed.
+pub fn warn_unused_vars(overrides: &Overrides) {
+    for key in overrides.unused_cli_keys() {
+        eprintln!("warning: --var {key} is not used by any check file");
+    }
+}
+
+pub fn execute(args: RunArgs, color: ColorChoice) -> u8 {
+    let options = LoadOptions {
+        overrides: overrides(&args.vars),
+        timeout: args.timeout,
+        retries: args.retries,
+    };
+    let loaded = spec::load_files(&args.files, &options);
+    warn_unused_vars(&options.overrides);
+    let plan = match loaded {
+        Ok(plan) => plan,
+        Err(errors) => {
+            eprintln!("{errors}");
+            return exit::USAGE;
+        }
+    };
+    let run_options = RunOptions {
+        concurrency: args.concurrency,
+        deadline: args.deadline,
+        tags: args.tags,
+        vantage: args.vantage,
+    };
+    match Session::new(&plan, args.connect, Environment::Process, &args.output, color) {
+        Ok(session) => session.with_options(run_options).execute(plan),
+        Err(e) => {
+            eprintln!("error: {e}");
+            exit::USAGE
+        }
+    }
+}

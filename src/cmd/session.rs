@@ -1,0 +1,243 @@
+//! One [`Session`] runs every command's plan: it is built once, from the shared connect and
+//! output arguments (as ripgrep's high-level arguments are from its low-level ones), before
+//! anything is probed, so a bad `--ca-file`, proxy variable or `-o` path stops the command
+//! with exit code 2; then it runs the plan, renders the report and says the exit code.
+
+use super::args::{ColorChoice, ConnectArgs, OutputArgs};
+use super::exit;
+use crate::outcome::Summary;
+use crate::probe::http::proxy_env::ProxyEnvError;
+use crate::probe::http::settings::HttpCtx;
+use crate::probe::scan::{limits, shared::ScanShared};
+use crate::probe::Ctx;
+use crate::report::progress::{Bar, PortBar};
+use crate::report::{self, Destination, Format};
+use crate::resolve::Resolver;
+use crate::run::{self, Progress, RunOptions, RunReport, Silent};
+use crate::spec::{Plan, ProbeSpec};
+use crate::trust::{Trust, TrustError};
+use std::io::{self, IsTerminal};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Why a session could not be set up; nothing was probed.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error(transparent)]
+    Trust(#[from] TrustError),
+    #[error(transparent)]
+    Proxy(#[from] ProxyEnvError),
+    #[error("no check is selected by {0}: nothing would be probed")]
+    NothingSelected(String),
+    #[error("cannot write the report to {}: {source}", path.display())]
+    Output { path: PathBuf, source: io::Error },
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(io::Error),
+}
+
+/// How a command's report looks to people: the checks table, or a command's own table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// One row per check, with a per-check progress bar on a terminal.
+    Checks,
+    /// `reach scan`: the port table, with a port progress bar.
+    Scan,
+    /// `reach listeners`: the socket table.
+    Listeners,
+}
+
+/// Where the process environment may reach into a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    /// Proxies and API keys come from the environment, as users expect.
+    Process,
+    /// Nothing does: the demo's loopback run must not go through a user's proxy.
+    Isolated,
+}
+
+/// Everything a command needs to run a plan and report it.
+pub struct Session<'a> {
+    ctx: Ctx,
+    options: RunOptions,
+    output: &'a OutputArgs,
+    color: ColorChoice,
+    view: View,
+}
+
+impl<'a> Session<'a> {
+    /// Sets up the run of `plan`: reads `--ca-file` (always, so a bad one stops the command),
+    /// the system roots only when a check may verify a certificate (sparing tcp, dns and scan
+    /// runs the work), proxies and keys from the environment, and the socket budget of scans.
+    pub fn new(
+        plan: &Plan,
+        connect: ConnectArgs,
+        environment: Environment,
+        output: &'a OutputArgs,
+        color: ColorChoice,
+    ) -> Result<Session<'a>, SessionError> {
+        let resolver = Resolver::new(connect.names.resolve).with_dns_server(connect.names.dns.dns_server);
+        let needs_roots = plan.checks.iter().any(|c| c.kind().may_verify_certificates());
+        let trust = match (connect.ca_file.as_deref(), needs_roots) {
+            (Some(path), _) => Trust::from_pem_file(path)?,
+            (None, true) => Trust::system(),
+            (None, false) => Trust::default(),
+        };
+        let http = match environment {
+            Environment::Process => HttpCtx::from_env()?,
+            Environment::Isolated => HttpCtx::default(),
+        };
+        let ctx = Ctx {
+            resolver,
+            trust,
+            http,
+            scan: scan_budget(plan),
+        };
+        Ok(Session {
+            ctx,
+            options: RunOptions::default(),
+            output,
+            color,
+            view: View::Checks,
+        })
+    }
+
+    #[must_use]
+    pub fn with_options(mut self, options: RunOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    #[must_use]
+    pub fn with_view(mut self, view: View) -> Self {
+        self.view = view;
+        self
+    }
+
+    /// Runs the plan and writes its report; returns the exit code.
+    pub fn execute(self, plan: Plan) -> u8 {
+        match self.try_execute(plan) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("error: {e}");
+                exit::USAGE
+            }
+        }
+    }
+
+    fn try_execute(self, plan: Plan) -> Result<u8, SessionError> {
+        if let Some(filters) = nothing_selected(&plan, &self.options) {
+            return Err(SessionError::NothingSelected(filters));
+        }
+        let path = self.output.output.as_deref();
+        let destination = Destination::open(path).map_err(|source| SessionError::Output {
+            path: path.unwrap_or(Path::new("-")).to_owned(),
+            source,
+        })?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(SessionError::Runtime)?;
+        let bar = match self.view {
+            View::Scan => PortBar::on_terminal(Arc::clone(&self.ctx.scan.progress))
+                .map(|b| Box::new(b) as Box<dyn Progress>),
+            View::Checks | View::Listeners => Bar::on_terminal().map(|b| Box::new(b) as Box<dyn Progress>),
+        };
+        let progress: &dyn Progress = bar.as_deref().unwrap_or(&Silent);
+        let report: RunReport = runtime.block_on(run::run(plan, Arc::new(self.ctx), &self.options, progress));
+        let summary: Summary = report.summary();
+        let format = self.output.format;
+        let colored = format == Format::Human && wants_color(self.color, destination.is_stdout());
+        let text = match (format, self.view) {
+            (Format::Human, View::Scan) => report::scan::render(&report, colored),
+            (Format::Human, View::Listeners) => report::listeners::render(&report, colored),
+            (format, _) => report::render(&report, format, colored),
+        };
+        match destination.write(&text) {
+            Ok(()) => {}
+            // Whoever read our output stopped reading (`reach run ... | head`): not a crash.
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+            Err(e) => {
+                eprintln!("error: cannot write the report: {e}");
+                return Ok(exit::USAGE.max(exit::of(&summary)));
+            }
+        }
+        Ok(exit::of(&summary))
+    }
+}
+
+/// The socket budget of the plan's scans: the open-file limit is raised (and stderr told) only
+/// when the plan holds scan checks.
+fn scan_budget(plan: &Plan) -> ScanShared {
+    let wanted = plan
+        .checks
+        .iter()
+        .filter_map(|check| match &check.probe {
+            ProbeSpec::Scan(scan) => Some(scan.concurrency),
+            _ => None,
+        })
+        .max();
+    let Some(concurrency) = wanted else {
+        return ScanShared::default();
+    };
+    match limits::raise_nofile(concurrency) {
+        limits::Raise::Enough { .. } => {}
+        limits::Raise::Raised { from, to } => {
+            eprintln!("note: raised the open-file soft limit from {from} to {to} for {concurrency} concurrent connects");
+        }
+        limits::Raise::Capped { soft, hard } => {
+            let budget = limits::socket_budget();
+            eprintln!(
+                "note: the open-file limit (soft {soft}, hard {hard}) allows {budget} concurrent connects, \
+                 not {concurrency}: the scan runs with {budget}"
+            );
+        }
+    }
+    ScanShared::new(limits::socket_budget())
+}
+
+/// A run whose filters select nothing would pass silently: the filters that did it, if so.
+fn nothing_selected(plan: &Plan, options: &RunOptions) -> Option<String> {
+    if plan
+        .checks
+        .iter()
+        .any(|check| run::filter(check, options).is_none())
+    {
+        return None;
+    }
+    let mut filters = Vec::new();
+    if !options.tags.is_empty() {
+        filters.push(format!("--tag {}", options.tags.join(" --tag ")));
+    }
+    if let Some(vantage) = &options.vantage {
+        filters.push(format!("--vantage {vantage}"));
+    }
+    if filters.is_empty() {
+        filters.push("no --vantage (every check is bound to a vantage point)".to_owned());
+    }
+    Some(filters.join(" and "))
+}
+
+fn wants_color(choice: ColorChoice, to_stdout: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            to_stdout
+                && io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::env::var("TERM").map_or(true, |t| t != "dumb")
+        }
+    }
+}
+
+/// Prints a text result (validate, schema) to stdout; a closed pipe is not an error.
+pub fn print(text: &str) -> u8 {
+    match Destination::Stdout.write(text) {
+        Ok(()) => exit::PASS,
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => exit::PASS,
+        Err(e) => {
+            eprintln!("error: cannot write to stdout: {e}");
+            exit::USAGE
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! `reach tls HOST[:PORT]`: one TLS check built from the command line (target, SNI, policy and
+//! policy flags, all validated before anything is probed), run and reported like a check file.
+
+use super::args::{parse_timeout, ColorChoice, ConnectArgs, OutputArgs};
+use super::exit;
+use super::session::{Environment, Session};
+use crate::spec::command_line::{self, TlsRequest};
+use crate::spec::PolicyFlags;
+use clap::Args;
+use std::time::Duration;
+
+#[derive(Debug, Args)]
+pub struct TlsArgs {
+    /// The server: HOST or HOST:PORT (443 by default); IPv6 as [::1]:443.
+    #[arg(value_name = "HOST[:PORT]")]
+    pub target: String,
+
+    /// Judge the server: mozilla-intermediate, mozilla-modern, or a TOML file of tls policy keys.
+    #[arg(long, value_name = "NAME|FILE")]
+    pub policy: Option<String>,
+
+    /// Server name to send in SNI and verify the certificate against (default: HOST).
+    #[arg(long, value_name = "NAME")]
+    pub sni: Option<String>,
+
+    /// Exactly these versions must be accepted (e.g. "TLSv1.2 TLSv1.3").
+    #[arg(long, value_name = "LIST")]
+    pub protocols: Option<String>,
+
+    /// TLS 1.2 and below may accept only these suites (OpenSSL or IANA names, `:`-separated).
+    #[arg(long, value_name = "LIST")]
+    pub ciphers: Option<String>,
+
+    /// TLS 1.3 may accept only these suites.
+    #[arg(long = "tls13-ciphers", value_name = "LIST")]
+    pub tls13_ciphers: Option<String>,
+
+    /// The accepted suites must be exactly --ciphers / --tls13-ciphers.
+    #[arg(long)]
+    pub exact: bool,
+
+    /// Suite classes that must not be accepted: cbc, rsa-kx, 3des, rc4, null, export, anon ...
+    #[arg(long, value_name = "LIST")]
+    pub forbid: Option<String>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    /// Timeout of each connection (e.g. 500ms, 3s).
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
+    pub timeout: Option<Duration>,
+
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+pub fn execute(args: TlsArgs, color: ColorChoice) -> u8 {
+    let request = TlsRequest {
+        target: &args.target,
+        sni: args.sni.as_deref(),
+        policy: args.policy.as_deref(),
+        flags: PolicyFlags {
+            protocols: args.protocols.as_deref(),
+            ciphers: args.ciphers.as_deref(),
+            tls13_ciphers: args.tls13_ciphers.as_deref(),
+            exact: args.exact,
+            forbid: args.forbid.as_deref(),
+        },
+        timeout: args.timeout,
+    };
+    let plan = match command_line::tls(&request) {
+        Ok(plan) => plan,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
+    match Session::new(&plan, args.connect, Environment::Process, &args.output, color) {
+        Ok(session) => session.execute(plan),
+        Err(e) => {
+            eprintln!("error: {e}");
+            exit::USAGE
+        }
+    }
+}

@@ -1,0 +1,53 @@
+//! The run's HTTP settings, shared by every HTTP-speaking check: proxies and API keys from the
+//! environment, the connection pool, and the client TLS configuration.
+
+use super::keys::Keys;
+use super::pool::Pool;
+use super::proxy_env::{ProxyEnv, ProxyEnvError};
+use crate::trust::Trust;
+use std::fmt;
+use std::sync::{Arc, OnceLock};
+
+/// The run's HTTP state, shared by every HTTP-speaking check.
+#[derive(Default)]
+pub struct HttpCtx {
+    pub proxies: ProxyEnv,
+    pub keys: Keys,
+    /// Connections kept open between requests, and each origin's share of them.
+    pub pool: Pool,
+    tls: OnceLock<Result<Arc<rustls::ClientConfig>, rustls::Error>>,
+}
+
+impl fmt::Debug for HttpCtx {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpCtx")
+            .field("proxies", &self.proxies)
+            .field("keys", &self.keys)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HttpCtx {
+    /// Proxies and keys from the process environment. A proxy variable that cannot be parsed is
+    /// a usage error, named with its value's credentials hidden.
+    pub fn from_env() -> Result<HttpCtx, ProxyEnvError> {
+        let get = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        Ok(HttpCtx {
+            proxies: ProxyEnv::from_vars(get)?,
+            keys: Keys::from_vars(get),
+            ..HttpCtx::default()
+        })
+    }
+
+    /// The client TLS configuration (the run's roots, ALPN http/1.1), built once.
+    pub fn tls_config(&self, trust: &Trust) -> Result<Arc<rustls::ClientConfig>, rustls::Error> {
+        self.tls
+            .get_or_init(|| {
+                trust.client_config().map(|mut config| {
+                    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+                    Arc::new(config)
+                })
+            })
+            .clone()
+    }
+}

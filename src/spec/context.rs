@@ -1,0 +1,384 @@
+//! What the validation of one check file shares: the file's context (its locator, profile,
+//! variables and defaults), the common settings of a check, and the helpers every kind's
+//! builder uses to read values, hosts and ports and to make the finished checks.
+
+use super::error::{Locator, SpecError};
+use super::host::Host;
+use super::plan::{Check, Kind, ProbeSpec, Source};
+use super::ports;
+use super::raw::{RawCommon, RawHeader, RawPortItem, RawPorts, COMMON_KEYS};
+use super::vars::{Overrides, Scope};
+use serde::de::IntoDeserializer;
+use serde_spanned::Spanned;
+use std::ops::Range;
+use std::time::Duration;
+use toml::de::DeTable;
+
+/// Timeout of one attempt when neither the check, the file nor the command line sets one.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3);
+/// Extra attempts for inconclusive results when nothing else says.
+pub const DEFAULT_RETRIES: u32 = 1;
+pub const MAX_RETRIES: u32 = 10;
+/// The longest timeout a check (or `--timeout`) may have.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// Settings from the command line that shape the plan.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    pub overrides: Overrides,
+    /// `--timeout`: replaces every check's timeout.
+    pub timeout: Option<Duration>,
+    /// `--retries`: replaces every check's retry count.
+    pub retries: Option<u32>,
+}
+
+/// `[defaults]`, validated.
+pub(super) struct FileDefaults {
+    pub(super) timeout: Duration,
+    pub(super) retries: u32,
+}
+
+impl FileDefaults {
+    pub(super) fn read(header: &RawHeader, locator: &Locator<'_>, errors: &mut Vec<SpecError>) -> Self {
+        let timeout = match &header.defaults.timeout {
+            Some(text) => parse_timeout(text, locator).unwrap_or_else(|e| {
+                errors.push(e);
+                DEFAULT_TIMEOUT
+            }),
+            None => DEFAULT_TIMEOUT,
+        };
+        let retries = match &header.defaults.retries {
+            Some(retries) => check_retries(retries, locator).unwrap_or_else(|e| {
+                errors.push(e);
+                DEFAULT_RETRIES
+            }),
+            None => DEFAULT_RETRIES,
+        };
+        FileDefaults { timeout, retries }
+    }
+}
+
+pub(super) fn parse_timeout(text: &Spanned<String>, locator: &Locator<'_>) -> Result<Duration, SpecError> {
+    let value = parse_duration(text.get_ref()).map_err(|e| locator.error(text.span(), e))?;
+    if value.is_zero() || value > MAX_TIMEOUT {
+        return Err(locator.error(text.span(), "timeout must be more than 0 and at most 1h"));
+    }
+    Ok(value)
+}
+
+/// Parses durations like `500ms`, `3s`, `1m 30s`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text.trim())
+        .map_err(|e| format!("`{text}` is not a duration ({e}): write e.g. \"500ms\", \"3s\" or \"1m\""))
+}
+
+pub(super) fn check_retries(retries: &Spanned<u32>, locator: &Locator<'_>) -> Result<u32, SpecError> {
+    let value = *retries.get_ref();
+    if value > MAX_RETRIES {
+        return Err(locator.error(
+            retries.span(),
+            format!("retries = {value} is too many: at most {MAX_RETRIES}"),
+        ));
+    }
+    Ok(value)
+}
+
+/// What every check of one file shares while it is validated.
+pub struct FileContext<'a> {
+    pub(super) locator: &'a Locator<'a>,
+    pub(super) profile: &'a str,
+    pub(super) scope: &'a Scope<'a>,
+    pub(super) defaults: &'a FileDefaults,
+    pub(super) options: &'a LoadOptions,
+}
+
+impl FileContext<'_> {
+    /// Reads the keys of one kind (those left after the common ones were taken out).
+    pub(super) fn kind_fields<T: serde::de::DeserializeOwned>(
+        &self,
+        table: Spanned<DeTable<'_>>,
+        errors: &mut Vec<SpecError>,
+    ) -> Option<T> {
+        let span = table.span();
+        let top_level: Vec<String> = table.get_ref().keys().map(|k| k.get_ref().to_string()).collect();
+        T::deserialize(table.into_deserializer())
+            .map_err(|e| {
+                let mut error = self.locator.toml(&e, span);
+                // The hint fits a key of the check itself, not one inside a nested table (`expect`).
+                let unknown = error.message.split('`').nth(1).unwrap_or_default();
+                if error.message.starts_with("unknown field") && top_level.iter().any(|k| k == unknown) {
+                    error
+                        .message
+                        .push_str(&format!(" (or a key of every check: {})", COMMON_KEYS.join(", ")));
+                }
+                errors.push(error);
+            })
+            .ok()
+    }
+
+    /// Builds one of the checks of a `[[check]]` table. `part` tells its targets apart (a port,
+    /// say) and is `None` when the table has a single target.
+    pub(super) fn build(
+        &self,
+        base: &Base<'_>,
+        local_id: &str,
+        part: Option<Part>,
+        default_name: String,
+        probe: ProbeSpec,
+    ) -> Check {
+        let settings = base.settings;
+        Check {
+            id: match &part {
+                Some(part) => format!("{}.{local_id}/{}", self.profile, part.id),
+                None => format!("{}.{local_id}", self.profile),
+            },
+            name: match (&settings.name, &part) {
+                (Some(name), None) => name.clone(),
+                (Some(name), Some(part)) => format!("{name} ({})", part.label),
+                (None, _) => default_name,
+            },
+            tags: settings.tags.clone(),
+            vantage: settings.vantage.clone(),
+            source: Source {
+                file: self.locator.file.to_owned(),
+                line: settings.line,
+            },
+            timeout: settings.timeout,
+            retries: settings.retries,
+            probe,
+        }
+    }
+
+    /// One check per port, for the kinds whose `port`/`ports` key lists several: with more than
+    /// one, ids end in `/PORT` and names in `(port PORT)`. `make` gives each port's default
+    /// name and probe.
+    pub(super) fn per_port(
+        &self,
+        base: &Base<'_>,
+        local_id: &str,
+        ports: Vec<u16>,
+        mut make: impl FnMut(u16) -> (String, ProbeSpec),
+    ) -> Vec<Check> {
+        let several = ports.len() > 1;
+        ports
+            .into_iter()
+            .map(|port| {
+                let part = several.then(|| Part {
+                    id: port.to_string(),
+                    label: format!("port {port}"),
+                });
+                let (name, probe) = make(port);
+                self.build(base, local_id, part, name, probe)
+            })
+            .collect()
+    }
+
+    /// The settings of one check that do not depend on its kind.
+    pub(super) fn settings(&self, common: &RawCommon, line: usize, errors: &mut Vec<SpecError>) -> Settings {
+        let locator = self.locator;
+        let name = common.name.as_ref().and_then(|name| {
+            self.scope
+                .substitute(name.get_ref())
+                .map_err(|e| errors.push(locator.error(name.span(), e)))
+                .ok()
+        });
+        if let Some(id) = &common.id {
+            if !is_id(id.get_ref()) {
+                errors.push(locator.error(
+                    id.span(),
+                    format!(
+                        "id `{}` must use only letters, digits, `-`, `_` and `.`",
+                        id.get_ref()
+                    ),
+                ));
+            }
+        }
+        let mut tags = Vec::new();
+        for tag in &common.tags {
+            if tag.get_ref().trim().is_empty() || tag.get_ref().contains(',') {
+                errors.push(locator.error(tag.span(), "a tag must be a non-empty word without commas"));
+            } else {
+                tags.push(tag.get_ref().clone());
+            }
+        }
+        let vantage = common
+            .vantage
+            .as_ref()
+            .map(|v| {
+                let names = v.get_ref().to_vec();
+                if names.iter().any(|n| n.trim().is_empty()) {
+                    errors.push(locator.error(v.span(), "a vantage name must not be empty"));
+                }
+                names
+            })
+            .unwrap_or_default();
+        let timeout = match (&self.options.timeout, &common.timeout) {
+            (Some(cli), _) => *cli,
+            (None, Some(text)) => parse_timeout(text, locator).unwrap_or_else(|e| {
+                errors.push(e);
+                DEFAULT_TIMEOUT
+            }),
+            (None, None) => self.defaults.timeout,
+        };
+        let retries = match (&self.options.retries, &common.retries) {
+            (Some(cli), _) => *cli,
+            (None, Some(retries)) => check_retries(retries, locator).unwrap_or_else(|e| {
+                errors.push(e);
+                DEFAULT_RETRIES
+            }),
+            (None, None) => self.defaults.retries,
+        };
+        Settings {
+            name,
+            tags,
+            vantage,
+            timeout,
+            retries,
+            line,
+        }
+    }
+
+    /// A string value after substitution.
+    pub(super) fn text(&self, written: &Spanned<String>, errors: &mut Vec<SpecError>) -> Option<String> {
+        self.scope
+            .substitute(written.get_ref())
+            .map_err(|e| errors.push(self.locator.error(written.span(), e)))
+            .ok()
+    }
+
+    /// Validates a host after substitution.
+    pub(super) fn host(&self, written: &Spanned<String>, errors: &mut Vec<SpecError>) -> Option<Host> {
+        self.scope
+            .substitute(written.get_ref())
+            .and_then(|text| Host::parse(&text))
+            .map_err(|e| errors.push(self.locator.error(written.span(), e)))
+            .ok()
+    }
+
+    /// The one of `port` and `ports` that was written, else `default`; both at once, or neither
+    /// without a default (`kind` names the check in that error), is an error.
+    pub(super) fn written_ports<'a>(
+        &self,
+        port: Option<&'a Spanned<RawPorts>>,
+        ports: Option<&'a Spanned<RawPorts>>,
+        default: Option<&'a Spanned<RawPorts>>,
+        kind: &str,
+        base: &Base<'_>,
+        errors: &mut Vec<SpecError>,
+    ) -> Option<&'a Spanned<RawPorts>> {
+        match (port, ports) {
+            (Some(_), Some(ports)) => {
+                errors.push(
+                    self.locator
+                        .error(ports.span(), "write either `port` or `ports`, not both"),
+                );
+                None
+            }
+            (Some(one), None) | (None, Some(one)) => Some(one),
+            (None, None) => {
+                if default.is_none() {
+                    errors.push(self.locator.error(
+                        base.span.clone(),
+                        format!("a {kind} check needs `port` (or `ports`)"),
+                    ));
+                }
+                default
+            }
+        }
+    }
+
+    /// Expands a port list after substitution, dropping repeats.
+    pub(super) fn ports(&self, written: &Spanned<RawPorts>, errors: &mut Vec<SpecError>) -> Option<Vec<u16>> {
+        let expand = || -> Result<Vec<u16>, String> {
+            let mut ports = Vec::new();
+            match written.get_ref() {
+                RawPorts::One(number) => ports.push(ports::port_from_int(*number)?),
+                RawPorts::Text(text) => ports = ports::parse_port_list(&self.scope.substitute(text)?)?,
+                RawPorts::List(items) => {
+                    for item in items {
+                        match item {
+                            RawPortItem::Number(number) => ports.push(ports::port_from_int(*number)?),
+                            RawPortItem::Text(text) => {
+                                ports.extend(ports::parse_port_list(&self.scope.substitute(text)?)?);
+                            }
+                        }
+                    }
+                }
+            }
+            if ports.is_empty() {
+                return Err("the port list is empty".to_owned());
+            }
+            Ok(ports::dedup(ports))
+        };
+        expand()
+            .map_err(|e| errors.push(self.locator.error(written.span(), e)))
+            .ok()
+    }
+
+    /// The id the user gave, else one derived from the name, else from the kind and the target
+    /// as written (before substitution, so ids stay the same across environments).
+    pub(super) fn local_id(&self, common: &RawCommon, derived: impl FnOnce() -> String) -> String {
+        if let Some(id) = &common.id {
+            return id.get_ref().clone();
+        }
+        let source = common
+            .name
+            .as_ref()
+            .map_or_else(derived, |name| name.get_ref().clone());
+        slug(&source)
+    }
+}
+
+/// One target among several of a `[[check]]` table.
+pub(super) struct Part {
+    /// Appended to the id after `/`.
+    pub(super) id: String,
+    /// Appended to the name in parentheses.
+    pub(super) label: String,
+}
+
+/// What every kind's builder gets: the common keys as written and validated.
+pub(super) struct Base<'a> {
+    pub(super) common: &'a RawCommon,
+    pub(super) settings: &'a Settings,
+    /// The whole `[[check]]` table, for errors about a missing key.
+    pub(super) span: Range<usize>,
+}
+
+/// Kind-independent settings of one check, after validation.
+pub(super) struct Settings {
+    pub(super) name: Option<String>,
+    pub(super) tags: Vec<String>,
+    pub(super) vantage: Vec<String>,
+    pub(super) timeout: Duration,
+    pub(super) retries: u32,
+    pub(super) line: usize,
+}
+
+pub(super) fn kind_list() -> String {
+    Kind::ALL
+        .iter()
+        .map(|k| k.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub(super) fn is_id(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// Lowercase ASCII words joined by `-`: `"API on {host}:8000"` -> `api-on-host-8000`.
+pub(super) fn slug(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    out.trim_end_matches('-').to_owned()
+}
