@@ -2,7 +2,9 @@
 //! vocabulary ([`ErrorClass`], [`PortState`]). Probes call these; nothing else matches on
 //! foreign error types.
 
-use crate::outcome::{AddressProbe, DnsAnswer, ErrorClass, PortEvidence, PortState};
+use crate::outcome::{
+    AddressProbe, ConnectError, DnsAnswer, ErrorClass, LocalCause, PortEvidence, PortState,
+};
 use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::ProtoErrorKind;
 use std::io;
@@ -36,35 +38,25 @@ pub fn connect_error(error: &io::Error, timing: ErrorTiming) -> AddressProbe {
             state: PortState::Filtered,
             evidence: PortEvidence::NoResponse,
         },
-        K::HostUnreachable | K::NetworkUnreachable => AddressProbe::Error {
-            class: ErrorClass::Unreachable,
-            detail: format!("this host has no route to the target ({error})"),
-        },
-        K::AddrNotAvailable => AddressProbe::Error {
-            class: ErrorClass::Unreachable,
-            detail: format!("no local address can reach the target ({error})"),
-        },
-        K::PermissionDenied => AddressProbe::Error {
-            class: ErrorClass::LocalPolicy,
-            detail: format!("this host's own firewall or policy blocked the probe ({error})"),
-        },
-        _ if error.raw_os_error() == Some(libc::EAFNOSUPPORT) => AddressProbe::Error {
-            class: ErrorClass::Unreachable,
-            detail: format!("this host cannot use that address family ({error})"),
-        },
+        K::HostUnreachable | K::NetworkUnreachable => local(LocalCause::NoRoute, error),
+        K::AddrNotAvailable => local(LocalCause::NoLocalAddress, error),
+        K::PermissionDenied => local(LocalCause::LocalFirewall, error),
+        _ if error.raw_os_error() == Some(libc::EAFNOSUPPORT) => local(LocalCause::AddressFamily, error),
         _ if error.raw_os_error() == Some(libc::EMFILE) || error.raw_os_error() == Some(libc::ENFILE) => {
-            AddressProbe::Error {
-                class: ErrorClass::LocalPolicy,
-                detail: format!(
-                    "out of file descriptors: lower --concurrency or raise `ulimit -n` ({error})"
-                ),
-            }
+            local(LocalCause::OutOfDescriptors, error)
         }
-        _ => AddressProbe::Error {
-            class: ErrorClass::Io,
-            detail: error.to_string(),
-        },
+        _ => local(LocalCause::Other, error),
     }
+}
+
+/// A connect that proved nothing about the target, keeping the operating system's error.
+fn local(cause: LocalCause, error: &io::Error) -> AddressProbe {
+    // io::Error is not Clone; its kind, OS code and text are what messages and reports use.
+    let copy = match error.raw_os_error() {
+        Some(code) => io::Error::from_raw_os_error(code),
+        None => io::Error::new(error.kind(), error.to_string()),
+    };
+    AddressProbe::Error(ConnectError::new(cause, copy))
 }
 
 /// Classifies a failure to read this host's own state (the /proc socket tables).
@@ -255,18 +247,21 @@ mod tests {
         );
         assert!(matches!(
             connect_error(&os(libc::ENETUNREACH), ErrorTiming::Immediate),
-            AddressProbe::Error {
-                class: ErrorClass::Unreachable,
-                ..
-            }
+            AddressProbe::Error(e) if e.class() == ErrorClass::Unreachable
         ));
-        assert!(matches!(
-            connect_error(&os(libc::EPERM), ErrorTiming::Immediate),
-            AddressProbe::Error {
-                class: ErrorClass::LocalPolicy,
-                ..
-            }
-        ));
+        let AddressProbe::Error(local) = connect_error(&os(libc::EPERM), ErrorTiming::Immediate) else {
+            panic!("a local EPERM proves nothing about the target");
+        };
+        assert_eq!(local.class(), ErrorClass::LocalPolicy);
+        // The operating system's error is kept, and shown, until the message is rendered.
+        assert_eq!(
+            local.source.as_ref().and_then(|e| e.raw_os_error()),
+            Some(libc::EPERM)
+        );
+        assert!(
+            local.to_string().starts_with("this host's own firewall"),
+            "{local}"
+        );
     }
 
     #[test]

@@ -21,7 +21,10 @@ pub use finding::{Finding, Outcome};
 pub use http::{HttpObservation, LatencyStats, RedirectHop, TlsSession};
 pub use listen::{BindScope, ListeningSocket, OwningProcess, Transport};
 pub use observed::Observed;
-pub use port::{AddressObservation, AddressProbe, AddressScan, PortEvidence, PortState, ScannedPort};
+pub use port::{
+    AddressObservation, AddressProbe, AddressScan, ConnectError, LocalCause, PortEvidence, PortState,
+    ScannedPort,
+};
 pub use summary::Summary;
 pub use timings::Timings;
 pub use tls::{

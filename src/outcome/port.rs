@@ -2,7 +2,9 @@
 
 use super::verdict::ErrorClass;
 use std::fmt;
+use std::io;
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A TCP port's state, in nmap's vocabulary.
@@ -65,7 +67,7 @@ pub enum AddressProbe {
         evidence: PortEvidence,
     },
     /// The probe could not be sent or its answer not read (e.g. no local route).
-    Error { class: ErrorClass, detail: String },
+    Error(ConnectError),
 }
 
 /// The observation for one address of a TCP target.
@@ -109,7 +111,7 @@ impl AddressScan {
     pub fn errors(&self) -> usize {
         self.ports
             .iter()
-            .filter(|p| matches!(p.probe, AddressProbe::Error { .. }))
+            .filter(|p| matches!(p.probe, AddressProbe::Error(_)))
             .count()
     }
 }
@@ -125,4 +127,87 @@ pub struct ScannedPort {
     pub service: Option<&'static str>,
     /// Open although the allow list does not name it: a finding.
     pub unexpected: bool,
+}
+
+/// Why a connect proved nothing about the target: what on this host stopped it, and the
+/// operating system's own error, kept until a message is rendered.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{}", self.cause.describe(self.source.as_deref()))]
+pub struct ConnectError {
+    pub cause: LocalCause,
+    /// The error the operating system reported, when there was one.
+    pub source: Option<Arc<io::Error>>,
+}
+
+impl ConnectError {
+    pub fn new(cause: LocalCause, source: io::Error) -> ConnectError {
+        ConnectError {
+            cause,
+            source: Some(Arc::new(source)),
+        }
+    }
+
+    pub fn class(&self) -> ErrorClass {
+        self.cause.class()
+    }
+}
+
+impl PartialEq for ConnectError {
+    fn eq(&self, other: &Self) -> bool {
+        let os = |e: &Self| e.source.as_ref().map(|s| (s.kind(), s.raw_os_error()));
+        self.cause == other.cause && os(self) == os(other)
+    }
+}
+
+impl Eq for ConnectError {}
+
+/// What on this host kept a connect from saying anything about the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LocalCause {
+    /// No route to the target from here.
+    NoRoute,
+    /// No local address can reach the target.
+    NoLocalAddress,
+    /// This host's own firewall or policy refused the connect.
+    LocalFirewall,
+    /// This host cannot use the target's address family.
+    AddressFamily,
+    /// Out of file descriptors.
+    OutOfDescriptors,
+    /// The connect's worker stopped without an answer (a bug).
+    Internal,
+    /// Anything else the operating system reported.
+    Other,
+}
+
+impl LocalCause {
+    pub fn class(self) -> ErrorClass {
+        match self {
+            LocalCause::NoRoute | LocalCause::NoLocalAddress | LocalCause::AddressFamily => {
+                ErrorClass::Unreachable
+            }
+            LocalCause::LocalFirewall | LocalCause::OutOfDescriptors => ErrorClass::LocalPolicy,
+            LocalCause::Internal | LocalCause::Other => ErrorClass::Io,
+        }
+    }
+
+    fn describe(self, source: Option<&io::Error>) -> String {
+        let what = match self {
+            LocalCause::NoRoute => "this host has no route to the target",
+            LocalCause::NoLocalAddress => "no local address can reach the target",
+            LocalCause::LocalFirewall => "this host's own firewall or policy blocked the probe",
+            LocalCause::AddressFamily => "this host cannot use that address family",
+            LocalCause::OutOfDescriptors => {
+                "out of file descriptors: lower --concurrency or raise `ulimit -n`"
+            }
+            LocalCause::Internal => "internal error: the scan worker stopped unexpectedly",
+            LocalCause::Other => "",
+        };
+        match (what, source) {
+            ("", Some(e)) => e.to_string(),
+            ("", None) => "the connect failed".to_owned(),
+            (what, Some(e)) => format!("{what} ({e})"),
+            (what, None) => what.to_owned(),
+        }
+    }
 }

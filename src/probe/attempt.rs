@@ -26,7 +26,7 @@ impl Attempt {
     pub fn unresolved(e: ResolveError) -> Attempt {
         Attempt {
             inconclusive: e.is_transient(),
-            finding: Finding::error(Stage::Dns, e.class, e.message),
+            finding: Finding::error(Stage::Dns, e.class(), e.to_string()),
         }
     }
 }

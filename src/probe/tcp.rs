@@ -64,10 +64,8 @@ pub fn judge(
             AddressProbe::State {
                 evidence: PortEvidence::NoResponse,
                 ..
-            } | AddressProbe::Error {
-                class: ErrorClass::Io,
-                ..
             }
+        ) || matches!(&a.probe, AddressProbe::Error(e) if e.class() == ErrorClass::Io
         )
     };
     // A definite answer that contradicts the requirement (a RST, a handshake) settles the check
@@ -83,7 +81,7 @@ pub fn judge(
         _ => None,
     });
     let unobserved = addresses.iter().find_map(|a| match &a.probe {
-        AddressProbe::Error { class, detail } => Some((a.address, *class, detail.clone())),
+        AddressProbe::Error(e) => Some((a.address, e.class(), e.to_string())),
         AddressProbe::State { .. } => None,
     });
     let stage = Stage::Tcp;
@@ -159,7 +157,7 @@ fn summarize(addresses: &[AddressObservation]) -> String {
             (PortState::Filtered, PortEvidence::IcmpUnreachable) => "filtered (icmp)".to_owned(),
             (state, _) => state.as_str().to_owned(),
         },
-        AddressProbe::Error { class, .. } => format!("error ({})", class.as_str()),
+        AddressProbe::Error(e) => format!("error ({})", e.class().as_str()),
     };
     let words: Vec<String> = addresses.iter().map(|a| word(&a.probe)).collect();
     match words.first() {
@@ -276,10 +274,10 @@ mod tests {
 
     #[test]
     fn an_unprobeable_address_is_an_error_unless_another_address_fails() {
-        let local = AddressProbe::Error {
-            class: ErrorClass::Unreachable,
-            detail: "no route".into(),
-        };
+        let local = AddressProbe::Error(crate::outcome::ConnectError::new(
+            crate::outcome::LocalCause::NoRoute,
+            std::io::Error::from_raw_os_error(libc::EHOSTUNREACH),
+        ));
         let error = verdict(
             PortExpectation::NotExposed,
             vec![

@@ -30,7 +30,9 @@ pub async fn attempt(ctx: &Ctx, check: &WebsocketCheck, timeout: Duration) -> At
     };
     let origin = match Origin::of(&check.url) {
         Ok(origin) => origin,
-        Err(e) => return StageError::error(Stage::Http, ErrorClass::Io, e).into_attempt(observed),
+        Err(e) => {
+            return StageError::error(Stage::Http, ErrorClass::Io, e.to_string()).into_attempt(observed)
+        }
     };
     let proxy = ctx.http.proxies.choose(&check.proxy, &check.url);
     let route = Route {

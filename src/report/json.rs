@@ -231,11 +231,11 @@ impl From<&AddressProbe> for ProbeJson {
                 error: None,
                 detail: None,
             },
-            AddressProbe::Error { class, detail } => ProbeJson {
+            AddressProbe::Error(e) => ProbeJson {
                 state: None,
                 reason: None,
-                error: Some(class.as_str()),
-                detail: Some(detail.clone()),
+                error: Some(e.class().as_str()),
+                detail: Some(e.to_string()),
             },
         }
     }

@@ -79,7 +79,7 @@ fn host_section(out: &mut String, result: &CheckResult, paint: &dyn Fn(&str, &st
             for port in &scan.ports {
                 let (state, reason) = match &port.probe {
                     AddressProbe::State { state, evidence } => (state.as_str(), evidence.as_str()),
-                    AddressProbe::Error { class, .. } => ("error", class.as_str()),
+                    AddressProbe::Error(e) => ("error", e.class().as_str()),
                 };
                 let verdict = match &port.probe {
                     _ if port.unexpected => paint(RED, "UNEXPECTED: not in the allow list"),
@@ -92,7 +92,7 @@ fn host_section(out: &mut String, result: &CheckResult, paint: &dyn Fn(&str, &st
                         ..
                     } => format!("dropped (no answer to {} connects)", port.attempts),
                     AddressProbe::State { .. } => "rejected with an ICMP unreachable".to_owned(),
-                    AddressProbe::Error { detail, .. } => paint(YELLOW, detail),
+                    AddressProbe::Error(e) => paint(YELLOW, &e.to_string()),
                 };
                 let _ = writeln!(
                     out,

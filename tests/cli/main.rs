@@ -3,6 +3,8 @@
 
 mod util;
 
+mod architecture;
+
 mod cli;
 mod dns;
 mod dns_server;

@@ -96,7 +96,7 @@ pub async fn open(ctx: &Ctx, route: &Route<'_>, deadline: Instant) -> Result<Con
         .await
         .map_err(|e| StageError {
             inconclusive: e.is_transient(),
-            ..StageError::error(Stage::Dns, e.class, format!("{what}{}", e.message))
+            ..StageError::error(Stage::Dns, e.class(), format!("{what}{e}"))
         })?;
     timings.dns = Some(resolved.elapsed);
 
@@ -277,9 +277,7 @@ fn tcp_failure(probe: &AddressProbe, target: &str) -> StageError {
             ErrorClass::Timeout,
             format!("{target} gave no answer to the connection: a firewall drops it (egress rules?), or the host is down"),
         ),
-        AddressProbe::Error { class, detail } => {
-            StageError::error(Stage::Tcp, *class, format!("could not connect to {target}: {detail}"))
-        }
+        AddressProbe::Error(e) => StageError::error(Stage::Tcp, e.class(), format!("could not connect to {target}: {e}")),
     }
 }
 

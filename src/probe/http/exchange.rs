@@ -52,7 +52,8 @@ pub struct Exchange {
 /// Sends one request and reads the whole answer before `timeout` runs out, on a pooled
 /// connection when one is idle.
 pub async fn exchange(ctx: &Ctx, out: &Outgoing<'_>, timeout: Duration) -> Result<Exchange, StageError> {
-    let origin = Origin::of(out.url).map_err(|e| StageError::error(Stage::Http, ErrorClass::Io, e))?;
+    let origin =
+        Origin::of(out.url).map_err(|e| StageError::error(Stage::Http, ErrorClass::Io, e.to_string()))?;
     let proxy = ctx.http.proxies.choose(out.proxy, out.url);
     let key = PoolKey { origin, proxy };
     // Waiting for a turn is reach's own queue, not the target's slowness: the timeout starts after.
@@ -129,8 +130,10 @@ async fn send(
         Retry::Failed(e)
     };
     let absolute = key.proxy.is_some() && !key.origin.tls;
-    let request = build_request(out, absolute, key.proxy.as_ref())
-        .map_err(|e| Retry::Failed(StageError::error(Stage::Http, ErrorClass::Io, e)))?;
+    let request = build_request(out, absolute, key.proxy.as_ref()).map_err(|e| {
+        let message = format!("cannot build the request: {e}");
+        Retry::Failed(StageError::error(Stage::Http, ErrorClass::Io, message))
+    })?;
     if reused && idle.sender.ready().await.is_err() {
         return Err(Retry::Fresh);
     }
@@ -244,7 +247,7 @@ fn build_request(
     out: &Outgoing<'_>,
     absolute: bool,
     proxy: Option<&ProxyUrl>,
-) -> Result<http::Request<Full<Bytes>>, String> {
+) -> Result<http::Request<Full<Bytes>>, http::Error> {
     let url = out.url;
     let target = if absolute {
         url.as_str().to_owned()
@@ -277,12 +280,10 @@ fn build_request(
     }
     if let (true, Some(credentials)) = (absolute, proxy.and_then(|p| p.credentials.as_ref())) {
         let encoded = base64::engine::general_purpose::STANDARD.encode(credentials);
-        let mut value = HeaderValue::from_str(&format!("Basic {encoded}")).map_err(|e| e.to_string())?;
+        let mut value = HeaderValue::from_str(&format!("Basic {encoded}"))?;
         value.set_sensitive(true);
         builder = builder.header(http::header::PROXY_AUTHORIZATION, value);
     }
     let body = out.body.map(|b| Bytes::from(b.to_owned())).unwrap_or_default();
-    builder
-        .body(Full::new(body))
-        .map_err(|e| format!("cannot build the request: {e}"))
+    builder.body(Full::new(body))
 }

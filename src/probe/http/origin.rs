@@ -16,18 +16,31 @@ pub struct Origin {
 
 impl Origin {
     /// The origin of an `http`, `https`, `ws` or `wss` URL.
-    pub fn of(url: &Url) -> Result<Origin, String> {
+    pub fn of(url: &Url) -> Result<Origin, OriginError> {
         let tls = matches!(url.scheme(), "https" | "wss");
-        let host = url.host_str().ok_or_else(|| format!("`{url}` names no host"))?;
+        let host = url
+            .host_str()
+            .ok_or_else(|| OriginError::NoHost(url.to_string()))?;
         let port = url
             .port_or_known_default()
-            .ok_or_else(|| format!("`{url}` has no port"))?;
+            .ok_or_else(|| OriginError::NoPort(url.to_string()))?;
         Ok(Origin {
             tls,
-            host: Host::parse(host)?,
+            host: Host::parse(host).map_err(OriginError::Host)?,
             port,
         })
     }
+}
+
+/// A URL that names no place to connect to (the spec's validation keeps these out of a plan).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OriginError {
+    #[error("`{0}` names no host")]
+    NoHost(String),
+    #[error("`{0}` has no port")]
+    NoPort(String),
+    #[error("{0}")]
+    Host(String),
 }
 
 /// Facts about the connection an exchange used (the first request's, for a reused one).

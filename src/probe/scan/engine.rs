@@ -6,7 +6,7 @@
 
 use super::rtt::RttEstimator;
 use super::shared::PortProgress;
-use crate::outcome::{AddressProbe, PortEvidence, PortState};
+use crate::outcome::{AddressProbe, ConnectError, LocalCause, PortEvidence, PortState};
 use crate::probe::connect::{self, Started};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use futures_util::FutureExt;
@@ -98,10 +98,10 @@ pub async fn scan(
             if !seen[usize::from(port)] {
                 results.push(PortOutcome {
                     port,
-                    probe: AddressProbe::Error {
-                        class: crate::outcome::ErrorClass::Io,
-                        detail: "internal error: the scan worker stopped unexpectedly".to_owned(),
-                    },
+                    probe: AddressProbe::Error(ConnectError {
+                        cause: LocalCause::Internal,
+                        source: None,
+                    }),
                     attempts: 0,
                 });
             }
@@ -294,7 +294,7 @@ mod tests {
             .iter()
             .map(|r| match r.probe {
                 AddressProbe::State { state, evidence } => (r.port, state, evidence),
-                AddressProbe::Error { .. } => panic!("{r:?}"),
+                AddressProbe::Error(_) => panic!("{r:?}"),
             })
             .collect();
         assert_eq!(seen, expected);

@@ -132,7 +132,7 @@ pub fn judge(check: &ScanCheck, mut addresses: Vec<AddressScan>, timings: Timing
     let unprobed = addresses.iter().find_map(|scan| {
         let count = scan.errors();
         scan.ports.iter().find_map(|p| match &p.probe {
-            AddressProbe::Error { class, detail } => Some((scan.address, count, *class, detail.clone())),
+            AddressProbe::Error(e) => Some((scan.address, count, e.class(), e.to_string())),
             AddressProbe::State { .. } => None,
         })
     });
@@ -261,10 +261,10 @@ mod tests {
     #[test]
     fn unprobeable_ports_make_an_error_unless_something_failed() {
         let broken = ScannedPort {
-            probe: AddressProbe::Error {
-                class: ErrorClass::LocalPolicy,
-                detail: "out of file descriptors".into(),
-            },
+            probe: AddressProbe::Error(crate::outcome::ConnectError::new(
+                crate::outcome::LocalCause::OutOfDescriptors,
+                std::io::Error::from_raw_os_error(libc::EMFILE),
+            )),
             ..port(80, PortState::Open, PortEvidence::SynAck)
         };
         let outcome = judge(

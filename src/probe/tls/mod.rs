@@ -69,8 +69,8 @@ pub async fn attempt(ctx: &Ctx, check: &TlsCheck, timeout: Duration) -> Attempt 
                 inconclusive: class == ErrorClass::Timeout,
             };
         }
-        AddressProbe::Error { class, detail } => {
-            return Attempt::settled(Finding::error(Stage::Tcp, class, detail));
+        AddressProbe::Error(e) => {
+            return Attempt::settled(Finding::error(Stage::Tcp, e.class(), e.to_string()));
         }
     }
     timings.tcp = Some(started.elapsed());
