@@ -1,7 +1,7 @@
 //! Check files -> a validated [`Plan`]. No network I/O happens here: a plan that loads has every
 //! value parsed, every variable substituted and every id unique, and only then may probes run.
 //!
-//! The file format is TOML, documented in the README's "Spec reference". Errors carry the file,
+//! The file format is TOML, documented in docs/checks.md. Errors carry the file,
 //! line and column of the value at fault; loading reports every error it finds, not just the first.
 
 pub mod command_line;

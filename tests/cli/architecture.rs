@@ -159,7 +159,7 @@ fn graph_of(root: &Path) -> Graph {
     let resolve = |segments: &[String]| -> Option<&String> {
         (0..=segments.len())
             .rev()
-            .find_map(|n| by_module.get(&segments[..n].to_vec()))
+            .find_map(|n| by_module.get(&segments[..n]))
     };
     let mut graph = Graph::new();
     for (file, text) in &files {
