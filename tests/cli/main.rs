@@ -6,6 +6,7 @@ mod util;
 mod architecture;
 
 mod cli;
+mod completions;
 mod dns;
 mod dns_server;
 mod http;
