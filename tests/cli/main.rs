@@ -7,6 +7,7 @@ mod architecture;
 
 mod cli;
 mod completions;
+mod demo;
 mod dns;
 mod dns_server;
 mod http;
