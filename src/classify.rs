@@ -2,11 +2,9 @@
 //! vocabulary ([`ErrorClass`], [`PortState`]). Probes call these; nothing else matches on
 //! foreign error types.
 
-use crate::outcome::{
-    AddressProbe, ConnectError, DnsAnswer, ErrorClass, LocalCause, PortEvidence, PortState,
-};
-use hickory_resolver::proto::op::ResponseCode;
-use hickory_resolver::proto::ProtoErrorKind;
+use crate::outcome::{AddressProbe, ConnectError, ErrorClass, LocalCause, PortEvidence, PortState};
+use hickory_proto::op::ResponseCode;
+use hickory_proto::{ProtoError, ProtoErrorKind};
 use std::io;
 
 /// When a connect error was reported, which decides what it proves.
@@ -67,62 +65,63 @@ pub fn local_read_error(error: &io::Error) -> ErrorClass {
     }
 }
 
-/// Classifies a failed hickory lookup: a negative answer (NXDOMAIN, NODATA) is an observation
-/// the check judges; anything else means the server gave no usable answer.
-pub fn dns_error(error: &hickory_resolver::ResolveError) -> DnsAnswer {
-    let failed = |class, detail: String| DnsAnswer::Failed { class, detail };
-    let Some(proto) = error.proto() else {
-        return failed(ErrorClass::DnsError, error.to_string());
-    };
-    match proto.kind() {
-        ProtoErrorKind::NoRecordsFound {
-            query,
-            response_code,
-            negative_ttl,
-            ..
-        } => match *response_code {
-            ResponseCode::NXDomain => DnsAnswer::NxDomain {
-                name: crate::dns::canonical_name(&query.name().to_ascii()),
-                negative_ttl: *negative_ttl,
-            },
-            ResponseCode::NoError => DnsAnswer::NoData {
-                name: crate::dns::canonical_name(&query.name().to_ascii()),
-                negative_ttl: *negative_ttl,
-            },
-            ResponseCode::ServFail => failed(
-                ErrorClass::Servfail,
-                "the server answered SERVFAIL: it could not resolve the name".to_owned(),
-            ),
-            ResponseCode::Refused => failed(
-                ErrorClass::ResolverRefused,
-                "the server answered REFUSED: it will not resolve this name for this client".to_owned(),
-            ),
-            code => failed(ErrorClass::DnsError, format!("the server answered {code}")),
-        },
-        ProtoErrorKind::Timeout => failed(
-            ErrorClass::Timeout,
-            "the server did not answer in time".to_owned(),
+/// Classifies an operating-system error while asking a DNS server. A connected UDP socket
+/// reports an ICMP port unreachable from the server as `ECONNREFUSED`, as TCP reports a RST.
+pub fn dns_transport_error(error: &io::Error) -> ErrorClass {
+    use io::ErrorKind as K;
+    match error.kind() {
+        K::ConnectionRefused => ErrorClass::Refused,
+        K::HostUnreachable | K::NetworkUnreachable => ErrorClass::Unreachable,
+        K::TimedOut => ErrorClass::Timeout,
+        K::ConnectionReset | K::ConnectionAborted | K::UnexpectedEof | K::BrokenPipe => {
+            ErrorClass::ConnectionClosed
+        }
+        K::PermissionDenied => ErrorClass::LocalPolicy,
+        _ => ErrorClass::Io,
+    }
+}
+
+/// The class of a DNS response code that is neither an answer nor a negative one (NOERROR and
+/// NXDOMAIN are observations the check judges).
+pub fn dns_rcode(code: ResponseCode) -> ErrorClass {
+    match code {
+        ResponseCode::ServFail => ErrorClass::Servfail,
+        ResponseCode::Refused => ErrorClass::ResolverRefused,
+        _ => ErrorClass::DnsError,
+    }
+}
+
+/// What a failing DNS response code means, in words.
+pub fn dns_rcode_text(code: ResponseCode) -> String {
+    match code {
+        ResponseCode::ServFail => "the server answered SERVFAIL: it could not resolve the name".to_owned(),
+        ResponseCode::Refused => {
+            "the server answered REFUSED: it will not resolve this name for this client".to_owned()
+        }
+        ResponseCode::FormErr => "the server answered FORMERR: it could not read the query".to_owned(),
+        ResponseCode::NotImp => "the server answered NOTIMP: it does not support this query".to_owned(),
+        code => format!(
+            "the server answered response code {} ({})",
+            u16::from(code),
+            code.to_str()
         ),
-        ProtoErrorKind::NoConnections => failed(
-            ErrorClass::DnsError,
-            "no DNS server is configured (resolv.conf lists none): pass --dns-server".to_owned(),
+    }
+}
+
+/// Why hickory could not decode part of a DNS message, in words.
+pub fn dns_decode_reason(error: &ProtoError) -> String {
+    match error.kind() {
+        ProtoErrorKind::PointerNotPriorToLabel { idx, ptr } => format!(
+            "the name compression pointer at byte {idx} points to byte {ptr}, not back to an \
+             earlier name (a compression pointer loop)"
         ),
-        ProtoErrorKind::Io(e) => match e.kind() {
-            io::ErrorKind::ConnectionRefused => failed(
-                ErrorClass::Refused,
-                format!("nothing listens on the server's port ({e})"),
-            ),
-            io::ErrorKind::TimedOut => failed(
-                ErrorClass::Timeout,
-                format!("the server did not answer in time ({e})"),
-            ),
-            io::ErrorKind::HostUnreachable | io::ErrorKind::NetworkUnreachable => failed(
-                ErrorClass::Unreachable,
-                format!("the server is unreachable ({e})"),
-            ),
-            _ => failed(ErrorClass::Io, e.to_string()),
-        },
-        _ => failed(ErrorClass::DnsError, proto.to_string()),
+        ProtoErrorKind::IncorrectRDataLengthRead { read, len } => {
+            format!("bad rdata: RDLENGTH says {len} bytes but the record's data takes {read}")
+        }
+        ProtoErrorKind::LabelBytesTooLong(len) => format!("a name label of {len} bytes (at most 63)"),
+        ProtoErrorKind::DomainNameTooLong(len) => format!("a name of {len} bytes (at most 255)"),
+        ProtoErrorKind::UnrecognizedLabelCode(code) => format!("an unknown label type {code:#04x}"),
+        _ => error.to_string(),
     }
 }
 
@@ -290,51 +289,19 @@ mod tests {
         assert_eq!(proxy_status(502), ErrorClass::ProxyUpstream);
     }
 
-    fn negative(code: ResponseCode) -> hickory_resolver::ResolveError {
-        let query = hickory_resolver::proto::op::Query::query(
-            hickory_resolver::Name::from_ascii("Gone.Shop.Test.").unwrap(),
-            hickory_resolver::proto::rr::RecordType::A,
-        );
-        let kind = ProtoErrorKind::NoRecordsFound {
-            query: Box::new(query),
-            soa: None,
-            ns: None,
-            negative_ttl: Some(60),
-            response_code: code,
-            trusted: true,
-            authorities: None,
-        };
-        hickory_resolver::proto::ProtoError::from(kind).into()
-    }
-
     #[test]
-    fn negative_dns_answers_are_observations_and_failures_are_not() {
+    fn dns_failures_keep_their_meaning() {
+        assert_eq!(dns_rcode(ResponseCode::ServFail), ErrorClass::Servfail);
+        assert_eq!(dns_rcode(ResponseCode::Refused), ErrorClass::ResolverRefused);
+        assert_eq!(dns_rcode(ResponseCode::NotImp), ErrorClass::DnsError);
+        assert!(dns_rcode_text(ResponseCode::NotImp).contains("NOTIMP"));
+        // A connected UDP socket hears the server's ICMP port unreachable as ECONNREFUSED.
+        assert_eq!(dns_transport_error(&os(libc::ECONNREFUSED)), ErrorClass::Refused);
         assert_eq!(
-            dns_error(&negative(ResponseCode::NXDomain)),
-            DnsAnswer::NxDomain {
-                name: "gone.shop.test".into(),
-                negative_ttl: Some(60)
-            }
+            dns_transport_error(&os(libc::EHOSTUNREACH)),
+            ErrorClass::Unreachable
         );
-        assert!(matches!(
-            dns_error(&negative(ResponseCode::NoError)),
-            DnsAnswer::NoData { .. }
-        ));
-        let class = |code| match dns_error(&negative(code)) {
-            DnsAnswer::Failed { class, .. } => Some(class),
-            _ => None,
-        };
-        assert_eq!(class(ResponseCode::ServFail), Some(ErrorClass::Servfail));
-        assert_eq!(class(ResponseCode::Refused), Some(ErrorClass::ResolverRefused));
-        assert_eq!(class(ResponseCode::NotImp), Some(ErrorClass::DnsError));
-        let timeout: hickory_resolver::ResolveError =
-            hickory_resolver::proto::ProtoError::from(ProtoErrorKind::Timeout).into();
-        assert!(matches!(
-            dns_error(&timeout),
-            DnsAnswer::Failed {
-                class: ErrorClass::Timeout,
-                ..
-            }
-        ));
+        let pointer: ProtoError = ProtoErrorKind::PointerNotPriorToLabel { idx: 40, ptr: 40 }.into();
+        assert!(dns_decode_reason(&pointer).contains("compression pointer loop"));
     }
 }

@@ -68,6 +68,28 @@ impl DnsAnswer {
         chain
     }
 
+    /// The name at which the alias chain from `name` loops back on itself, if it does: the
+    /// last CNAME of the chain points at a name already in it.
+    pub fn alias_loop(&self, name: &str) -> Option<String> {
+        let DnsAnswer::Records(records) = self else {
+            return None;
+        };
+        let chain = self.chain(name);
+        let last = chain.last()?;
+        records
+            .iter()
+            .find(|r| r.record_type == "CNAME" && r.name == *last && chain.contains(&r.value))
+            .map(|r| r.value.clone())
+    }
+
+    /// The alias chain from `name`, ending with the name it loops back to when it loops
+    /// (`[a, b, a]`), so that the loop shows.
+    pub fn chain_with_loop(&self, name: &str) -> Vec<String> {
+        let mut chain = self.chain(name);
+        chain.extend(self.alias_loop(name));
+        chain
+    }
+
     /// The records of `record_type` that answer `name`: those at the end of its alias chain
     /// (for CNAME itself, the name's own CNAME record).
     pub fn final_records(&self, name: &str, record_type: RecordType) -> Vec<&DnsRecord> {
@@ -83,5 +105,31 @@ impl DnsAnswer {
             .iter()
             .filter(|r| r.record_type == record_type.as_str() && r.name == owner)
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cname(owner: &str, target: &str) -> DnsRecord {
+        DnsRecord {
+            name: owner.into(),
+            record_type: "CNAME".into(),
+            ttl: 300,
+            value: target.into(),
+        }
+    }
+
+    #[test]
+    fn a_chain_that_loops_is_seen_and_shown() {
+        let looping = DnsAnswer::Records(vec![cname("a.test", "b.test"), cname("b.test", "a.test")]);
+        assert_eq!(looping.chain("a.test"), ["a.test", "b.test"]);
+        assert_eq!(looping.alias_loop("a.test"), Some("a.test".into()));
+        assert_eq!(looping.chain_with_loop("a.test"), ["a.test", "b.test", "a.test"]);
+        let onto_itself = DnsAnswer::Records(vec![cname("a.test", "a.test")]);
+        assert_eq!(onto_itself.chain_with_loop("a.test"), ["a.test", "a.test"]);
+        let dangling = DnsAnswer::Records(vec![cname("a.test", "b.test")]);
+        assert_eq!(dangling.alias_loop("a.test"), None);
     }
 }

@@ -131,6 +131,8 @@ pub enum ErrorClass {
     DnsError,
     /// DNS servers that must agree gave different answers (split-horizon drift).
     DnsDrift,
+    /// The name's alias (CNAME) chain loops back on itself: it leads to no record.
+    CnameLoop,
     /// Anything else the operating system reported.
     Io,
 }
@@ -169,6 +171,7 @@ impl ErrorClass {
             ErrorClass::ResolverRefused => "resolver-refused",
             ErrorClass::DnsError => "dns-error",
             ErrorClass::DnsDrift => "dns-drift",
+            ErrorClass::CnameLoop => "cname-loop",
             ErrorClass::Io => "io",
         }
     }

@@ -164,6 +164,21 @@ fn problems(check: &DnsCheck, answer: &DnsAnswer) -> Option<(Option<ErrorClass>,
     let expect = &check.expect;
     let rtype = check.record_type;
     let name = &check.name;
+    if rtype != RecordType::Cname && answer.alias_loop(name).is_some() {
+        // Not NODATA: the name exists, as an alias that leads back to itself and so to nothing.
+        let must = if expect.resolves {
+            format!("must have {rtype} records")
+        } else {
+            format!("must have no {rtype} record and no alias")
+        };
+        return Some((
+            Some(ErrorClass::CnameLoop),
+            format!(
+                "{must} but its alias chain loops: {}",
+                show_chain(&answer.chain_with_loop(name))
+            ),
+        ));
+    }
     let finals = answer.final_records(name, rtype);
     let chain = answer.chain(name);
     if finals.is_empty() {
@@ -316,6 +331,9 @@ fn describe(check: &DnsCheck, answer: &DnsAnswer) -> String {
             )
         }
         DnsAnswer::Failed { class, .. } => class.as_str().to_owned(),
+        DnsAnswer::Records(_) if rtype != RecordType::Cname && answer.alias_loop(&check.name).is_some() => {
+            format!("alias loop {}", show_chain(&answer.chain_with_loop(&check.name)))
+        }
         DnsAnswer::Records(_) => {
             let chain = answer.chain(&check.name);
             let finals = answer.final_records(&check.name, rtype);
@@ -496,6 +514,35 @@ mod tests {
         );
         assert_eq!(attempt.finding.verdict.status(), Status::Error);
         assert!(!attempt.inconclusive);
+    }
+
+    #[test]
+    fn an_alias_chain_that_loops_is_a_cname_loop_not_nodata() {
+        let looping = DnsAnswer::Records(vec![
+            rec("www.shop.test", "CNAME", "a.shop.test"),
+            rec("a.shop.test", "CNAME", "www.shop.test"),
+        ]);
+        for resolves in [true, false] {
+            let expect = DnsExpectation {
+                resolves,
+                ..DnsExpectation::default()
+            };
+            let attempt = judge(&check(RecordType::A, expect), vec![from("s", looping.clone())]);
+            assert_eq!(attempt.finding.verdict.status(), Status::Fail);
+            assert_eq!(attempt.finding.verdict.class(), Some(ErrorClass::CnameLoop));
+            assert!(
+                attempt
+                    .finding
+                    .message
+                    .contains("alias chain loops: www.shop.test -> a.shop.test -> www.shop.test"),
+                "{}",
+                attempt.finding.message
+            );
+            assert_eq!(
+                attempt.finding.summary,
+                "alias loop www.shop.test -> a.shop.test -> www.shop.test"
+            );
+        }
     }
 
     #[test]

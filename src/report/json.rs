@@ -139,7 +139,7 @@ impl<'a> From<&'a DnsObservation> for DnsJson<'a> {
                 };
                 match &a.answer {
                     DnsAnswer::Records(records) => {
-                        json.chain = Some(a.answer.chain(&dns.name));
+                        json.chain = Some(a.answer.chain_with_loop(&dns.name));
                         json.records = Some(
                             records
                                 .iter()

@@ -31,6 +31,29 @@ fn shop_zone() -> Zone {
         .behave("tcponly.shop.test", Behaviour::TcpOnly)
 }
 
+/// Names that answer in ways a client must not accept, and a few that test the transport.
+fn hostile_zone() -> Zone {
+    let mut zone = Zone::new()
+        .a("wrongid.hostile.test", "192.0.2.30")
+        .behave("wrongid.hostile.test", Behaviour::WrongId)
+        .a("query.hostile.test", "192.0.2.31")
+        .behave("query.hostile.test", Behaviour::NotAResponse)
+        .a("other.hostile.test", "192.0.2.32")
+        .behave("other.hostile.test", Behaviour::OtherQuestion)
+        .behave("pointer.hostile.test", Behaviour::CompressionLoop)
+        .behave("rdata.hostile.test", Behaviour::BadRdata)
+        .a("stray.hostile.test", "192.0.2.33")
+        .behave("stray.hostile.test", Behaviour::StrayThenAnswer)
+        .a("lossy.hostile.test", "192.0.2.34")
+        .behave("lossy.hostile.test", Behaviour::DropFirst)
+        .cname("loop.hostile.test", "round.hostile.test")
+        .cname("round.hostile.test", "loop.hostile.test");
+    for n in 1..=40 {
+        zone = zone.a("many.hostile.test", &format!("192.0.2.{n}"));
+    }
+    zone
+}
+
 /// Runs `spec` (with `{dns}` set to the server's address) and returns the parsed JSON report.
 fn run_json(server: &DnsServer, spec: &str, code: i32, extra: &[&str]) -> Value {
     let ws = Workspace::new();
@@ -715,7 +738,7 @@ fn the_dns_example_passes_against_a_zone_that_meets_it() {
 }
 
 #[test]
-fn a_dns_server_where_nothing_listens_is_an_error() {
+fn a_dns_server_port_that_refuses_is_refused_at_once() {
     let (socket, port) = {
         let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         let port = socket.local_addr().unwrap().port();
@@ -725,22 +748,42 @@ fn a_dns_server_where_nothing_listens_is_an_error() {
     let ws = Workspace::new();
     ws.write(
         "none.toml",
-        "[[check]]\nkind = \"dns\"\nhost = \"shop.test\"\nserver = \"{dns}\"\nprotocol = \"udp\"\ntimeout = \"500ms\"\nretries = 0\nresolves = false\n",
+        "[[check]]\nid = \"record\"\nkind = \"dns\"\nhost = \"shop.test\"\nserver = \"{dns}\"\nprotocol = \"udp\"\ntimeout = \"5s\"\nretries = 0\nresolves = false\n\
+         [[check]]\nid = \"probe\"\nkind = \"tcp\"\nhost = \"shop.test\"\nport = 443\nexpect = \"open\"\ntimeout = \"5s\"\nretries = 0\n",
     );
+    let started = std::time::Instant::now();
     let out = ws
         .reach()
         .args(["run", "none.toml", "--format", "json"])
         .args(["--var", &format!("dns=127.0.0.1:{port}")])
+        .args(["--dns-server", &format!("127.0.0.1:{port}")])
         .output()
         .expect_code(3);
-    let c = &out.json()["checks"][0];
+    let elapsed = started.elapsed();
+    let report = out.json();
+    let record = check(&report, "none.record");
     assert_eq!(
-        c["status"], "error",
-        "no answer never passes `resolves = false`: {c:#}"
+        record["status"], "error",
+        "no answer never passes `resolves = false`: {record:#}"
+    );
+    // Loopback answers a datagram to a closed port with an ICMP port unreachable.
+    assert_eq!(record["error"], "refused", "{record:#}");
+    assert!(
+        record["message"]
+            .as_str()
+            .unwrap()
+            .contains("nothing listens on the server's UDP port"),
+        "{record:#}"
+    );
+    let probe = check(&report, "none.probe");
+    assert_eq!(
+        (probe["stage"].as_str(), probe["error"].as_str()),
+        (Some("dns"), Some("refused")),
+        "{probe:#}"
     );
     assert!(
-        c["error"] == "refused" || c["error"] == "timeout",
-        "an ICMP port unreachable or silence: {c:#}"
+        elapsed < std::time::Duration::from_secs(3),
+        "not a 5 s timeout: {elapsed:?}"
     );
 }
 
@@ -767,26 +810,49 @@ impl Drop for NetnsResolvConf {
     }
 }
 
+/// `/etc/netns/NAME/hosts`, which `ip netns exec NAME` mounts over /etc/hosts; removed with the
+/// directory by [`NetnsResolvConf`].
+fn netns_hosts(namespace: &str, text: &str) {
+    std::fs::write(
+        std::path::Path::new("/etc/netns").join(namespace).join("hosts"),
+        text,
+    )
+    .expect("write hosts");
+}
+
 #[test]
 fn the_system_resolvers_are_asked_in_order_and_the_one_that_answered_is_named() {
     use crate::netns::{NetnsPair, SERVER_ADDR};
     let Some(pair) = NetnsPair::create() else {
         return;
     };
-    // Two resolvers in the client's resolv.conf: the first has nothing listening, the second
-    // is the test server. Both addresses exist only inside the test's namespaces.
-    let dead = "198.18.1.1";
+    // Three resolvers in the client's resolv.conf: the first drops queries, the second has
+    // nothing listening (an ICMP port unreachable), the third is the test server. All three
+    // addresses exist only inside the test's namespaces.
+    let (silent, dead) = ("198.18.1.2", "198.18.1.1");
     let _conf = NetnsResolvConf::write(
         &pair.client,
-        &format!("nameserver {dead}\nnameserver {SERVER_ADDR}\noptions timeout:1\n"),
+        &format!(
+            "nameserver {silent}\nnameserver {dead}\nnameserver {SERVER_ADDR}\nsearch shop.test\n\
+             options timeout:1 attempts:1 ndots:1\n"
+        ),
     );
+    netns_hosts(&pair.client, &format!("{SERVER_ADDR} fromhosts.test\n"));
+    for address in [silent, dead] {
+        pair.exec_in(
+            &pair.server,
+            &["ip", "addr", "add", &format!("{address}/32"), "dev", "lo"],
+        );
+        pair.exec_in(
+            &pair.client,
+            &["ip", "route", "add", &format!("{address}/32"), "via", SERVER_ADDR],
+        );
+    }
     pair.exec_in(
         &pair.server,
-        &["ip", "addr", "add", &format!("{dead}/32"), "dev", "lo"],
-    );
-    pair.exec_in(
-        &pair.client,
-        &["ip", "route", "add", &format!("{dead}/32"), "via", SERVER_ADDR],
+        &[
+            "iptables", "-A", "INPUT", "-d", silent, "-p", "udp", "--dport", "53", "-j", "DROP",
+        ],
     );
     let netns_path = format!("/var/run/netns/{}", pair.server);
     let _server = std::thread::spawn(move || {
@@ -804,9 +870,10 @@ fn the_system_resolvers_are_asked_in_order_and_the_one_that_answered_is_named() 
     ws.write(
         "sys.toml",
         &format!(
-            "[defaults]\ntimeout = \"3s\"\nretries = 0\n\
+            "[defaults]\ntimeout = \"9s\"\nretries = 0\n\
              [[check]]\nid = \"record\"\nkind = \"dns\"\nhost = \"api.shop.test\"\nequals = [\"{SERVER_ADDR}\"]\n\
-             [[check]]\nid = \"api\"\nkind = \"tcp\"\nhost = \"api.shop.test\"\nport = 8443\nexpect = \"open\"\n"
+             [[check]]\nid = \"api\"\nkind = \"tcp\"\nhost = \"api\"\nport = 8443\nexpect = \"open\"\n\
+             [[check]]\nid = \"hosts\"\nkind = \"tcp\"\nhost = \"fromhosts.test\"\nport = 8443\nexpect = \"open\"\n"
         ),
     );
     let out = pair
@@ -820,14 +887,24 @@ fn the_system_resolvers_are_asked_in_order_and_the_one_that_answered_is_named() 
         .output()
         .expect_code(0);
     let report = out.json();
+    let record = check(&report, "sys.record");
     assert_eq!(
-        check(&report, "sys.record")["observed"]["dns"]["answers"][0]["server"],
+        record["observed"]["dns"]["answers"][0]["server"],
         format!("{SERVER_ADDR}:53 (system resolver)")
     );
+    // `options timeout:1`: the silent server had 1 s (not a third of the check's 9 s); the
+    // refusing one none.
+    let dns_ms = record["timings"]["dns_ms"].as_f64().unwrap();
+    assert!((900.0..2500.0).contains(&dns_ms), "{dns_ms} ms");
+    // `search shop.test`: the single-label name is looked up under the search domain.
     assert_eq!(
         check(&report, "sys.api")["observed"]["addresses"][0]["address"],
         SERVER_ADDR
     );
+    // /etc/hosts answers a name no server knows, without asking any.
+    let hosts = check(&report, "sys.hosts");
+    assert_eq!(hosts["status"], "pass", "{hosts:#}");
+    assert!(hosts["timings"]["dns_ms"].as_f64().unwrap() < 100.0, "{hosts:#}");
 }
 
 #[test]
@@ -898,4 +975,338 @@ fn scan_and_tls_commands_resolve_through_the_dns_server_too() {
     let report = tls.json();
     assert_ne!(report["checks"][0]["stage"], "dns", "{report:#}");
     assert!(server.udp_queries.load(std::sync::atomic::Ordering::SeqCst) >= 2);
+}
+
+/// Runs `spec` against the hostile zone and returns the one check of the report, with the
+/// run's wall time.
+fn hostile_check(server: &DnsServer, spec: &str, code: i32) -> (Value, std::time::Duration) {
+    let started = std::time::Instant::now();
+    let report = run_json(server, spec, code, &[]);
+    let elapsed = started.elapsed();
+    (report["checks"][0].clone(), elapsed)
+}
+
+#[test]
+fn answers_with_a_wrong_id_qr_0_or_another_question_are_never_accepted() {
+    let server = DnsServer::start(hostile_zone());
+    for (host, reason) in [
+        ("wrongid.hostile.test", "not the query's"),
+        ("query.hostile.test", "QR=0"),
+        ("other.hostile.test", "another question (elsewhere.test A)"),
+    ] {
+        let spec = format!(
+            "[[check]]\nkind = \"dns\"\nhost = \"{host}\"\nserver = \"{{dns}}\"\ntimeout = \"600ms\"\nretries = 0\n"
+        );
+        let (c, _) = hostile_check(&server, &spec, 3);
+        assert_eq!(c["status"], "error", "{host}: {c:#}");
+        assert_eq!(
+            c["error"], "dns-error",
+            "{host}: what the server sent instead of an answer is named, not a bare timeout: {c:#}"
+        );
+        let detail = c["observed"]["dns"]["answers"][0]["detail"].as_str().unwrap();
+        assert!(detail.contains(reason), "{host}: `{reason}` not in `{detail}`");
+        assert!(detail.contains("not the answer"), "{host}: {detail}");
+    }
+}
+
+#[test]
+fn a_stray_datagram_with_a_wrong_id_does_not_hide_the_real_answer() {
+    let server = DnsServer::start(hostile_zone());
+    let spec = "[[check]]\nkind = \"dns\"\nhost = \"stray.hostile.test\"\nserver = \"{dns}\"\nequals = [\"192.0.2.33\"]\nretries = 0\n";
+    let (c, _) = hostile_check(&server, spec, 0);
+    assert_eq!(c["status"], "pass", "{c:#}");
+}
+
+#[test]
+fn malformed_answers_are_dns_errors_that_name_the_fault_at_once() {
+    let server = DnsServer::start(hostile_zone());
+    for (host, reason) in [
+        ("pointer.hostile.test", "compression pointer loop"),
+        ("rdata.hostile.test", "bad rdata"),
+    ] {
+        let spec = format!(
+            "[[check]]\nkind = \"dns\"\nhost = \"{host}\"\nserver = \"{{dns}}\"\ntimeout = \"5s\"\nretries = 0\n"
+        );
+        let (c, elapsed) = hostile_check(&server, &spec, 3);
+        assert_eq!(c["status"], "error", "{host}: {c:#}");
+        assert_eq!(c["error"], "dns-error", "{host}: {c:#}");
+        let detail = c["observed"]["dns"]["answers"][0]["detail"].as_str().unwrap();
+        assert!(detail.contains(reason), "{host}: `{reason}` not in `{detail}`");
+        // The answer to the question came, broken: nothing is gained by waiting for the timeout.
+        assert!(elapsed < std::time::Duration::from_secs(3), "{host}: {elapsed:?}");
+    }
+}
+
+#[test]
+fn a_probe_whose_server_answers_garbage_is_a_dns_error_at_stage_dns() {
+    let server = DnsServer::start(hostile_zone());
+    let ws = Workspace::new();
+    ws.write(
+        "probe.toml",
+        "[[check]]\nkind = \"tcp\"\nhost = \"wrongid.hostile.test\"\nport = 443\nexpect = \"open\"\ntimeout = \"600ms\"\nretries = 0\n",
+    );
+    let out = ws
+        .reach()
+        .args(["run", "probe.toml", "--format", "json"])
+        .args(["--dns-server", &server.address()])
+        .output()
+        .expect_code(3);
+    let c = &out.json()["checks"][0];
+    assert_eq!(
+        (c["stage"].as_str(), c["error"].as_str()),
+        (Some("dns"), Some("dns-error")),
+        "{c:#}"
+    );
+    assert!(
+        c["message"].as_str().unwrap().contains("not the query's"),
+        "{c:#}"
+    );
+}
+
+#[test]
+fn a_cname_loop_is_its_own_error_class_not_nodata() {
+    let server = DnsServer::start(hostile_zone());
+    let spec = r#"
+[[check]]
+id = "must-resolve"
+kind = "dns"
+host = "loop.hostile.test"
+server = "{dns}"
+
+[[check]]
+id = "must-not"
+kind = "dns"
+host = "loop.hostile.test"
+server = "{dns}"
+resolves = false
+"#;
+    let report = run_json(&server, spec, 1, &[]);
+    for id in ["dns.must-resolve", "dns.must-not"] {
+        let c = check(&report, id);
+        assert_eq!(
+            (c["status"].as_str(), c["error"].as_str()),
+            (Some("fail"), Some("cname-loop")),
+            "{c:#}"
+        );
+        assert!(
+            c["message"]
+                .as_str()
+                .unwrap()
+                .contains("alias chain loops: loop.hostile.test -> round.hostile.test -> loop.hostile.test"),
+            "{c:#}"
+        );
+        assert_eq!(
+            c["observed"]["dns"]["answers"][0]["chain"],
+            serde_json::json!(["loop.hostile.test", "round.hostile.test", "loop.hostile.test"])
+        );
+    }
+    // A probe's lookup says so too.
+    let ws = Workspace::new();
+    ws.write(
+        "probe.toml",
+        "[[check]]\nkind = \"tcp\"\nhost = \"loop.hostile.test\"\nport = 443\nexpect = \"open\"\nretries = 0\n",
+    );
+    let out = ws
+        .reach()
+        .args(["run", "probe.toml", "--format", "json"])
+        .args(["--dns-server", &server.address()])
+        .output();
+    let c = &out.json()["checks"][0];
+    assert_eq!(
+        (c["stage"].as_str(), c["error"].as_str()),
+        (Some("dns"), Some("cname-loop")),
+        "{c:#}"
+    );
+}
+
+#[test]
+fn an_answer_over_512_bytes_comes_over_udp_with_edns0() {
+    let server = DnsServer::start(hostile_zone());
+    let every: Vec<String> = (1..=40).map(|n| format!("\"192.0.2.{n}\"")).collect();
+    let spec = format!(
+        "[[check]]\nkind = \"dns\"\nhost = \"many.hostile.test\"\nserver = \"{{dns}}\"\nprotocol = \"udp\"\nretries = 0\nequals = [{}]\n",
+        every.join(", ")
+    );
+    let (c, _) = hostile_check(&server, &spec, 0);
+    assert_eq!(c["status"], "pass", "{c:#}");
+    assert_eq!(server.tcp_queries.load(std::sync::atomic::Ordering::SeqCst), 0);
+}
+
+#[test]
+fn a_lost_query_is_sent_again_within_the_attempt() {
+    let server = DnsServer::start(hostile_zone());
+    let spec = "[[check]]\nkind = \"dns\"\nhost = \"lossy.hostile.test\"\nserver = \"{dns}\"\ntimeout = \"4s\"\nretries = 0\nequals = [\"192.0.2.34\"]\n";
+    let (c, elapsed) = hostile_check(&server, spec, 0);
+    assert_eq!(c["status"], "pass", "{c:#}");
+    assert_eq!(c["attempts"], 1, "{c:#}");
+    assert!(server.udp_queries.load(std::sync::atomic::Ordering::SeqCst) >= 2);
+    // Sent again after the retransmission interval, not after the check's 4 s timeout.
+    assert!(elapsed < std::time::Duration::from_secs(3), "{elapsed:?}");
+}
+
+#[test]
+fn the_queries_of_a_run_share_a_few_sockets() {
+    let server = DnsServer::start(shop_zone());
+    let mut spec = String::new();
+    for n in 0..200 {
+        spec.push_str(&format!(
+            "[[check]]\nid = \"c{n}\"\nkind = \"dns\"\nhost = \"shop.test\"\nserver = \"{{dns}}\"\n"
+        ));
+    }
+    run_json(&server, &spec, 0, &[]);
+    let sources = server.udp_sources();
+    assert!(
+        sources <= 8,
+        "200 queries came from {sources} source ports, not from a few shared sockets"
+    );
+}
+
+#[test]
+fn queries_a_server_never_answers_do_not_hold_back_the_others() {
+    // 150 AAAA questions the server drops come first; 150 A questions it answers follow. The
+    // unanswered ones must not keep the server's window of queries in flight to themselves.
+    let server = DnsServer::start(Zone::new().synthetic("bench.test").drop_aaaa());
+    let mut spec = String::from("[defaults]\ntimeout = \"2s\"\nretries = 0\n");
+    for n in 1..=150 {
+        spec.push_str(&format!(
+            "[[check]]\nid = \"v6-{n}\"\nkind = \"dns\"\ntype = \"AAAA\"\nhost = \"n{n}.bench.test\"\nserver = \"{{dns}}\"\nresolves = false\n"
+        ));
+    }
+    for n in 1..=150 {
+        spec.push_str(&format!(
+            "[[check]]\nid = \"v4-{n}\"\nkind = \"dns\"\nhost = \"n{n}.bench.test\"\nserver = \"{{dns}}\"\nequals = [\"{}\"]\n",
+            crate::dns_server::synthetic_address(n)
+        ));
+    }
+    let report = run_json(&server, &spec, 3, &[]);
+    let checks = report["checks"].as_array().unwrap();
+    let answered = checks
+        .iter()
+        .filter(|c| c["id"].as_str().unwrap().starts_with("dns.v4-"))
+        .filter(|c| c["status"] == "pass")
+        .count();
+    assert_eq!(answered, 150, "{:#}", checks[150]);
+    let silent = &checks[0];
+    assert_eq!(
+        (silent["status"].as_str(), silent["error"].as_str()),
+        (Some("error"), Some("timeout"))
+    );
+}
+
+/// Whether `program` can be run; a test that needs it says why it skips, and fails instead
+/// under REACH_REQUIRE_TOOLS=1 (CI installs it).
+fn have(program: &str) -> bool {
+    let found = std::process::Command::new(program)
+        .arg("--version")
+        .output()
+        .is_ok();
+    if !found {
+        assert!(
+            std::env::var_os("REACH_REQUIRE_TOOLS").is_none(),
+            "{program} is required (REACH_REQUIRE_TOOLS=1) but missing"
+        );
+        eprintln!("skipped: {program} is not installed");
+    }
+    found
+}
+
+/// A dnsmasq process, killed when dropped, even when the test fails.
+struct Dnsmasq(std::process::Child);
+
+impl Drop for Dnsmasq {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn a_real_dnsmasq_is_read_over_udp_with_edns0_and_over_tcp_when_it_truncates() {
+    use crate::netns::{NetnsPair, SERVER_ADDR};
+    if !have("dnsmasq") {
+        return;
+    }
+    let Some(pair) = NetnsPair::create() else {
+        return;
+    };
+    // dnsmasq (not reach's test responder) as the oracle: its own EDNS0 handling (answers up to
+    // 1232 bytes over UDP by default, TC beyond), CNAMEs and NXDOMAIN for its local domain.
+    let ws = Workspace::new();
+    let mut hosts = String::from("192.0.2.10 shop.test\n");
+    for n in 1..=40 {
+        hosts.push_str(&format!("198.51.100.{n} forty.shop.test\n"));
+    }
+    for n in 1..=100 {
+        hosts.push_str(&format!("203.0.113.{n} hundred.shop.test\n"));
+    }
+    ws.write("hosts", &hosts);
+    ws.write("empty.conf", "");
+    let dir = ws.path();
+    let server = Dnsmasq(
+        std::process::Command::new("ip")
+            .args(["netns", "exec", &pair.server, "dnsmasq", "--keep-in-foreground"])
+            .arg(format!("--conf-file={}", dir.join("empty.conf").display()))
+            .args(["--no-resolv", "--no-hosts", "--local=/shop.test/"])
+            .arg(format!("--addn-hosts={}", dir.join("hosts").display()))
+            .args(["--cname=www.shop.test,shop.test", "--bind-interfaces"])
+            .arg(format!("--listen-address={SERVER_ADDR}"))
+            .args(["--port=53", "--user=root", "--group=root"])
+            .arg(format!("--pid-file={}", dir.join("dnsmasq.pid").display()))
+            .arg(format!("--log-facility={}", dir.join("dnsmasq.log").display()))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start dnsmasq"),
+    );
+    let pid_file = dir.join("dnsmasq.pid");
+    for _ in 0..100 {
+        if std::fs::read_to_string(&pid_file).is_ok_and(|pid| !pid.trim().is_empty()) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let forty: Vec<String> = (1..=40).map(|n| format!("\"198.51.100.{n}\"")).collect();
+    let hundred: Vec<String> = (1..=100).map(|n| format!("\"203.0.113.{n}\"")).collect();
+    ws.write(
+        "real.toml",
+        &format!(
+            "[defaults]\ntimeout = \"3s\"\nretries = 0\n\
+             [[check]]\nid = \"alias\"\nkind = \"dns\"\nhost = \"www.shop.test\"\nserver = \"{SERVER_ADDR}\"\ncname = \"shop.test\"\nequals = [\"192.0.2.10\"]\n\
+             [[check]]\nid = \"missing\"\nkind = \"dns\"\nhost = \"missing.shop.test\"\nserver = \"{SERVER_ADDR}\"\nresolves = false\n\
+             [[check]]\nid = \"udp-edns\"\nkind = \"dns\"\nhost = \"forty.shop.test\"\nserver = \"{SERVER_ADDR}\"\nprotocol = \"udp\"\nequals = [{}]\n\
+             [[check]]\nid = \"tcp-fallback\"\nkind = \"dns\"\nhost = \"hundred.shop.test\"\nserver = \"{SERVER_ADDR}\"\nequals = [{}]\n\
+             [[check]]\nid = \"udp-only\"\nkind = \"dns\"\nhost = \"hundred.shop.test\"\nserver = \"{SERVER_ADDR}\"\nprotocol = \"udp\"\n",
+            forty.join(", "),
+            hundred.join(", ")
+        ),
+    );
+    let out = pair
+        .reach_in_client()
+        .args([
+            "run",
+            &dir.join("real.toml").to_string_lossy(),
+            "--format",
+            "json",
+        ])
+        .output()
+        .expect_code(3);
+    drop(server);
+    let report = out.json();
+    for id in ["real.alias", "real.missing", "real.udp-edns", "real.tcp-fallback"] {
+        let c = check(&report, id);
+        assert_eq!(c["status"], "pass", "{c:#}");
+    }
+    assert_eq!(
+        check(&report, "real.missing")["observed"]["dns"]["answers"][0]["result"],
+        "nxdomain"
+    );
+    let udp_only = check(&report, "real.udp-only");
+    assert_eq!(
+        (udp_only["status"].as_str(), udp_only["error"].as_str()),
+        (Some("error"), Some("dns-error"))
+    );
+    assert!(
+        udp_only["message"].as_str().unwrap().contains("truncated"),
+        "{udp_only:#}"
+    );
 }

@@ -1,19 +1,24 @@
 //! A small authoritative DNS responder for tests and the benchmark, built on hickory-proto:
 //! an in-memory zone over UDP and TCP on the same loopback port, plus names that misbehave on
-//! purpose (SERVFAIL, REFUSED, silence, an answer that only fits over TCP).
+//! purpose (SERVFAIL, REFUSED, silence, an answer that only fits over TCP) and hostile ones
+//! (wrong ids, QR=0, another question, compression-pointer loops, bad rdata, lost queries).
+//!
+//! Like a real server it honours EDNS0: over UDP an answer larger than the client's payload
+//! (512 bytes without EDNS0) comes back empty with TC set.
 //!
 //! It binds `127.0.0.1:0` and reads the port back, so it is ready before `start` returns. Names
 //! under a synthetic suffix answer an A record computed from their first label (`n1234.bench.test`
 //! -> `10.0.4.210`), so a benchmark can ask for thousands of distinct names.
 
-use hickory_proto::op::{Message, MessageType, ResponseCode};
+use hickory_proto::op::{Edns, Message, MessageType, ResponseCode};
 use hickory_proto::rr::rdata::{CAA, CNAME, MX, NS, PTR, SOA, SRV, TXT};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
+use std::collections::{HashMap, HashSet};
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 /// TTL of every record the helpers add.
@@ -33,6 +38,20 @@ pub enum Behaviour {
     TruncatedOverUdp,
     /// Over UDP, silence; over TCP, the real answer.
     TcpOnly,
+    /// The real answer, under another id.
+    WrongId,
+    /// The query sent back as it came (QR=0).
+    NotAResponse,
+    /// The query's id, and an answer to another question.
+    OtherQuestion,
+    /// An answer whose record's owner name is a compression pointer to itself.
+    CompressionLoop,
+    /// An answer whose A record says RDLENGTH 3.
+    BadRdata,
+    /// The first UDP query for the name is lost; later ones are answered.
+    DropFirst,
+    /// Over UDP, a datagram with a wrong id first, then the real answer.
+    StrayThenAnswer,
 }
 
 /// The records and behaviours a server answers with.
@@ -41,6 +60,8 @@ pub struct Zone {
     records: Vec<Record>,
     behaviours: Vec<(String, Behaviour)>,
     synthetic: Option<String>,
+    /// Every AAAA query over UDP goes unanswered (as behind a middlebox that drops them).
+    drop_aaaa: bool,
 }
 
 fn name(text: &str) -> Name {
@@ -127,6 +148,12 @@ impl Zone {
         self
     }
 
+    /// Never answers an AAAA query over UDP.
+    pub fn drop_aaaa(mut self) -> Zone {
+        self.drop_aaaa = true;
+        self
+    }
+
     fn behaviour(&self, owner: &str) -> Option<Behaviour> {
         self.behaviours.iter().find(|(n, _)| n == owner).map(|(_, b)| *b)
     }
@@ -159,7 +186,9 @@ impl Zone {
             return (ResponseCode::NoError, records);
         }
         let mut answers = Vec::new();
-        for _ in 0..8 {
+        let mut visited = HashSet::new();
+        // Each alias once, as authoritative servers answer a CNAME loop.
+        while visited.insert(owner.clone()) {
             let here = self.at(&owner);
             let matching: Vec<Record> = here
                 .iter()
@@ -195,11 +224,21 @@ enum Transport {
     Tcp,
 }
 
+/// What the server has seen, shared with its threads.
+#[derive(Default)]
+struct Seen {
+    /// The source addresses of UDP queries.
+    udp_peers: Mutex<HashSet<SocketAddr>>,
+    /// UDP queries per name, for [`Behaviour::DropFirst`].
+    udp_per_name: Mutex<HashMap<String, usize>>,
+}
+
 /// A running responder; it stops when dropped.
 pub struct DnsServer {
     pub addr: SocketAddr,
     pub udp_queries: Arc<AtomicUsize>,
     pub tcp_queries: Arc<AtomicUsize>,
+    seen: Arc<Seen>,
     stop: Arc<AtomicBool>,
     udp_thread: Option<JoinHandle<()>>,
     tcp_thread: Option<JoinHandle<()>>,
@@ -231,9 +270,15 @@ impl DnsServer {
         let stop = Arc::new(AtomicBool::new(false));
         let udp_queries = Arc::new(AtomicUsize::new(0));
         let tcp_queries = Arc::new(AtomicUsize::new(0));
+        let seen = Arc::new(Seen::default());
         let udp_thread = {
-            let (zone, stop, count) = (Arc::clone(&zone), Arc::clone(&stop), Arc::clone(&udp_queries));
-            std::thread::spawn(move || serve_udp(&udp, &zone, &stop, &count))
+            let (zone, stop, count, seen) = (
+                Arc::clone(&zone),
+                Arc::clone(&stop),
+                Arc::clone(&udp_queries),
+                Arc::clone(&seen),
+            );
+            std::thread::spawn(move || serve_udp(&udp, &zone, &stop, &count, &seen))
         };
         let tcp_thread = {
             let (zone, stop, count) = (Arc::clone(&zone), Arc::clone(&stop), Arc::clone(&tcp_queries));
@@ -243,6 +288,7 @@ impl DnsServer {
             addr,
             udp_queries,
             tcp_queries,
+            seen,
             stop,
             udp_thread: Some(udp_thread),
             tcp_thread: Some(tcp_thread),
@@ -252,6 +298,11 @@ impl DnsServer {
     /// `127.0.0.1:PORT`, as `server =` and `--dns-server` take it.
     pub fn address(&self) -> String {
         self.addr.to_string()
+    }
+
+    /// How many distinct source addresses (ports) UDP queries came from.
+    pub fn udp_sources(&self) -> usize {
+        self.seen.udp_peers.lock().expect("lock").len()
     }
 }
 
@@ -286,7 +337,7 @@ fn bind_pair() -> (UdpSocket, TcpListener) {
     panic!("no loopback port was free for both UDP and TCP");
 }
 
-fn serve_udp(socket: &UdpSocket, zone: &Zone, stop: &AtomicBool, count: &AtomicUsize) {
+fn serve_udp(socket: &UdpSocket, zone: &Zone, stop: &AtomicBool, count: &AtomicUsize, seen: &Seen) {
     let mut buf = vec![0u8; 4096];
     while !stop.load(Ordering::SeqCst) {
         let Ok((len, peer)) = socket.recv_from(&mut buf) else {
@@ -296,9 +347,29 @@ fn serve_udp(socket: &UdpSocket, zone: &Zone, stop: &AtomicBool, count: &AtomicU
             break;
         }
         count.fetch_add(1, Ordering::SeqCst);
-        if let Some(reply) = respond(zone, &buf[..len], Transport::Udp) {
-            let _ = socket.send_to(&reply, peer);
+        seen.udp_peers.lock().expect("lock").insert(peer);
+        let query = &buf[..len];
+        let owner = Message::from_vec(query)
+            .ok()
+            .and_then(|m| m.queries().first().map(|q| key(q.name())));
+        let behaviour = owner.as_deref().and_then(|o| zone.behaviour(o));
+        if behaviour == Some(Behaviour::DropFirst) {
+            let mut per_name = seen.udp_per_name.lock().expect("lock");
+            let asked = per_name.entry(owner.clone().unwrap_or_default()).or_default();
+            *asked += 1;
+            if *asked == 1 {
+                continue;
+            }
         }
+        let Some(reply) = respond(zone, query, Transport::Udp) else {
+            continue;
+        };
+        if behaviour == Some(Behaviour::StrayThenAnswer) {
+            let mut stray = reply.clone();
+            stray[0] ^= 0x5a;
+            let _ = socket.send_to(&stray, peer);
+        }
+        let _ = socket.send_to(&reply, peer);
     }
 }
 
@@ -351,9 +422,30 @@ fn respond(zone: &Zone, query: &[u8], transport: Transport) -> Option<Vec<u8>> {
         .set_recursion_available(true)
         .set_authoritative(true);
     response.add_query(question.clone());
+    if let Some(edns) = request.extensions() {
+        let mut reply_edns = Edns::new();
+        reply_edns.set_max_payload(edns.max_payload().max(512));
+        response.set_edns(reply_edns);
+    }
+    if zone.drop_aaaa && transport == Transport::Udp && question.query_type() == RecordType::AAAA {
+        return None;
+    }
     let owner = key(question.name());
     match zone.behaviour(&owner) {
         Some(Behaviour::Silent) => return None,
+        Some(Behaviour::NotAResponse) => return Some(query.to_vec()),
+        Some(Behaviour::WrongId) => {
+            response.set_id(request.id().wrapping_add(1));
+        }
+        Some(Behaviour::OtherQuestion) => {
+            response.queries_mut().clear();
+            response.add_query(hickory_proto::op::Query::query(
+                name("elsewhere.test"),
+                question.query_type(),
+            ));
+        }
+        Some(Behaviour::CompressionLoop) => return Some(hostile_answer(&request, Hostile::PointerLoop)),
+        Some(Behaviour::BadRdata) => return Some(hostile_answer(&request, Hostile::ShortRdata)),
         Some(Behaviour::TcpOnly) if transport == Transport::Udp => return None,
         Some(Behaviour::ServFail) => {
             response.set_response_code(ResponseCode::ServFail);
@@ -371,7 +463,10 @@ fn respond(zone: &Zone, query: &[u8], transport: Transport) -> Option<Vec<u8>> {
     }
     let (code, answers) = zone.answer(question.name(), question.query_type());
     response.set_response_code(code);
-    if answers.is_empty() {
+    let complete = answers.iter().any(|r| r.record_type() == question.query_type());
+    if !complete {
+        // A negative answer (NXDOMAIN or NODATA, also at the end of an alias chain) carries
+        // the zone's SOA, whose minimum is the negative TTL (RFC 2308).
         let soa = SOA::new(
             name("ns.test"),
             name("hostmaster.test"),
@@ -384,7 +479,55 @@ fn respond(zone: &Zone, query: &[u8], transport: Transport) -> Option<Vec<u8>> {
         response.add_name_server(Record::from_rdata(name("test"), NEGATIVE_TTL, RData::SOA(soa)));
     }
     response.add_answers(answers);
-    response.to_vec().ok()
+    let bytes = response.to_vec().ok()?;
+    let room = request
+        .extensions()
+        .as_ref()
+        .map_or(512, |e| usize::from(e.max_payload().max(512)));
+    if transport == Transport::Udp && bytes.len() > room {
+        // What a server does with an answer that does not fit: nothing but the header and
+        // the question, with TC set.
+        response.answers_mut().clear();
+        response.name_servers_mut().clear();
+        response.set_truncated(true);
+        return response.to_vec().ok();
+    }
+    Some(bytes)
+}
+
+/// Answers that no encoder would write.
+#[derive(Clone, Copy)]
+enum Hostile {
+    /// One A record whose owner name is a compression pointer to its own offset.
+    PointerLoop,
+    /// One A record with RDLENGTH 3 and three bytes of address.
+    ShortRdata,
+}
+
+fn hostile_answer(request: &Message, hostile: Hostile) -> Vec<u8> {
+    let mut response = Message::new();
+    response
+        .set_id(request.id())
+        .set_message_type(MessageType::Response)
+        .set_op_code(request.op_code())
+        .set_recursion_desired(request.recursion_desired())
+        .set_recursion_available(true);
+    response.add_queries(request.queries().to_vec());
+    let mut bytes = response.to_vec().expect("encode");
+    // ANCOUNT = 1, then the record by hand.
+    bytes[6..8].copy_from_slice(&1u16.to_be_bytes());
+    match hostile {
+        Hostile::PointerLoop => {
+            let here = u16::try_from(bytes.len()).expect("small message") | 0xC000;
+            bytes.extend_from_slice(&here.to_be_bytes());
+            bytes.extend_from_slice(&[0, 1, 0, 1, 0, 0, 1, 44, 0, 4, 192, 0, 2, 1]);
+        }
+        Hostile::ShortRdata => {
+            // The owner is the question's name (a pointer to byte 12).
+            bytes.extend_from_slice(&[0xC0, 12, 0, 1, 0, 1, 0, 0, 1, 44, 0, 3, 192, 0, 2]);
+        }
+    }
+    bytes
 }
 
 /// The address the synthetic zone gives `n{number}.SUFFIX`.

@@ -730,6 +730,13 @@ fn dns_failure_and_firewall_drops_name_their_stage() {
     )
     .unwrap();
     pair.server_rule(443, &["DROP"]);
+    // Silence, not an ICMP port unreachable (which reach reports as `refused` at once).
+    pair.exec_in(
+        &pair.server,
+        &[
+            "iptables", "-A", "INPUT", "-p", "udp", "--dport", "53", "-j", "DROP",
+        ],
+    );
     let ws = Workspace::new();
     ws.write(
         "egress.toml",

@@ -1,9 +1,9 @@
 //! The demo's DNS server: A records and CNAMEs for the demo's names, NXDOMAIN for any other,
 //! over UDP on loopback. Everything the demo resolves is asked here, never the system resolver.
 
-use hickory_resolver::proto::op::{Message, MessageType, ResponseCode};
-use hickory_resolver::proto::rr::rdata::{A, CNAME};
-use hickory_resolver::proto::rr::{Name, RData, Record, RecordType};
+use hickory_proto::op::{Message, MessageType, ResponseCode};
+use hickory_proto::rr::rdata::{A, CNAME};
+use hickory_proto::rr::{Name, RData, Record, RecordType};
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 use std::str::FromStr;
