@@ -9,10 +9,13 @@ use clap::{CommandFactory, Parser, Subcommand};
 
 const EXIT_CODES: &str = "\
 Exit codes:
-  0  every check passed (checks skipped by --tag/--vantage do not count)
-  1  at least one check failed
-  2  bad usage or a bad check file: nothing was probed
-  3  at least one check could not be observed (error, or cut off by --deadline) and none failed";
+  0    every check passed (checks skipped by --tag/--vantage do not count)
+  1    at least one check failed
+  2    nothing was checked: bad usage or a bad check file (nothing was probed), or every
+       selected check was skipped
+  3    at least one check could not be observed (error, or cut off by --deadline) and none
+       failed, or the report could not be written
+  130  interrupted by SIGINT (143: SIGTERM); no report is written";
 
 #[derive(Debug, Parser)]
 #[command(

@@ -52,7 +52,7 @@ impl Trust {
 
     pub fn from_pem_file(path: &Path) -> Result<Trust, TrustError> {
         let at = || path.to_owned();
-        let text = std::fs::read(path).map_err(|source| TrustError::Read { path: at(), source })?;
+        let text = crate::input::read(path).map_err(|source| TrustError::Read { path: at(), source })?;
         let certs = CertificateDer::pem_slice_iter(&text)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|source| TrustError::Pem { path: at(), source })?;
@@ -82,8 +82,11 @@ impl Trust {
 /// Why a `--ca-file` cannot be used; nothing is probed then.
 #[derive(Debug, thiserror::Error)]
 pub enum TrustError {
-    #[error("cannot read --ca-file {}: {source}", path.display())]
-    Read { path: PathBuf, source: std::io::Error },
+    #[error("--ca-file: {source}")]
+    Read {
+        path: PathBuf,
+        source: crate::input::InputError,
+    },
     #[error("--ca-file {} is not valid PEM: {source}", path.display())]
     Pem {
         path: PathBuf,

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Check files (TOML) to run together.
+    /// Check files (TOML) to run together; `-` reads one from stdin.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
 
@@ -86,7 +86,10 @@ pub fn execute(args: RunArgs, color: ColorChoice) -> u8 {
         vantage: args.vantage,
     };
     match Session::new(&plan, args.connect, Environment::Process, &args.output, color) {
-        Ok(session) => session.with_options(run_options).execute(plan),
+        Ok(session) => session
+            .with_options(run_options)
+            .with_inputs(args.files)
+            .execute(plan),
         Err(e) => {
             eprintln!("error: {e}");
             exit::USAGE

@@ -1,23 +1,24 @@
 //! One [`Session`] runs every command's plan: it is built once, from the shared connect and
 //! output arguments (as ripgrep's high-level arguments are from its low-level ones), before
-//! anything is probed, so a bad `--ca-file`, proxy variable or `-o` path stops the command
-//! with exit code 2; then it runs the plan, renders the report and says the exit code.
+//! anything is probed, so a bad `--ca-file`, proxy variable, filter or `-o` path stops the
+//! command with exit code 2; then it runs the plan, renders the report and says the exit code.
 
 use super::args::{ColorChoice, ConnectArgs, OutputArgs};
 use super::exit;
 use crate::outcome::Summary;
 use crate::probe::http::proxy_env::ProxyEnvError;
 use crate::probe::http::settings::HttpCtx;
-use crate::probe::scan::{limits, shared::ScanShared};
+use crate::probe::limits;
+use crate::probe::scan::shared::ScanShared;
 use crate::probe::Ctx;
 use crate::report::progress::{Bar, PortBar};
-use crate::report::{self, Destination, Format};
-use crate::resolve::Resolver;
+use crate::report::{self, Destination, Format, OutputError};
+use crate::resolve::{ResolveOverride, Resolver};
 use crate::run::{self, Progress, RunOptions, RunReport, Silent};
-use crate::spec::{Plan, ProbeSpec};
+use crate::spec::{Check, Host, Plan, ProbeSpec};
 use crate::trust::{Trust, TrustError};
 use std::io::{self, IsTerminal};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Why a session could not be set up; nothing was probed.
@@ -29,8 +30,21 @@ pub enum SessionError {
     Proxy(#[from] ProxyEnvError),
     #[error("no check is selected by {0}: nothing would be probed")]
     NothingSelected(String),
-    #[error("cannot write the report to {}: {source}", path.display())]
-    Output { path: PathBuf, source: io::Error },
+    /// A `--tag` or `--vantage` value that no check of the run carries: a typo, most likely.
+    #[error("no check is selected by {flag} {value}: no check of this run {carries} it; {known}")]
+    UnknownFilter {
+        flag: &'static str,
+        value: String,
+        carries: &'static str,
+        known: String,
+    },
+    #[error(
+        "--resolve {0} pins {host} for one port only, but a scan of {host} connects to every port: use {host}:*:ADDR",
+        host = .0.host
+    )]
+    PortPinnedScan(ResolveOverride),
+    #[error(transparent)]
+    Output(#[from] OutputError),
     #[error("cannot start the async runtime: {0}")]
     Runtime(io::Error),
 }
@@ -62,6 +76,8 @@ pub struct Session<'a> {
     output: &'a OutputArgs,
     color: ColorChoice,
     view: View,
+    /// The files the run reads: `-o` must not name any of them.
+    inputs: Vec<PathBuf>,
 }
 
 impl<'a> Session<'a> {
@@ -75,6 +91,9 @@ impl<'a> Session<'a> {
         output: &'a OutputArgs,
         color: ColorChoice,
     ) -> Result<Session<'a>, SessionError> {
+        if let Some(pinned) = port_pinned_scan(plan, &connect.names.resolve) {
+            return Err(SessionError::PortPinnedScan(pinned.clone()));
+        }
         let resolver = Resolver::new(connect.names.resolve).with_dns_server(connect.names.dns.dns_server);
         let needs_roots = plan.checks.iter().any(|c| c.kind().may_verify_certificates());
         let trust = match (connect.ca_file.as_deref(), needs_roots) {
@@ -98,6 +117,7 @@ impl<'a> Session<'a> {
             output,
             color,
             view: View::Checks,
+            inputs: connect.ca_file.into_iter().collect(),
         })
     }
 
@@ -113,6 +133,14 @@ impl<'a> Session<'a> {
         self
     }
 
+    /// Files the run reads besides `--ca-file` (check files, a policy file): `-o` may not name
+    /// one of them.
+    #[must_use]
+    pub fn with_inputs(mut self, inputs: impl IntoIterator<Item = PathBuf>) -> Self {
+        self.inputs.extend(inputs);
+        self
+    }
+
     /// Runs the plan and writes its report; returns the exit code.
     pub fn execute(self, plan: Plan) -> u8 {
         match self.try_execute(plan) {
@@ -124,27 +152,61 @@ impl<'a> Session<'a> {
         }
     }
 
-    fn try_execute(self, plan: Plan) -> Result<u8, SessionError> {
-        if let Some(filters) = nothing_selected(&plan, &self.options) {
-            return Err(SessionError::NothingSelected(filters));
-        }
-        let path = self.output.output.as_deref();
-        let destination = Destination::open(path).map_err(|source| SessionError::Output {
-            path: path.unwrap_or(Path::new("-")).to_owned(),
-            source,
-        })?;
+    fn try_execute(mut self, plan: Plan) -> Result<u8, SessionError> {
+        check_filters(&plan, &self.options)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
             .map_err(SessionError::Runtime)?;
+        // Installed before the temporary report file exists, so that no signal can leave it
+        // behind; from here on SIGINT and SIGTERM end the process through the watcher.
+        let temp_file = watch_signals(&runtime);
+        let destination = Destination::open(self.output.output.as_deref(), &self.inputs)?;
+        if let Some(path) = destination.temp_path() {
+            *temp_file
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(path.to_owned());
+        }
+        let selected = plan
+            .checks
+            .iter()
+            .filter(|check| run::filter(check, &self.options).is_none())
+            .count();
+        let (concurrency, raise) = limits::check_concurrency(
+            plan.checks
+                .iter()
+                .filter(|check| run::filter(check, &self.options).is_none()),
+            self.options.concurrency,
+        );
+        if concurrency < self.options.concurrency.min(selected) && self.view == View::Checks {
+            eprintln!(
+                "note: the open-file limit (soft {}) allows {concurrency} checks at once, not {}: the run uses {concurrency}",
+                raise.soft(),
+                self.options.concurrency
+            );
+        }
+        self.options.concurrency = concurrency;
         let bar = match self.view {
             View::Scan => PortBar::on_terminal(Arc::clone(&self.ctx.scan.progress))
                 .map(|b| Box::new(b) as Box<dyn Progress>),
             View::Checks | View::Listeners => Bar::on_terminal().map(|b| Box::new(b) as Box<dyn Progress>),
         };
         let progress: &dyn Progress = bar.as_deref().unwrap_or(&Silent);
-        let report: RunReport = runtime.block_on(run::run(plan, Arc::new(self.ctx), &self.options, progress));
+        let ctx = Arc::new(self.ctx);
+        let report: RunReport = runtime.block_on(run::run(plan, Arc::clone(&ctx), &self.options, progress));
         let summary: Summary = report.summary();
+        if let Some(note) = report::human::vantage_note(&report) {
+            eprintln!("note: {note}");
+        }
+        for unused in ctx.resolver.unused_overrides() {
+            let port = unused
+                .port
+                .map_or_else(|| "any port".to_owned(), |p| format!("port {p}"));
+            eprintln!(
+                "warning: --resolve {unused} was not used: no check of this run looked up {} on {port}",
+                unused.host
+            );
+        }
         let format = self.output.format;
         let colored = format == Format::Human && wants_color(self.color, destination.is_stdout());
         let text = match (format, self.view) {
@@ -152,17 +214,86 @@ impl<'a> Session<'a> {
             (Format::Human, View::Listeners) => report::listeners::render(&report, colored),
             (format, _) => report::render(&report, format, colored),
         };
+        let name = destination.name();
+        let to_stdout = destination.is_stdout();
         match destination.write(&text) {
             Ok(()) => {}
             // Whoever read our output stopped reading (`reach run ... | head`): not a crash.
-            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+            Err(e) if to_stdout && e.kind() == io::ErrorKind::BrokenPipe => {}
             Err(e) => {
-                eprintln!("error: cannot write the report: {e}");
-                return Ok(exit::USAGE.max(exit::of(&summary)));
+                // Probing happened: the exit code says what it found, never "usage" (2), and
+                // never a pass when nobody can read the report.
+                eprintln!("error: cannot write the report to {name}: {e}");
+                eprintln!("{}", summary_line(&summary, report.duration));
+                return Ok(if summary.fail > 0 {
+                    exit::FAIL
+                } else {
+                    exit::UNOBSERVED
+                });
             }
+        }
+        if summary.total > 0 && summary.pass + summary.fail + summary.error == 0 {
+            eprintln!(
+                "error: nothing was checked: all {} selected checks were skipped",
+                summary.total
+            );
+            return Ok(exit::USAGE);
         }
         Ok(exit::of(&summary))
     }
+}
+
+/// The counts of a run in one line, for stderr when the report itself could not be written.
+fn summary_line(summary: &Summary, duration: std::time::Duration) -> String {
+    format!(
+        "{} checks in {}: {} pass, {} fail, {} error, {} skip (this report was not written)",
+        summary.total,
+        report::human::time(duration),
+        summary.pass,
+        summary.fail,
+        summary.error,
+        summary.skip
+    )
+}
+
+/// The temporary report file a signal must remove, once there is one.
+type TempFile = Arc<std::sync::Mutex<Option<PathBuf>>>;
+
+/// Installs handlers for SIGINT and SIGTERM whose task, on the runtime's workers, removes the
+/// temporary report file (if one was made by then) and ends the process with 128 + the signal's
+/// number, as a shell reports a process a signal killed. The run, the opening of a FIFO and the
+/// writing of the report may all be blocking the main thread when the signal arrives: the
+/// watcher does not wait for them. When the handlers cannot be installed, the signals keep their
+/// default effect.
+fn watch_signals(runtime: &tokio::runtime::Runtime) -> TempFile {
+    use tokio::signal::unix::{signal, SignalKind};
+    let temp_file: TempFile = Arc::default();
+    let installed = runtime.block_on(async {
+        Some((
+            signal(SignalKind::interrupt()).ok()?,
+            signal(SignalKind::terminate()).ok()?,
+        ))
+    });
+    let Some((mut interrupt, mut terminate)) = installed else {
+        return temp_file;
+    };
+    let watched = Arc::clone(&temp_file);
+    runtime.spawn(async move {
+        let (name, code) = tokio::select! {
+            _ = interrupt.recv() => ("SIGINT", exit::INTERRUPTED),
+            _ = terminate.recv() => ("SIGTERM", exit::TERMINATED),
+        };
+        let path = watched
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(path) = path {
+            let _ = std::fs::remove_file(path);
+        }
+        eprintln!("\nreach: interrupted by {name}: no report was written");
+        std::process::exit(i32::from(code));
+    });
+    temp_file
 }
 
 /// The socket budget of the plan's scans: the open-file limit is raised (and stderr told) only
@@ -193,6 +324,68 @@ fn scan_budget(plan: &Plan) -> ScanShared {
         }
     }
     ScanShared::new(limits::socket_budget())
+}
+
+/// A scan looks its host up for no particular port, so only a `--resolve HOST:*:ADDR` answers
+/// for it; one pinned to a port would leave the scan to ask the system's resolver for a name the
+/// user pinned. The first such override, if any.
+fn port_pinned_scan<'o>(plan: &Plan, overrides: &'o [ResolveOverride]) -> Option<&'o ResolveOverride> {
+    let scanned = |name: &str| {
+        plan.checks.iter().any(|check| {
+            matches!(&check.probe, ProbeSpec::Scan(scan) if matches!(&scan.host, Host::Name(n) if n == name))
+        })
+    };
+    overrides.iter().find(|o| {
+        o.port.is_some()
+            && scanned(&o.host)
+            && !overrides
+                .iter()
+                .any(|other| other.host == o.host && other.port.is_none())
+    })
+}
+
+/// Refuses filters that would make a silent pass: a `--tag` or `--vantage` value no check
+/// carries (a typo), and filters that together select nothing.
+fn check_filters(plan: &Plan, options: &RunOptions) -> Result<(), SessionError> {
+    let known = |values: &dyn Fn(&Check) -> &[String]| -> Vec<String> {
+        let mut all: Vec<String> = plan
+            .checks
+            .iter()
+            .flat_map(|c| values(c).iter().cloned())
+            .collect();
+        all.sort_unstable();
+        all.dedup();
+        all
+    };
+    let list = |what: &str, values: &[String]| {
+        if values.is_empty() {
+            format!("the checks carry no {what}")
+        } else {
+            format!("the checks carry the {what}s {}", values.join(", "))
+        }
+    };
+    let tags = known(&|c| &c.tags);
+    if let Some(tag) = options.tags.iter().find(|t| !tags.contains(t)) {
+        return Err(SessionError::UnknownFilter {
+            flag: "--tag",
+            value: tag.clone(),
+            carries: "is tagged with",
+            known: list("tag", &tags),
+        });
+    }
+    let vantages = known(&|c| &c.vantage);
+    if let Some(vantage) = options.vantage.as_ref().filter(|v| !vantages.contains(v)) {
+        return Err(SessionError::UnknownFilter {
+            flag: "--vantage",
+            value: vantage.clone(),
+            carries: "is bound to",
+            known: list("vantage", &vantages),
+        });
+    }
+    if let Some(filters) = nothing_selected(plan, options) {
+        return Err(SessionError::NothingSelected(filters));
+    }
+    Ok(())
 }
 
 /// A run whose filters select nothing would pass silently: the filters that did it, if so.
@@ -239,5 +432,37 @@ pub fn print(text: &str) -> u8 {
             eprintln!("error: cannot write to stdout: {e}");
             exit::USAGE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::command_line::{self, ScanRequest};
+
+    fn scan_plan(host: &str) -> Plan {
+        command_line::scan(ScanRequest {
+            hosts: host,
+            ports: vec![22],
+            allow: None,
+            timeout: std::time::Duration::from_secs(1),
+            retries: 0,
+            concurrency: 8,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn a_scan_of_a_name_pinned_to_one_port_is_refused() {
+        let plan = scan_plan("db.test");
+        let pinned: Vec<ResolveOverride> = vec!["db.test:5432:127.0.0.1".parse().unwrap()];
+        assert_eq!(port_pinned_scan(&plan, &pinned), Some(&pinned[0]));
+        let both: Vec<ResolveOverride> = vec![
+            "db.test:5432:127.0.0.1".parse().unwrap(),
+            "db.test:*:127.0.0.1".parse().unwrap(),
+        ];
+        assert_eq!(port_pinned_scan(&plan, &both), None);
+        let other: Vec<ResolveOverride> = vec!["api.test:443:127.0.0.1".parse().unwrap()];
+        assert_eq!(port_pinned_scan(&plan, &other), None);
     }
 }

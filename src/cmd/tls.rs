@@ -75,8 +75,14 @@ pub fn execute(args: TlsArgs, color: ColorChoice) -> u8 {
             return exit::USAGE;
         }
     };
+    // A policy that names a file is an input: `-o` must not overwrite it.
+    let policy_file = args
+        .policy
+        .as_deref()
+        .map(std::path::PathBuf::from)
+        .filter(|path| path.exists());
     match Session::new(&plan, args.connect, Environment::Process, &args.output, color) {
-        Ok(session) => session.execute(plan),
+        Ok(session) => session.with_inputs(policy_file).execute(plan),
         Err(e) => {
             eprintln!("error: {e}");
             exit::USAGE

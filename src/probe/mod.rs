@@ -7,6 +7,7 @@ pub mod context;
 pub mod dns;
 pub mod endpoint;
 pub mod http;
+pub mod limits;
 pub mod listen;
 pub mod scan;
 pub mod tcp;

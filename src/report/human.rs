@@ -159,7 +159,41 @@ pub fn render(report: &RunReport, color: bool) -> String {
         time(report.duration),
         counts.join(", ")
     );
+    if let Some(note) = vantage_note(report) {
+        let _ = writeln!(out, "{}", paint.paint(YELLOW, &note));
+    }
     out
+}
+
+/// Without `--vantage`, checks bound to a vantage point are not run. One line says how many,
+/// and which `--vantage` values would run them, so a run from the wrong place is not mistaken
+/// for a complete one.
+pub fn vantage_note(report: &RunReport) -> Option<String> {
+    if report.vantage.is_some() {
+        return None;
+    }
+    let mut count = 0;
+    let mut vantages: Vec<&str> = Vec::new();
+    for result in &report.results {
+        if result.outcome.skip_reason() == Some(SkipReason::VantageFilter) {
+            count += 1;
+            for vantage in &result.check.vantage {
+                if !vantages.contains(&vantage.as_str()) {
+                    vantages.push(vantage);
+                }
+            }
+        }
+    }
+    if count == 0 {
+        return None;
+    }
+    vantages.sort_unstable();
+    let noun = if count == 1 { "check was" } else { "checks were" };
+    let flags: Vec<String> = vantages.iter().map(|v| format!("--vantage {v}")).collect();
+    Some(format!(
+        "{count} {noun} not run: bound to a vantage point, and this run has no --vantage; {} would run them",
+        flags.join(" or ")
+    ))
 }
 
 fn row(result: &CheckResult) -> Row {

@@ -409,8 +409,8 @@ impl<'a> From<&'a CheckResult> for CheckJson<'a> {
 
 fn skip_reason(reason: SkipReason) -> &'static str {
     match reason {
-        SkipReason::TagFilter => "tag-filter",
-        SkipReason::VantageFilter => "vantage-filter",
+        SkipReason::TagFilter => "tag",
+        SkipReason::VantageFilter => "vantage",
         SkipReason::Deadline => "deadline",
     }
 }

@@ -66,6 +66,8 @@ type Shared = Arc<OnceCell<Result<Vec<IpAddr>, ResolveError>>>;
 #[derive(Default)]
 pub struct Resolver {
     overrides: Vec<ResolveOverride>,
+    /// Whether each override answered a lookup, so that one that never did can be pointed out.
+    used: Vec<std::sync::atomic::AtomicBool>,
     /// `--dns-server`: replaces the system configuration for the whole run.
     pub(super) dns_server: Option<SocketAddr>,
     cache: Mutex<HashMap<String, Shared>>,
@@ -88,9 +90,20 @@ impl std::fmt::Debug for Resolver {
 impl Resolver {
     pub fn new(overrides: Vec<ResolveOverride>) -> Self {
         Resolver {
+            used: overrides.iter().map(|_| Default::default()).collect(),
             overrides,
             ..Resolver::default()
         }
+    }
+
+    /// The `--resolve` overrides that answered no lookup of the run so far.
+    pub fn unused_overrides(&self) -> Vec<&ResolveOverride> {
+        self.overrides
+            .iter()
+            .zip(&self.used)
+            .filter(|(_, used)| !used.load(std::sync::atomic::Ordering::Relaxed))
+            .map(|(o, _)| o)
+            .collect()
     }
 
     /// Sends every lookup of the run to `server` instead of the system's resolvers.
@@ -112,11 +125,13 @@ impl Resolver {
             }
             Host::Name(name) => name,
         };
-        if let Some(found) = self
+        if let Some((found, used)) = self
             .overrides
             .iter()
-            .find(|o| o.host == *name && o.port.is_none_or(|p| p == port))
+            .zip(&self.used)
+            .find(|(o, _)| o.host == *name && o.port.is_none_or(|p| p == port))
         {
+            used.store(true, std::sync::atomic::Ordering::Relaxed);
             return Ok(Resolved {
                 addresses: found.addresses.clone(),
                 elapsed: Duration::ZERO,
@@ -256,5 +271,25 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(found.addresses, ["::1".parse::<IpAddr>().unwrap()]);
+    }
+
+    #[tokio::test]
+    async fn overrides_that_answered_nothing_are_told_apart() {
+        let resolver = Resolver::new(vec![
+            "svc.test:8000:127.0.0.9".parse().unwrap(),
+            "typo.test:*:127.0.0.9".parse().unwrap(),
+        ]);
+        assert_eq!(resolver.unused_overrides().len(), 2);
+        let host = Host::Name("svc.test".into());
+        resolver
+            .resolve(&host, 8000, Duration::from_secs(1))
+            .await
+            .unwrap();
+        let unused: Vec<&str> = resolver
+            .unused_overrides()
+            .iter()
+            .map(|o| o.host.as_str())
+            .collect();
+        assert_eq!(unused, ["typo.test"]);
     }
 }

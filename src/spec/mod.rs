@@ -51,10 +51,15 @@ pub fn load_files(paths: &[impl AsRef<Path>], options: &LoadOptions) -> Result<P
     let mut plan = Plan::default();
     let mut texts = Vec::new();
     for path in paths {
-        let label = path.as_ref().display().to_string();
-        match std::fs::read_to_string(path) {
+        let path = path.as_ref();
+        let label = if crate::input::is_stdin(path) {
+            "stdin".to_owned()
+        } else {
+            path.display().to_string()
+        };
+        match crate::input::read_text(path) {
             Ok(text) => texts.push((label, text)),
-            Err(e) => errors.push(SpecError::whole_file(&label, format!("cannot read: {e}"))),
+            Err(e) => errors.push(SpecError::whole_file(&label, e.to_string())),
         }
     }
     for (label, text) in &texts {

@@ -258,7 +258,7 @@ pub fn load_policy(text: &str) -> Result<Policy, PolicyError> {
         return Ok(Policy::mozilla(profile));
     }
     let path = Path::new(text);
-    if !path.is_file() {
+    if !path.exists() {
         // Neither a profile nor a file: the value itself is wrong, there is no file to locate.
         return Err(PolicyError::UnknownName(format!(
             "unknown policy `{text}`: expected {} or a policy file",
@@ -293,8 +293,8 @@ impl std::fmt::Display for PolicyError {
 impl std::error::Error for PolicyError {}
 
 fn load_policy_file(text: &str, path: &Path) -> Result<Policy, SpecErrors> {
-    let contents = std::fs::read_to_string(path)
-        .map_err(|e| SpecErrors(vec![SpecError::whole_file(text, format!("cannot read: {e}"))]))?;
+    let contents = crate::input::read_text(path)
+        .map_err(|e| SpecErrors(vec![SpecError::whole_file(text, e.to_string())]))?;
     let locator = Locator::new(text, &contents);
     let table = toml::de::DeTable::parse(&contents).map_err(|e| SpecErrors(vec![locator.toml(&e, 0..0)]))?;
     let span = table.span();

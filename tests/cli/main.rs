@@ -10,6 +10,8 @@ mod completions;
 mod demo;
 mod dns;
 mod dns_server;
+mod files;
+mod filters;
 mod http;
 mod http_servers;
 mod netns;

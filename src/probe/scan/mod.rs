@@ -2,11 +2,10 @@
 //! against the allow list. Each open port the list does not name is a finding.
 //!
 //! [`engine`] drives the connects (each one a [`crate::probe::connect`], so a port gets the same
-//! verdict as a `tcp` check), [`rtt`] adapts their timeouts, [`limits`] sizes the socket budget
-//! from the open-file limit, and [`shared`] holds what the scans of a run share.
+//! verdict as a `tcp` check), [`rtt`] adapts their timeouts, and [`shared`] holds what the scans
+//! of a run share (their socket budget comes from [`crate::probe::limits`]).
 
 pub mod engine;
-pub mod limits;
 pub mod rtt;
 pub mod shared;
 
