@@ -10,6 +10,7 @@ mod completions;
 mod demo;
 mod dns;
 mod dns_server;
+mod escaping;
 mod files;
 mod filters;
 mod http;
