@@ -33,7 +33,10 @@ pub struct RawHttp {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table of expectations (status, headers, body, latency...)"
+)]
 pub struct RawHttpExpect {
     pub status: Option<Spanned<RawStatus>>,
     pub redirect_to: Option<Spanned<String>>,

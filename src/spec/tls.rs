@@ -35,7 +35,7 @@ pub struct RawTls {
 
 /// A policy file for `reach tls --policy FILE`: the policy keys of a tls check, at top level.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a table of TLS policy keys")]
 pub struct RawPolicy {
     pub policy: Option<Spanned<String>>,
     pub protocols: Option<Spanned<OneOrMany>>,
@@ -47,7 +47,10 @@ pub struct RawPolicy {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table of certificate rules (min_days, chain, hostname...)"
+)]
 pub struct RawCertificate {
     pub chain: Option<bool>,
     pub hostname: Option<bool>,

@@ -193,18 +193,25 @@ pub enum Answer {
     },
     /// More bytes are needed to tell.
     Incomplete,
-    /// Bytes that are not a TLS answer to our hello.
+    /// Bytes that are not a TLS answer to our hello, said in words (what the port seems to speak
+    /// instead, when that can be told).
     Unexpected(String),
 }
 
+/// TLS record content types: change_cipher_spec (20) to heartbeat (24).
+const RECORD_TYPES: std::ops::RangeInclusive<u8> = 20..=24;
+
 /// Reads the server's answer from the bytes received so far.
 pub fn parse_answer(received: &[u8]) -> Answer {
+    if let Some(what) = not_tls(received) {
+        return Answer::Unexpected(what);
+    }
     let mut handshake = Vec::new();
     let mut rest = received;
     loop {
         if rest.len() < 5 {
             return if handshake.is_empty() && !rest.is_empty() && rest[0] & 0x80 != 0 {
-                Answer::Unexpected("an SSLv2 answer".to_owned())
+                Answer::Unexpected("an SSLv2 answer, not TLS".to_owned())
             } else {
                 handshake_or_incomplete(&handshake)
             };
@@ -212,7 +219,10 @@ pub fn parse_answer(received: &[u8]) -> Answer {
         let kind = rest[0];
         let length = usize::from(u16::from_be_bytes([rest[3], rest[4]]));
         if rest[1] != 3 {
-            return Answer::Unexpected(format!("record version {:02x}{:02x}", rest[1], rest[2]));
+            return Answer::Unexpected(format!(
+                "a TLS record of an unknown version (0x{:02x}{:02x})",
+                rest[1], rest[2]
+            ));
         }
         if rest.len() < 5 + length {
             return handshake_or_incomplete(&handshake);
@@ -226,7 +236,7 @@ pub fn parse_answer(received: &[u8]) -> Answer {
                         level: *level,
                         description: *description,
                     },
-                    _ => Answer::Unexpected("a truncated alert".to_owned()),
+                    _ => Answer::Unexpected("a truncated TLS alert".to_owned()),
                 };
             }
             HANDSHAKE => {
@@ -236,7 +246,12 @@ pub fn parse_answer(received: &[u8]) -> Answer {
                     return answer;
                 }
             }
-            other => return Answer::Unexpected(format!("a record of type {other}")),
+            other => {
+                return Answer::Unexpected(format!(
+                    "a TLS {} record before the ServerHello",
+                    record_name(other)
+                ))
+            }
         }
     }
 }
@@ -310,8 +325,8 @@ fn handshake_or_incomplete(handshake: &[u8]) -> Answer {
     }
     if handshake[0] != SERVER_HELLO {
         return Answer::Unexpected(format!(
-            "handshake message {} instead of ServerHello",
-            handshake[0]
+            "a TLS {} message instead of a ServerHello",
+            handshake_name(handshake[0])
         ));
     }
     let length =
@@ -380,6 +395,73 @@ impl<'a> Reader<'a> {
     fn u24(&mut self) -> Option<usize> {
         self.take(3)
             .map(|b| (usize::from(b[0]) << 16) | (usize::from(b[1]) << 8) | usize::from(b[2]))
+    }
+}
+
+/// What a port that answered a ClientHello with something other than TLS speaks, when its
+/// first bytes tell: plain HTTP, SSH, or another plain-text protocol (SMTP, FTP, a banner).
+fn not_tls(received: &[u8]) -> Option<String> {
+    let first = *received.first()?;
+    if RECORD_TYPES.contains(&first) || first & 0x80 != 0 {
+        return None;
+    }
+    if received.starts_with(b"HTTP/") || b"HTTP/".starts_with(received) {
+        return Some("this port answered in plain HTTP, not TLS".to_owned());
+    }
+    if received.starts_with(b"SSH-") {
+        return Some("this port answered as an SSH server, not TLS".to_owned());
+    }
+    let line: String = received
+        .iter()
+        .take_while(|b| **b != b'\r' && **b != b'\n')
+        .take(60)
+        .map(|&b| {
+            if b.is_ascii_graphic() || b == b' ' {
+                char::from(b)
+            } else {
+                '.'
+            }
+        })
+        .collect();
+    if received
+        .iter()
+        .take(16)
+        .all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace())
+    {
+        return Some(format!("this port answered in plain text, not TLS (`{line}`)"));
+    }
+    Some(format!(
+        "this port answered with bytes that are not TLS (the first is 0x{first:02x})"
+    ))
+}
+
+/// The name of a TLS record content type, for messages.
+fn record_name(kind: u8) -> String {
+    match kind {
+        20 => "change_cipher_spec".to_owned(),
+        21 => "alert".to_owned(),
+        22 => "handshake".to_owned(),
+        23 => "application_data".to_owned(),
+        24 => "heartbeat".to_owned(),
+        other => format!("type-{other}"),
+    }
+}
+
+/// The name of a TLS handshake message type, for messages.
+fn handshake_name(kind: u8) -> String {
+    match kind {
+        0 => "hello_request".to_owned(),
+        1 => "client_hello".to_owned(),
+        2 => "server_hello".to_owned(),
+        4 => "new_session_ticket".to_owned(),
+        8 => "encrypted_extensions".to_owned(),
+        11 => "certificate".to_owned(),
+        12 => "server_key_exchange".to_owned(),
+        13 => "certificate_request".to_owned(),
+        14 => "server_hello_done".to_owned(),
+        15 => "certificate_verify".to_owned(),
+        20 => "finished".to_owned(),
+        other => format!("type-{other}"),
     }
 }
 
@@ -545,9 +627,44 @@ mod tests {
                 description: 40
             }
         );
-        assert!(matches!(
+        assert_eq!(
             parse_answer(b"HTTP/1.1 400 Bad Request\r\n"),
-            Answer::Unexpected(_)
-        ));
+            Answer::Unexpected("this port answered in plain HTTP, not TLS".to_owned())
+        );
+    }
+
+    #[test]
+    fn answers_that_are_not_tls_are_named_in_words() {
+        let said = |bytes: &[u8]| match parse_answer(bytes) {
+            Answer::Unexpected(what) => what,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            said(b"SSH-2.0-OpenSSH_9.6\r\n"),
+            "this port answered as an SSH server, not TLS"
+        );
+        assert_eq!(
+            said(b"220 mail.example ESMTP\r\n"),
+            "this port answered in plain text, not TLS (`220 mail.example ESMTP`)"
+        );
+        assert_eq!(
+            said(&[0x00, 0x01, 0x02, 0x03, 0x04, 0x05]),
+            "this port answered with bytes that are not TLS (the first is 0x00)"
+        );
+        assert_eq!(
+            said(&[23, 3, 3, 0, 1, 0]),
+            "a TLS application_data record before the ServerHello"
+        );
+        assert_eq!(
+            said(&[22, 3, 3, 0, 4, 11, 0, 0, 0]),
+            "a TLS certificate message instead of a ServerHello"
+        );
+        assert_eq!(
+            said(&[22, 9, 9, 0, 0]),
+            "a TLS record of an unknown version (0x0909)"
+        );
+        for text in [said(b"HTTP/1.1 400 Bad Request\r\n"), said(&[22, 9, 9, 0, 0])] {
+            assert!(!text.contains("record version"), "{text}");
+        }
     }
 }

@@ -94,9 +94,20 @@ pub async fn open(ctx: &Ctx, route: &Route<'_>, deadline: Instant) -> Result<Con
         .resolver
         .resolve(host, port, remaining(deadline))
         .await
-        .map_err(|e| StageError {
-            inconclusive: e.is_transient(),
-            ..StageError::error(Stage::Dns, e.class(), format!("{what}{e}"))
+        .map_err(|e| {
+            let message = format!("{what}{e}");
+            // A resolver that says the target's name does not exist (or has no address) has
+            // answered: that is an observation that contradicts reachability, as for a `dns`
+            // check. A proxy's name that does not resolve is this host's configuration problem.
+            let answered = matches!(e.class(), ErrorClass::Nxdomain | ErrorClass::NoData);
+            if answered && route.proxy.is_none() {
+                StageError::fail(Stage::Dns, e.class(), message)
+            } else {
+                StageError {
+                    inconclusive: e.is_transient(),
+                    ..StageError::error(Stage::Dns, e.class(), message)
+                }
+            }
         })?;
     timings.dns = Some(resolved.elapsed);
 
@@ -222,7 +233,8 @@ pub async fn open(ctx: &Ctx, route: &Route<'_>, deadline: Instant) -> Result<Con
                 .map(|v| match v {
                     rustls::ProtocolVersion::TLSv1_3 => "TLSv1.3".to_owned(),
                     rustls::ProtocolVersion::TLSv1_2 => "TLSv1.2".to_owned(),
-                    other => format!("{other:?}"),
+                    other => crate::tls::Version::from_wire(u16::from(other))
+                        .map_or_else(|| format!("0x{:04x}", u16::from(other)), |v| v.to_string()),
                 })
                 .unwrap_or_default(),
             cipher: state
@@ -282,6 +294,7 @@ fn tcp_failure(probe: &AddressProbe, target: &str) -> StageError {
 }
 
 fn tls_message(class: ErrorClass, origin: &str, error: &io::Error) -> String {
+    let error = classify::stream_words(error);
     match class {
         ErrorClass::CertUnknownIssuer => format!(
             "the certificate of {origin} does not lead to a trusted root: self-signed, a missing \

@@ -287,7 +287,7 @@ fn judge(version: Version, offered: &[u16], received: &[u8], closed: bool) -> Re
         Answer::Alert { description, .. } => Reply::Refused(codec::alert_name(description)),
         Answer::Incomplete if received.is_empty() && closed => Reply::Refused("connection closed".to_owned()),
         Answer::Incomplete => Reply::Inconclusive("the answer was cut short".to_owned()),
-        Answer::Unexpected(what) => Reply::Inconclusive(format!("not a TLS answer: {what}")),
+        Answer::Unexpected(what) => Reply::Inconclusive(what),
     }
 }
 

@@ -97,7 +97,7 @@ pub async fn handshake(
     });
     let mut config = trust
         .client_config()
-        .map_err(|e| failure(classify::tls_error(&e), e.to_string()))?;
+        .map_err(|e| failure(classify::tls_error(&e), classify::tls_words(&e, false)))?;
     config
         .dangerous()
         .set_certificate_verifier(Arc::clone(&recorder) as Arc<dyn ServerCertVerifier>);
@@ -109,12 +109,21 @@ pub async fn handshake(
             .map_err(|e| failure(ErrorClass::Io, format!("connect: {e}")))?;
         connector.connect(server_name.clone(), tcp).await.map_err(|e| {
             let class = classify::tls_io_error(&e).unwrap_or(ErrorClass::TlsHandshake);
-            failure(class, format!("rustls (TLS 1.2/1.3) handshake failed: {e}"))
+            failure(
+                class,
+                format!(
+                    "rustls (TLS 1.2/1.3) handshake failed: {}",
+                    classify::stream_words(&e)
+                ),
+            )
         })
     };
-    let stream = tokio::time::timeout(timeout, connect)
-        .await
-        .map_err(|_| failure(ErrorClass::Timeout, format!("no handshake within {timeout:?}")))??;
+    let stream = tokio::time::timeout(timeout, connect).await.map_err(|_| {
+        failure(
+            ErrorClass::Timeout,
+            format!("no handshake within {}", crate::text::rounded(timeout)),
+        )
+    })??;
     let (_, connection) = stream.get_ref();
     let version = connection
         .protocol_version()
@@ -193,7 +202,7 @@ pub async fn legacy_certificate(
         Err(_) => {
             return Err(failure(
                 ErrorClass::Timeout,
-                format!("no certificate within {timeout:?}"),
+                format!("no certificate within {}", crate::text::rounded(timeout)),
             ))
         }
         Ok(Err(e)) => return Err(failure(ErrorClass::Io, format!("reading the certificate: {e}"))),
@@ -239,7 +248,7 @@ fn verdicts(
 ) -> (Verification, Verification) {
     let invalid = |error: &rustls::Error| Verification::Invalid {
         class: classify::certificate_error(error, self_signed),
-        detail: describe(error, self_signed),
+        detail: classify::tls_words(error, self_signed),
     };
     match verdict {
         None => {
@@ -266,39 +275,6 @@ fn verdicts(
             };
             (invalid(&error), name)
         }
-    }
-}
-
-/// Certificate errors in words, with the dates and names rustls gives.
-fn describe(error: &rustls::Error, self_signed: bool) -> String {
-    use rustls::CertificateError as C;
-    let date = |t: &UnixTime| rfc3339(i64::try_from(t.as_secs()).unwrap_or(i64::MAX));
-    match error {
-        rustls::Error::InvalidCertificate(reason) => match reason {
-            C::Expired => "expired".to_owned(),
-            C::ExpiredContext { not_after, .. } => format!("expired on {}", date(not_after)),
-            C::NotValidYet => "not valid yet".to_owned(),
-            C::NotValidYetContext { not_before, .. } => format!("not valid before {}", date(not_before)),
-            C::UnknownIssuer if self_signed => "self-signed, and not among the trusted roots".to_owned(),
-            C::UnknownIssuer => "issued by an authority that is not among the trusted roots".to_owned(),
-            C::NotValidForName => "does not name the server".to_owned(),
-            C::NotValidForNameContext { expected, presented } => format!(
-                "does not name {} (it names {})",
-                expected.to_str(),
-                if presented.is_empty() {
-                    "nothing".to_owned()
-                } else {
-                    presented.join(", ")
-                }
-            ),
-            C::Revoked => "revoked".to_owned(),
-            C::BadSignature => "its signature does not verify".to_owned(),
-            C::Other(other) if format!("{other:?}").contains("CaUsedAsEndEntity") => {
-                "a CA certificate is served as the server's certificate".to_owned()
-            }
-            other => format!("{other:?}"),
-        },
-        other => other.to_string(),
     }
 }
 

@@ -202,10 +202,17 @@ pub fn judge(policy: &Policy, seen: TlsObservation, timings: Timings) -> Attempt
             .iter()
             .any(|v| v.state == VersionState::Inconclusive)
         {
+            let why = seen
+                .versions
+                .iter()
+                .find(|v| v.state == VersionState::Inconclusive)
+                .and_then(|v| v.detail.as_deref())
+                .map(|detail| format!(": {detail}"))
+                .unwrap_or_default();
             (
                 error(judgement.class),
                 true,
-                "no version answered conclusively".to_owned(),
+                format!("no version answered conclusively{why}"),
             )
         } else {
             let class = judgement.class;
