@@ -12,6 +12,7 @@ pub mod listen;
 pub mod scan;
 pub mod tcp;
 pub mod tls;
+pub mod watch;
 pub mod websocket;
 
 pub use attempt::Attempt;

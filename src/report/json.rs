@@ -79,6 +79,9 @@ pub struct ObservedJson<'a> {
     /// scan: how many ports were in each state (closed ones are only counted).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub port_counts: Option<PortCountsJson>,
+    /// scan: the ports never probed, per address, when the scan was cut short.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unprobed: Option<Vec<UnprobedJson>>,
     /// listen: the listening sockets the check looked at.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sockets: Option<Vec<SocketJson>>,
@@ -196,6 +199,14 @@ pub struct PortCountsJson {
     pub closed: usize,
     pub filtered: usize,
     pub error: usize,
+    pub unprobed: usize,
+}
+
+#[derive(Serialize)]
+pub struct UnprobedJson {
+    pub address: String,
+    /// As ranges: `1000-65535`.
+    pub ports: String,
 }
 
 #[derive(Serialize)]
@@ -449,12 +460,22 @@ fn observed(outcome: &Outcome) -> ObservedJson<'_> {
         Observed::Http(observed) => Some(Box::new(HttpJson::from(observed.as_ref()))),
         _ => None,
     };
-    let (ports, port_counts) = match outcome.observed() {
+    let (ports, port_counts, unprobed) = match outcome.observed() {
         Observed::Scan { addresses } => (
             Some(addresses.iter().flat_map(ports).collect()),
             Some(port_counts(addresses)),
+            addresses.iter().any(|a| !a.unprobed.is_empty()).then(|| {
+                addresses
+                    .iter()
+                    .filter(|a| !a.unprobed.is_empty())
+                    .map(|a| UnprobedJson {
+                        address: a.address.to_string(),
+                        ports: crate::spec::port_ranges(&a.unprobed),
+                    })
+                    .collect()
+            }),
         ),
-        _ => (None, None),
+        _ => (None, None, None),
     };
     let sockets = match outcome.observed() {
         Observed::Listen { sockets } => Some(sockets.iter().map(SocketJson::from).collect()),
@@ -467,6 +488,7 @@ fn observed(outcome: &Outcome) -> ObservedJson<'_> {
         http,
         ports,
         port_counts,
+        unprobed,
         sockets,
         dns,
     }
@@ -493,6 +515,7 @@ fn port_counts(addresses: &[AddressScan]) -> PortCountsJson {
         closed: sum(&|a| a.closed),
         filtered: sum(&|a| a.count(PortState::Filtered)),
         error: sum(&|a| a.errors()),
+        unprobed: sum(&|a| a.unprobed.len()),
     }
 }
 

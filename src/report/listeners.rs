@@ -1,7 +1,8 @@
 //! The human report of `reach listeners`: one line per listening socket with its bind scope
 //! and owning process, then the verdict of each `--internal` port.
 
-use super::human::{time, visible, BOLD, DIM, YELLOW};
+use super::escape::visible;
+use super::human::{time, BOLD, DIM, YELLOW};
 use crate::outcome::{BindScope, Observed, Status};
 use crate::run::RunReport;
 use std::fmt::Write as _;

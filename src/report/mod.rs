@@ -2,6 +2,7 @@
 //! changes a result. [`output`] says where a report goes: a file is replaced atomically, a pipe
 //! or a device is written through.
 
+pub mod escape;
 pub mod human;
 pub mod json;
 pub mod listeners;

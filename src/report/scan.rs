@@ -2,7 +2,8 @@
 //! filtered, unprobeable) with its service and verdict, then the findings and a summary. Closed
 //! ports are counted, not listed; the JSON report has the same facts.
 
-use super::human::{time, visible, BOLD, DIM, RED, YELLOW};
+use super::escape::visible;
+use super::human::{time, BOLD, DIM, RED, YELLOW};
 use crate::outcome::{AddressProbe, Observed, PortEvidence, PortState};
 use crate::run::{CheckResult, RunReport};
 use std::fmt::Write as _;
@@ -61,6 +62,20 @@ fn host_section(out: &mut String, result: &CheckResult, paint: &dyn Fn(&str, &st
                 scan.scanned(),
                 time(scan.elapsed)
             );
+            if !scan.unprobed.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "    {}",
+                    paint(
+                        YELLOW,
+                        &format!(
+                            "{} ports not probed (the scan was cut short): {}",
+                            scan.unprobed.len(),
+                            crate::spec::port_ranges(&scan.unprobed)
+                        )
+                    )
+                );
+            }
             if scan.ports.is_empty() {
                 let _ = writeln!(out, "    {}", paint(DIM, "no open or filtered port"));
                 continue;

@@ -2,7 +2,7 @@
 //! (both names and the code point, weakness classes beside), the handshake, the certificate and
 //! the policy's violations. Shown under a TLS check's row in the human report.
 
-use super::human::visible;
+use super::escape::visible;
 use crate::outcome::{TlsObservation, Verification, VersionState};
 use std::fmt::Write as _;
 

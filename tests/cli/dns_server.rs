@@ -33,6 +33,8 @@ pub enum Behaviour {
     TruncatedOverUdp,
     /// Over UDP, silence; over TCP, the real answer.
     TcpOnly,
+    /// The real answer, this long after the query (the server answers nothing else meanwhile).
+    Slow(std::time::Duration),
 }
 
 /// The records and behaviours a server answers with.
@@ -354,6 +356,7 @@ fn respond(zone: &Zone, query: &[u8], transport: Transport) -> Option<Vec<u8>> {
     let owner = key(question.name());
     match zone.behaviour(&owner) {
         Some(Behaviour::Silent) => return None,
+        Some(Behaviour::Slow(delay)) => std::thread::sleep(delay),
         Some(Behaviour::TcpOnly) if transport == Transport::Udp => return None,
         Some(Behaviour::ServFail) => {
             response.set_response_code(ResponseCode::ServFail);

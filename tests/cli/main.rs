@@ -21,5 +21,6 @@ mod pki;
 mod scan;
 mod spec_errors;
 mod tcp;
+mod timeouts;
 mod tls;
 mod verdicts;

@@ -258,3 +258,18 @@ pub fn raw_http_server(answer: Vec<u8>) -> u16 {
     });
     port
 }
+
+/// A loopback server that accepts every connection and never sends a byte: a hung service.
+/// Returns its port; the server and the connections it accepted live as long as the test
+/// process.
+pub fn silent_server() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    let port = listener.local_addr().expect("local addr").port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            held.extend(stream.ok());
+        }
+    });
+    port
+}

@@ -9,39 +9,131 @@ use crate::outcome::{
 };
 use crate::probe::attempt::Attempt;
 use crate::probe::context::Ctx;
+use crate::probe::watch::{self, Cut};
 use crate::spec::request::{BodyRule, HeaderRule, HeaderTest, HttpCheck, MAX_REDIRECTS};
 use crate::text::ms;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use url::Url;
 
-/// One attempt: `samples` requests, each with its own `timeout`.
+/// One attempt: `samples` requests one after the other, all of them within `timeout` (the time
+/// spent waiting for a connection slot to the origin does not count). When the time runs out, or
+/// the run's deadline passes, before the last sample, the samples made so far are judged: a
+/// fail they show stands; otherwise the check is an error `timeout`, since not every sample
+/// asked for was made.
 pub async fn attempt(ctx: &Ctx, check: &HttpCheck, timeout: Duration) -> Attempt {
-    let mut first: Option<Followed> = None;
-    // Every sample must answer as required, not only the first: a 503 on the third request
-    // is a failure even when the first was a 200.
-    let mut off: Option<Followed> = None;
+    let started = std::time::Instant::now();
+    let left = || watch::left(timeout).unwrap_or_else(|| timeout.saturating_sub(started.elapsed()));
+    let series = Arc::new(Mutex::new(Series {
+        timeout,
+        first: None,
+        off: None,
+        times: Vec::with_capacity(check.samples as usize),
+    }));
+    {
+        let (series, check) = (Arc::clone(&series), check.clone());
+        watch::publish(move |cut| lock(&series).verdict(&check, Some(cut)));
+    }
     let statuses = check.expect.statuses(check.follow_redirects);
-    let mut times = Vec::with_capacity(check.samples as usize);
     for _ in 0..check.samples {
-        match follow(ctx, check, timeout).await {
+        let budget = left();
+        if budget.is_zero() {
+            break;
+        }
+        match follow(ctx, check, budget).await {
             Ok(followed) => {
-                times.push(followed.last.response_time);
-                if first.is_none() {
-                    first = Some(followed);
-                } else if off.is_none() && !statuses.iter().any(|s| s.matches(followed.last.status)) {
-                    off = Some(followed);
+                let mut series = lock(&series);
+                series.times.push(followed.last.response_time);
+                if series.first.is_none() {
+                    series.first = Some(followed);
+                } else if series.off.is_none() && !statuses.iter().any(|s| s.matches(followed.last.status)) {
+                    // Every sample must answer as required, not only the first: a 503 on the
+                    // third request is a failure even when the first was a 200.
+                    series.off = Some(followed);
                 }
+            }
+            // The sample the time ran out on: the ones before it are judged below.
+            Err(failed)
+                if failed.error.class() == ErrorClass::Timeout
+                    && left().is_zero()
+                    && !lock(&series).times.is_empty() =>
+            {
+                break
             }
             Err(failed) => return failed.error.into_attempt(failed.observation),
         }
     }
-    match off.or(first) {
-        Some(followed) => judge(check, &followed, &times),
-        None => StageError::error(Stage::Http, ErrorClass::Io, "no request was made".to_owned())
-            .into_attempt(HttpObservation::default()),
-    }
+    let verdict = lock(&series).verdict(check, None);
+    verdict
 }
 
+fn lock(series: &Mutex<Series>) -> std::sync::MutexGuard<'_, Series> {
+    // A panic while holding it would have ended the attempt; the samples stay consistent.
+    series.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The samples of one attempt so far.
+struct Series {
+    /// The check's timeout, for messages.
+    timeout: Duration,
+    first: Option<Followed>,
+    /// The first sample whose status contradicts the requirement.
+    off: Option<Followed>,
+    times: Vec<Duration>,
+}
+
+impl Series {
+    /// The attempt these samples make; `cut` says why the runner stopped waiting for more, if
+    /// it did.
+    fn verdict(&self, check: &HttpCheck, cut: Option<Cut>) -> Attempt {
+        let made = self.times.len();
+        let wanted = check.samples as usize;
+        let why = match cut {
+            Some(Cut::Deadline) => "before the run's --deadline passed".to_owned(),
+            Some(Cut::Timeout(budget)) => {
+                format!(
+                    "before the check's {} timeout ran out",
+                    crate::text::rounded(budget)
+                )
+            }
+            None => format!(
+                "before the check's {} timeout ran out",
+                crate::text::rounded(self.timeout)
+            ),
+        };
+        let Some(followed) = self.off.as_ref().or(self.first.as_ref()) else {
+            let error = if cut.is_some() {
+                StageError::error(
+                    Stage::Http,
+                    ErrorClass::Timeout,
+                    format!("no sample was answered {why}"),
+                )
+            } else {
+                StageError::error(Stage::Http, ErrorClass::Io, "no request was made".to_owned())
+            };
+            return error.into_attempt(HttpObservation::default());
+        };
+        let mut attempt = judge(check, followed, &self.times);
+        if made >= wanted && cut.is_none() {
+            return attempt;
+        }
+        let finding = &mut attempt.finding;
+        if matches!(finding.verdict, Verdict::Fail { .. }) {
+            finding.message = format!(
+                "{} (in the {made} of {wanted} samples made {why})",
+                finding.message
+            );
+            return attempt;
+        }
+        finding.verdict = Verdict::Error {
+            stage: Stage::Http,
+            class: ErrorClass::Timeout,
+        };
+        finding.message = format!("only {made} of {wanted} samples were made {why}");
+        attempt.inconclusive = true;
+        attempt
+    }
+}
 /// A request and the redirects followed from it.
 struct Followed {
     /// The first response's status and resolved `Location`.

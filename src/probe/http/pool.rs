@@ -46,7 +46,9 @@ impl Pool {
                     .or_insert_with(|| Arc::new(Semaphore::new(MAX_CONNECTIONS_PER_ORIGIN))),
             )
         };
-        gate.acquire_owned().await.ok()
+        // Reach's own queue, not the target's slowness: the wait does not count against the
+        // attempt's timeout.
+        crate::probe::watch::queue(gate.acquire_owned()).await.ok()
     }
 
     pub fn take_idle(&self, key: &PoolKey) -> Option<Idle> {

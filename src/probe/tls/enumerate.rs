@@ -15,7 +15,7 @@ use std::hash::{BuildHasher, Hasher};
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
@@ -38,24 +38,29 @@ enum Reply {
 pub struct Enumerator {
     pub address: SocketAddr,
     pub sni: Option<String>,
-    /// Deadline of each connection (connect, send, answer).
+    /// The check's timeout: the whole enumeration ends by `deadline`, when it ran out.
     pub timeout: Duration,
+    deadline: Instant,
     limit: Semaphore,
     probes: AtomicUsize,
     random: RandomState,
 }
 
 impl Enumerator {
+    /// An enumeration that must end by `deadline`, the end of the check's `timeout`: offers
+    /// not answered by then are inconclusive, and so is the version they belong to.
     pub fn new(
         address: SocketAddr,
         sni: Option<String>,
         timeout: Duration,
+        deadline: Instant,
         connections: usize,
     ) -> Enumerator {
         Enumerator {
             address,
             sni,
             timeout,
+            deadline,
             limit: Semaphore::new(connections.max(1)),
             probes: AtomicUsize::new(0),
             random: RandomState::new(),
@@ -195,19 +200,37 @@ impl Enumerator {
     }
 
     /// One offer, repeated once when the first answer was inconclusive (a lost packet, a server
-    /// that was busy): a single stray timeout should not cost the whole version.
+    /// that was busy) and time is left: a single stray timeout should not cost the whole version.
     async fn offer_with_retry(&self, version: Version, offered: &[u16]) -> Reply {
         match self.offer(version, offered).await {
-            Reply::Inconclusive(_) => self.offer(version, offered).await,
+            Reply::Inconclusive(_) if !self.left().is_zero() => self.offer(version, offered).await,
             reply => reply,
         }
     }
 
+    /// The time left before the check's timeout runs out.
+    fn left(&self) -> Duration {
+        self.deadline.saturating_duration_since(Instant::now())
+    }
+
+    fn out_of_time(&self) -> Reply {
+        Reply::Inconclusive(format!(
+            "cut short: the check's {} timeout ran out",
+            crate::text::rounded(self.timeout)
+        ))
+    }
+
     async fn offer(&self, version: Version, offered: &[u16]) -> Reply {
+        // Waiting for a connection slot is part of the enumeration, so of the check's time.
+        let permit = tokio::time::timeout(self.left(), self.limit.acquire()).await;
         // The semaphore is never closed, so acquiring only fails in theory.
-        let Ok(_permit) = self.limit.acquire().await else {
-            return Reply::Inconclusive("connection limit closed".to_owned());
+        let Ok(Ok(_permit)) = permit else {
+            return self.out_of_time();
         };
+        let wait = self.left();
+        if wait.is_zero() {
+            return self.out_of_time();
+        }
         self.probes.fetch_add(1, Ordering::Relaxed);
         let hello = codec::client_hello(&Hello {
             version,
@@ -232,10 +255,10 @@ impl Enumerator {
                 }
             }
         };
-        let (received, closed) = match tokio::time::timeout(self.timeout, exchange).await {
+        let (received, closed) = match tokio::time::timeout(wait, exchange).await {
             Err(_) => {
                 return Reply::Inconclusive(format!(
-                    "no answer within {}",
+                    "no answer before the check's {} timeout ran out",
                     crate::text::rounded(self.timeout)
                 ))
             }

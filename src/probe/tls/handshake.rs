@@ -121,7 +121,7 @@ pub async fn handshake(
     let stream = tokio::time::timeout(timeout, connect).await.map_err(|_| {
         failure(
             ErrorClass::Timeout,
-            format!("no handshake within {}", crate::text::rounded(timeout)),
+            "no handshake before the check's timeout ran out".to_owned(),
         )
     })??;
     let (_, connection) = stream.get_ref();
@@ -202,7 +202,7 @@ pub async fn legacy_certificate(
         Err(_) => {
             return Err(failure(
                 ErrorClass::Timeout,
-                format!("no certificate within {}", crate::text::rounded(timeout)),
+                "no certificate before the check's timeout ran out".to_owned(),
             ))
         }
         Ok(Err(e)) => return Err(failure(ErrorClass::Io, format!("reading the certificate: {e}"))),

@@ -18,8 +18,10 @@ use rustls::pki_types::ServerName;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-/// One attempt of a TLS check against the host's first address.
+/// One attempt of a TLS check against the host's first address: the lookup, the connect, the
+/// enumeration and the handshake all end within `timeout`.
 pub async fn attempt(ctx: &Ctx, check: &TlsCheck, timeout: Duration) -> Attempt {
+    let deadline = Instant::now() + timeout;
     let resolved = match ctx.resolver.resolve(&check.host, check.port, timeout).await {
         Ok(resolved) => resolved,
         Err(e) => return Attempt::unresolved(e),
@@ -37,7 +39,8 @@ pub async fn attempt(ctx: &Ctx, check: &TlsCheck, timeout: Duration) -> Attempt 
         ..Timings::default()
     };
     let started = Instant::now();
-    match crate::probe::connect::connect(address, timeout).await {
+    let left = deadline.saturating_duration_since(Instant::now());
+    match crate::probe::connect::connect(address, left).await {
         AddressProbe::State {
             state: PortState::Open,
             ..
@@ -79,26 +82,29 @@ pub async fn attempt(ctx: &Ctx, check: &TlsCheck, timeout: Duration) -> Attempt 
         address,
         check.server_name(),
         &check.policy,
-        timeout,
+        (timeout, deadline),
         &mut timings,
     )
     .await;
     judge(&check.policy, observation, timings)
 }
 
-/// Enumerates (when the policy needs it) and makes the real handshake, in parallel.
+/// Enumerates (when the policy needs it) and makes the real handshake, in parallel, all of it
+/// before `deadline`, the end of the check's `timeout`.
 pub async fn observe(
     ctx: &Ctx,
     address: SocketAddr,
     server_name: Option<&str>,
     policy: &Policy,
-    timeout: Duration,
+    (timeout, deadline): (Duration, Instant),
     timings: &mut Timings,
 ) -> TlsObservation {
+    let left = || deadline.saturating_duration_since(Instant::now());
     let enumerator = Enumerator::new(
         address,
         server_name.map(str::to_owned),
         timeout,
+        deadline,
         enumerate::CONNECTIONS_PER_HOST,
     );
     let enumerate = policy.needs_enumeration() || policy.is_report_only();
@@ -113,7 +119,7 @@ pub async fn observe(
     let handshake = async {
         let started = Instant::now();
         let result = match name {
-            Ok(name) => handshake::handshake(&ctx.trust, address, name, timeout).await,
+            Ok(name) => handshake::handshake(&ctx.trust, address, name, left()).await,
             Err(e) => Err(crate::outcome::HandshakeFailure {
                 class: ErrorClass::CertWrongHost,
                 detail: format!("`{}` is not a valid server name: {e}", server_name.unwrap_or("")),
@@ -139,7 +145,7 @@ pub async fn observe(
             .err()
             .map(|f| f.detail.clone())
             .unwrap_or_default();
-        handshake = handshake::legacy_certificate(&ctx.trust, address, name, version, suite, timeout)
+        handshake = handshake::legacy_certificate(&ctx.trust, address, name, version, suite, left())
             .await
             .map_err(|f| HandshakeFailure {
                 detail: format!("{rustls_said}; and the raw {version} hello: {}", f.detail),
