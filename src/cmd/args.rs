@@ -44,7 +44,8 @@ pub struct OutputArgs {
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
 
-    /// Write the report to this file (atomically) instead of stdout.
+    /// Write the report to this file instead of stdout: a file is replaced atomically (through a
+    /// symlink, its target), a FIFO or device is written through; an input of the run is refused.
     #[arg(short, long, value_name = "PATH")]
     pub output: Option<PathBuf>,
 }

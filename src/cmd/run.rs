@@ -23,15 +23,16 @@ pub struct RunArgs {
     #[command(flatten)]
     pub vars: VarArgs,
 
-    /// Run only checks with this tag (repeatable: any of them).
+    /// Run only checks with this tag (repeatable: any of them); a TAG no check carries is an error.
     #[arg(long = "tag", value_name = "TAG")]
     pub tags: Vec<String>,
 
     /// The vantage point this run is made from; checks bound to other vantage points are skipped.
+    /// A NAME no check declares is an error.
     #[arg(long, value_name = "NAME")]
     pub vantage: Option<String>,
 
-    /// Timeout of each attempt, replacing every check's own (e.g. 500ms, 3s).
+    /// Timeout of each attempt from start to end, replacing every check's own (e.g. 500ms, 3s).
     #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
     pub timeout: Option<Duration>,
 
@@ -44,7 +45,7 @@ pub struct RunArgs {
           value_parser = parse_concurrency)]
     pub concurrency: usize,
 
-    /// Stop the whole run after this long; unfinished checks are reported as skip.
+    /// Stop the whole run after this long; unfinished checks report what they had seen, or skip.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub deadline: Option<Duration>,
 

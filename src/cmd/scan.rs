@@ -56,7 +56,8 @@ pub struct ScanArgs {
           value_parser = parse_concurrency)]
     pub concurrency: usize,
 
-    /// Stop after this long; hosts not finished are reported as skip.
+    /// Stop after this long: a scan cut short reports the ports it probed (and its findings);
+    /// hosts not started are reported as skip.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub deadline: Option<Duration>,
 

@@ -46,7 +46,7 @@ pub struct TlsArgs {
     #[command(flatten)]
     pub output: OutputArgs,
 
-    /// Timeout of each connection (e.g. 500ms, 3s).
+    /// Time one attempt of the audit may take, enumeration and handshake included (e.g. 5s).
     #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
     pub timeout: Option<Duration>,
 

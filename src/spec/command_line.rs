@@ -2,7 +2,7 @@
 //! validated by the same rules as a check file (hosts, ports, bounds, policies), with ids and
 //! names made here, so that no command builds a [`Check`] of its own.
 
-use super::context::{DEFAULT_RETRIES, DEFAULT_TIMEOUT, MAX_RETRIES, MAX_TIMEOUT};
+use super::context::{DEFAULT_RETRIES, DEFAULT_TLS_TIMEOUT, MAX_RETRIES, MAX_TIMEOUT};
 use super::host::Host;
 use super::plan::{Check, ListenCheck, ListenExpectation, Plan, ProbeSpec, ScanCheck, Source, TlsCheck};
 use super::targets;
@@ -124,7 +124,7 @@ pub fn tls(request: &TlsRequest<'_>) -> Result<Plan, CommandLineError> {
         None => Policy::report_only(),
     };
     let policy = apply_flags(base, &request.flags).map_err(CommandLineError::Value)?;
-    let (timeout, retries) = bounded(request.timeout.unwrap_or(DEFAULT_TIMEOUT), DEFAULT_RETRIES)?;
+    let (timeout, retries) = bounded(request.timeout.unwrap_or(DEFAULT_TLS_TIMEOUT), DEFAULT_RETRIES)?;
     let target = host.with_port(port);
     let id: String = target
         .chars()

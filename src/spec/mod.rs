@@ -23,7 +23,10 @@ mod tls;
 pub mod vars;
 mod websocket;
 
-pub use context::{parse_duration, LoadOptions, DEFAULT_RETRIES, DEFAULT_TIMEOUT, MAX_TIMEOUT};
+pub use context::{
+    default_timeout, parse_duration, LoadOptions, DEFAULT_RETRIES, DEFAULT_TIMEOUT, DEFAULT_TLS_TIMEOUT,
+    MAX_TIMEOUT,
+};
 pub use error::{SpecError, SpecErrors};
 pub use plan::{
     port_ranges, Check, DnsCheck, DnsExpectation, DnsProtocol, DnsValue, Host, Kind, ListenCheck,
@@ -304,7 +307,7 @@ fn check_table(
     })?;
 
     let mut errors = Vec::new();
-    let settings = file.settings(&common, line, &mut errors);
+    let settings = file.settings(&common, kind, line, &mut errors);
     let specific = Spanned::new(span.clone(), table);
     let base = Base {
         common: &common,
@@ -381,6 +384,7 @@ fn line_offset(text: &str, line: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn load(text: &str) -> Result<Vec<Check>, Vec<SpecError>> {
         load_str("t.toml", text, &LoadOptions::default())
@@ -407,6 +411,16 @@ mod tests {
         );
         assert_eq!((check.timeout, check.retries), (DEFAULT_TIMEOUT, DEFAULT_RETRIES));
         assert_eq!(check.target(), "127.0.0.1:22");
+    }
+
+    #[test]
+    fn a_tls_check_gets_time_for_a_whole_enumeration_unless_told_otherwise() {
+        let tls = "[[check]]\nkind = \"tls\"\nhost = \"127.0.0.1\"\n";
+        assert_eq!(load(tls).unwrap()[0].timeout, DEFAULT_TLS_TIMEOUT);
+        let defaults = format!("[defaults]\ntimeout = \"2s\"\n{tls}");
+        assert_eq!(load(&defaults).unwrap()[0].timeout, Duration::from_secs(2));
+        let own = format!("{tls}timeout = \"1s\"\n");
+        assert_eq!(load(&own).unwrap()[0].timeout, Duration::from_secs(1));
     }
 
     #[test]
