@@ -126,7 +126,7 @@ impl<'a> Locator<'a> {
 /// that mean nothing to someone writing a check file replaced by what they are in TOML.
 fn in_words(message: &str) -> String {
     use std::sync::OnceLock;
-    static RULES: OnceLock<Vec<(regex::Regex, &'static str)>> = OnceLock::new();
+    static RULES: OnceLock<Vec<(regex_lite::Regex, &'static str)>> = OnceLock::new();
     let rules = RULES.get_or_init(|| {
         [
             // An array where a table belongs: serde counts its elements against the struct's.
@@ -148,7 +148,7 @@ fn in_words(message: &str) -> String {
             (r"expected char\b", "expected a single character"),
         ]
         .into_iter()
-        .filter_map(|(pattern, words)| Some((regex::Regex::new(pattern).ok()?, words)))
+        .filter_map(|(pattern, words)| Some((regex_lite::Regex::new(pattern).ok()?, words)))
         .collect()
     });
     let mut text = message.to_owned();
