@@ -858,10 +858,10 @@ fn spec_errors_of_the_http_kinds_are_located() {
         "`GE T` is not an HTTP method",
     );
     rejected(
-        &format!("{HTTP}proxy = \"socks5://proxy.test:1080\"\n"),
+        &format!("{HTTP}proxy = \"socks4://proxy.test:1080\"\n"),
         4,
         9,
-        "proxy scheme `socks5` is not supported",
+        "proxy scheme `socks4` is not supported",
     );
     rejected(
         &format!("{HTTP}expect.stauts = 200\n"),
@@ -902,7 +902,7 @@ fn a_bad_proxy_variable_is_a_usage_error_that_hides_its_password() {
     let out = ws
         .reach()
         .args(["run", "ok.toml"])
-        .env("HTTPS_PROXY", "socks5://me:hunter2@proxy.test:1080")
+        .env("HTTPS_PROXY", "socks4://me:hunter2@proxy.test:1080")
         .output()
         .expect_code(2);
     assert!(out.stderr.contains("HTTPS_PROXY"), "{}", out.stderr);
