@@ -145,8 +145,10 @@ pub async fn open(
     let shown = host.with_port(port);
     let socks_resolves_here = route.proxy.is_some_and(|p| p.scheme == ProxyScheme::Socks5);
 
-    let addresses = match (route.pin, route.proxy) {
-        (Some(pin), None) => vec![pin],
+    let addresses = match (route.pin, route.proxy, host) {
+        (Some(pin), None, _) => vec![pin],
+        // An address needs no lookup: no dns stage.
+        (_, _, Host::Ip(ip)) => vec![*ip],
         _ => {
             clock.dns_start = now();
             let resolved = resolve(ctx, host, port, deadline, what).await;
@@ -285,8 +287,12 @@ pub async fn open(
         }
         Ok(Err(e)) => {
             let class = classify::stream_error(&e);
+            let mut message = tls_message(class, &origin, &e);
+            if route.version == HttpVersion::Http2 && class == ErrorClass::TlsAlert {
+                message.push_str(": ALPN offered only h2, which the server may not speak");
+            }
             return Err(located(
-                StageError::fail(Stage::Tls, class, tls_message(class, &origin, &e)),
+                StageError::fail(Stage::Tls, class, message),
                 clock,
                 Some(address),
             ));

@@ -181,7 +181,10 @@ async fn send(
         Retry::Failed(e)
     };
     let h2 = idle.sender.is_h2();
-    let absolute = !h2 && key.proxy.is_some() && !route(key).tunnels();
+    // Only an HTTP proxy takes requests in absolute form; a SOCKS5 one or a tunnel carries
+    // what the origin itself would get.
+    let absolute =
+        !h2 && key.proxy.as_ref().is_some_and(|p| p.scheme == ProxyScheme::Http) && !route(key).tunnels();
     let request = build_request(out, h2, absolute, key.proxy.as_ref()).map_err(|e| {
         let message = format!("cannot build the request: {e}");
         Retry::Failed(StageError::error(Stage::Http, ErrorClass::Io, message))
