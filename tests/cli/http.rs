@@ -1754,3 +1754,43 @@ fn spec_errors_of_versions_addresses_and_url_lists_are_located() {
         "write \"https\" or \"http\"",
     );
 }
+
+#[test]
+fn a_burst_of_checks_shares_one_http2_connection() {
+    let pki = Pki::new();
+    let h2 = Server::hyper(
+        Some(pki.server_config_alpn(&["burst.test"], &[b"h2", b"http/1.1"])),
+        false,
+    );
+    let h1 = Server::http(Some(pki.server_config(&["burst.test"])));
+    let mut spec = String::from("[defaults]\nretries = 0\n");
+    for (server, label) in [(&h2, "h2"), (&h1, "h1")] {
+        for n in 0..40 {
+            spec.push_str(&format!(
+                "[[check]]\nid = \"{label}-{n}\"\nkind = \"http\"\nurl = \"https://burst.test:{}/wait\"\n",
+                server.port()
+            ));
+        }
+    }
+    let ws = Workspace::new();
+    let ca = pki.write_ca(ws.path());
+    let mut args = vec!["--ca-file".to_owned(), ca.display().to_string()];
+    for server in [&h2, &h1] {
+        args.push("--resolve".into());
+        args.push(format!("burst.test:{}:127.0.0.1", server.port()));
+    }
+    let out = run(&ws, &spec, &strs(&args), 0);
+    assert_eq!(out.json()["summary"]["pass"], 80);
+    let connections = |s: &Server| s.connections.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(
+        connections(&h2),
+        1,
+        "the checks multiplex on one HTTP/2 connection"
+    );
+    // HTTP/1.1 carries one request at a time: the burst opens connections in parallel.
+    assert!(connections(&h1) > 1, "{}", connections(&h1));
+    assert_eq!(
+        h2.seen().iter().filter(|l| *l == "GET /wait HTTP/2.0").count(),
+        40
+    );
+}

@@ -74,19 +74,35 @@ pub async fn exchange(ctx: &Ctx, out: &Outgoing<'_>, timeout: Duration) -> Resul
     // Waiting for a turn is reach's own queue, not the target's slowness: the timeout starts after.
     let _turn = ctx.http.pool.turn(&key).await;
     let deadline = Instant::now() + timeout;
-    // A pooled connection may have been closed by the server since; such a failure before any
-    // answer says nothing about the target, so the request is sent again on a new connection.
-    while let Some(idle) = ctx.http.pool.take_idle(&key) {
-        let id = idle.info.id;
-        match send(ctx, &key, idle, out, deadline, Checkpoints::default(), true).await {
-            Ok(done) => return Ok(done),
-            Err(Retry::Fresh) => ctx.http.pool.forget(&key, id),
-            Err(Retry::Failed(e)) => return Err(e),
-        }
+    if let Some(done) = pooled(ctx, &key, out, deadline).await {
+        return done;
     }
+    // The first connection to an origin that may speak HTTP/2 opens alone; whoever waited
+    // for it looks in the pool again, where it is shared if it became HTTP/2.
+    let may_be_h2 = key.version == HttpVersion::Http2 || (key.origin.tls && key.version == HttpVersion::Auto);
+    let gate = ctx.http.pool.opening_gate(&key, may_be_h2);
+    let _opening = match &gate {
+        Some(gate) => {
+            let held = gate.lock().await;
+            // Opened meanwhile: HTTP/2 (shared now), or HTTP/1.1 or a failure (no more waiting
+            // in line). The gate is let go before the request, which must not hold up others.
+            if ctx.http.pool.has_shared(&key) || ctx.http.pool.opening_gate(&key, may_be_h2).is_none() {
+                drop(held);
+                if let Some(done) = pooled(ctx, &key, out, deadline).await {
+                    return done;
+                }
+                None
+            } else {
+                Some(held)
+            }
+        }
+        None => None,
+    };
     let route = route(&key);
     let mut clock = Checkpoints::default();
-    let connection = connection::open(ctx, &route, deadline, &mut clock).await?;
+    let connection = connection::open(ctx, &route, deadline, &mut clock)
+        .await
+        .inspect_err(|_| ctx.http.pool.open_in_parallel(&key))?;
     let info = ConnInfo {
         id: next_id(),
         address: connection.address,
@@ -103,7 +119,11 @@ pub async fn exchange(ctx: &Ctx, out: &Outgoing<'_>, timeout: Duration) -> Resul
     let address = info.address;
     let version = if connection.h2 { "HTTP/2" } else { "HTTP/1.1" };
     let started = tokio::time::timeout_at(deadline.into(), Sender::start(connection.stream, connection.h2));
-    let sender = match started.await {
+    let started = started.await;
+    if !matches!(started, Ok(Ok(_))) {
+        ctx.http.pool.open_in_parallel(&key);
+    }
+    let sender = match started {
         Err(_) => {
             return Err(fail(
                 ErrorClass::Timeout,
@@ -123,10 +143,12 @@ pub async fn exchange(ctx: &Ctx, out: &Outgoing<'_>, timeout: Duration) -> Resul
         Ok(Ok(sender)) => sender,
     };
     let idle = Idle { sender, info };
-    if let Some(shared) = idle.share() {
+    match idle.share() {
         // Shared at once: requests of other checks to this origin multiplex on it from now on.
-        ctx.http.pool.put_idle(key.clone(), shared);
+        Some(shared) => ctx.http.pool.put_idle(key.clone(), shared),
+        None => ctx.http.pool.open_in_parallel(&key),
     }
+    drop(_opening);
     match send(ctx, &key, idle, out, deadline, clock, false).await {
         Ok(done) => Ok(done),
         Err(Retry::Failed(e)) => Err(e),
@@ -140,6 +162,26 @@ pub async fn exchange(ctx: &Ctx, out: &Outgoing<'_>, timeout: Duration) -> Resul
             address,
         )),
     }
+}
+
+/// The request on a pooled connection, if one is there. A pooled connection may have been
+/// closed by the server since; such a failure before any answer says nothing about the target,
+/// so the request is tried on the next one (and at last on a new connection).
+async fn pooled(
+    ctx: &Ctx,
+    key: &PoolKey,
+    out: &Outgoing<'_>,
+    deadline: Instant,
+) -> Option<Result<Exchange, StageError>> {
+    while let Some(idle) = ctx.http.pool.take_idle(key) {
+        let id = idle.info.id;
+        match send(ctx, key, idle, out, deadline, Checkpoints::default(), true).await {
+            Ok(done) => return Some(Ok(done)),
+            Err(Retry::Fresh) => ctx.http.pool.forget(key, id),
+            Err(Retry::Failed(e)) => return Some(Err(e)),
+        }
+    }
+    None
 }
 
 fn route(key: &PoolKey) -> Route<'_> {

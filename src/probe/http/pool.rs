@@ -6,7 +6,7 @@
 use super::origin::{ConnInfo, Origin};
 use super::sender::Sender;
 use crate::spec::request::{HttpVersion, ProxyUrl};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -52,6 +52,12 @@ pub struct Pool {
     idle: Mutex<HashMap<PoolKey, Vec<Idle>>>,
     shared: Mutex<HashMap<PoolKey, Vec<Idle>>>,
     in_flight: Mutex<HashMap<PoolKey, Arc<Semaphore>>>,
+    /// While an origin may speak HTTP/2, new connections to it open one at a time, so that a
+    /// burst of checks shares the first one instead of opening one each.
+    opening: Mutex<HashMap<PoolKey, Arc<tokio::sync::Mutex<()>>>>,
+    /// Origins whose connection came back HTTP/1.1, or failed to open: their connections open
+    /// in parallel (a failing origin must not make every check wait for the one before it).
+    parallel: Mutex<HashSet<PoolKey>>,
 }
 
 impl Pool {
@@ -89,6 +95,14 @@ impl Pool {
         None
     }
 
+    /// Whether an open HTTP/2 connection to `key` is there to share.
+    pub fn has_shared(&self, key: &PoolKey) -> bool {
+        let shared = self.shared.lock().unwrap_or_else(|p| p.into_inner());
+        shared
+            .get(key)
+            .is_some_and(|list| list.iter().any(|idle| !idle.sender.is_closed()))
+    }
+
     /// Keeps a connection for later requests: an HTTP/1.1 one once its answer was read, an
     /// HTTP/2 one as soon as it is open (it is shared, not handed back).
     pub fn put_idle(&self, key: PoolKey, idle: Idle) {
@@ -102,6 +116,30 @@ impl Pool {
         if list.len() < MAX_IDLE_PER_ORIGIN {
             list.push(idle);
         }
+    }
+
+    /// The gate to hold while opening a connection to `key`, or `None` when connections to it
+    /// open in parallel (it cannot be, or was not, HTTP/2).
+    pub fn opening_gate(&self, key: &PoolKey, may_be_h2: bool) -> Option<Arc<tokio::sync::Mutex<()>>> {
+        if !may_be_h2
+            || self
+                .parallel
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .contains(key)
+        {
+            return None;
+        }
+        let mut gates = self.opening.lock().unwrap_or_else(|p| p.into_inner());
+        Some(Arc::clone(gates.entry(key.clone()).or_default()))
+    }
+
+    /// Lets connections to `key` open in parallel from now on.
+    pub fn open_in_parallel(&self, key: &PoolKey) {
+        self.parallel
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key.clone());
     }
 
     /// Stops sharing the HTTP/2 connection `id` (it failed a request without saying it closed).
