@@ -929,7 +929,7 @@ fn the_shipped_http_example_validates() {
         .args(["--var", "host=app.example.test"])
         .output()
         .expect_code(0);
-    assert_eq!(out.stdout, "ok: 8 checks in 1 file\n");
+    assert_eq!(out.stdout, "ok: 11 checks in 1 file\n");
 }
 
 #[test]
