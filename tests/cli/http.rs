@@ -1085,6 +1085,7 @@ samples = 4
 fn http2_with_prior_knowledge_on_cleartext_when_asked() {
     let h2c = Server::hyper(None, true);
     let h1 = Server::http(None);
+    let proxy = Server::connect_proxy(h2c.address);
     let spec = format!(
         r#"
 [defaults]
@@ -1105,9 +1106,16 @@ id = "h1-server-asked-h2c"
 kind = "http"
 url = "http://127.0.0.1:{h1}/health"
 http_version = "2"
+[[check]]
+id = "h2c-through-an-http-proxy"
+kind = "http"
+url = "http://h2c.test/"
+http_version = "2"
+proxy = "http://127.0.0.1:{proxy}"
 "#,
         h2c = h2c.port(),
-        h1 = h1.port()
+        h1 = h1.port(),
+        proxy = proxy.port(),
     );
     let ws = Workspace::new();
     let out = run(&ws, &spec, &[], 1);
@@ -1127,7 +1135,11 @@ http_version = "2"
         "{:#}",
         checks[2]
     );
-    assert_eq!(h2c.seen(), ["GET / HTTP/2.0"]);
+    // A proxy speaks HTTP/1.1: prior knowledge goes through a CONNECT tunnel.
+    assert_eq!(verdict(&checks[3]), v("pass", "http", "-"), "{:#}", checks[3]);
+    assert_eq!(http_of(&checks[3])["version"], "HTTP/2");
+    assert_eq!(proxy.seen(), ["CONNECT h2c.test:80 HTTP/1.1"]);
+    assert_eq!(h2c.seen(), ["GET / HTTP/2.0", "GET / HTTP/2.0"]);
 }
 
 #[test]
@@ -1487,6 +1499,21 @@ addresses = "all"
     assert_eq!(addresses[1]["address"], format!("127.0.0.1:{port}"));
     assert_eq!(addresses[1]["status"], "pass");
     assert_eq!(addresses[1]["http_status"], 200);
+
+    // Through socks5:// each address is handed to the proxy as the target.
+    let socks = Server::socks5(server.address, crate::http_servers::Socks::default());
+    let via_socks = format!(
+        "[[check]]\nkind = \"http\"\nurl = \"http://svc.test:{port}/health\"\naddresses = \"all\"\nproxy = \"socks5://127.0.0.1:{}\"\n",
+        socks.port()
+    );
+    let out = run(&ws, &via_socks, &["--resolve", &resolve], 0);
+    assert_eq!(checks(&out)[0]["observed"]["summary"], "2 addresses: 2 pass");
+    let mut targets = socks.seen();
+    targets.sort();
+    assert_eq!(
+        targets,
+        [format!("127.0.0.1:{port}"), format!("127.0.0.2:{port}")]
+    );
 
     // Both addresses up: `all` passes, and each one really was asked.
     let second = Server::http_on(std::net::TcpListener::bind(("127.0.0.2", port)).unwrap(), None);
