@@ -169,7 +169,7 @@ mod tests {
         )
         .is_none());
         assert!(header_problem(&rule("server", HeaderTest::Absent), &hsts).is_none());
-        let pattern = Pattern(regex::Regex::new("^max-age=\\d+$").unwrap());
+        let pattern = Pattern(regex_lite::Regex::new("^max-age=\\d+$").unwrap());
         assert!(header_problem(
             &rule("strict-transport-security", HeaderTest::Matches(pattern)),
             &hsts
@@ -226,7 +226,7 @@ mod tests {
             matches!(&unjudged, Some(Problem::Unjudged(t)) if t.contains("5242880 bytes")),
             "{unjudged:?}"
         );
-        let pattern = BodyRule::Matches(Pattern(regex::Regex::new("status").unwrap()));
+        let pattern = BodyRule::Matches(Pattern(regex_lite::Regex::new("status").unwrap()));
         assert!(matches!(
             body_problem(&pattern, kept, true, total),
             Some(Problem::Unjudged(_))
