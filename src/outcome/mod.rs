@@ -18,7 +18,7 @@ mod verdict;
 
 pub use dns::{DnsAnswer, DnsObservation, DnsRecord, ServerAnswer};
 pub use finding::{Finding, Outcome};
-pub use http::{HttpObservation, LatencyStats, RedirectHop, TlsSession};
+pub use http::{AddressExchange, HttpObservation, LatencyStats, RedirectHop, TlsSession};
 pub use listen::{BindScope, ListeningSocket, OwningProcess, Transport};
 pub use observed::Observed;
 pub use port::{

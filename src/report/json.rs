@@ -275,8 +275,24 @@ pub struct HttpJson {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub latency: Option<LatencyJson>,
     pub body_bytes: Option<u64>,
+    /// The body was longer than reach keeps: body rules saw its start only.
+    pub body_truncated: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub echoed: Option<bool>,
+    /// `addresses = "all"`: each address's own result.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub addresses: Vec<HttpAddressJson>,
+}
+
+#[derive(Serialize)]
+pub struct HttpAddressJson {
+    pub address: String,
+    pub status: &'static str,
+    pub stage: &'static str,
+    pub error: Option<&'static str>,
+    pub http_status: Option<u16>,
+    pub message: String,
+    pub response_ms: Option<f64>,
 }
 
 #[derive(Serialize)]
@@ -332,7 +348,21 @@ impl From<&HttpObservation> for HttpJson {
                 max_ms: millis(l.max),
             }),
             body_bytes: o.body_bytes,
+            body_truncated: o.body_truncated,
             echoed: o.echoed,
+            addresses: o
+                .addresses
+                .iter()
+                .map(|a| HttpAddressJson {
+                    address: a.address.to_string(),
+                    status: a.verdict.status().as_str(),
+                    stage: a.verdict.stage().as_str(),
+                    error: a.verdict.class().map(|c| c.as_str()),
+                    http_status: a.status,
+                    message: a.message.clone(),
+                    response_ms: a.response_time.map(millis),
+                })
+                .collect(),
         }
     }
 }
@@ -343,6 +373,8 @@ pub struct TimingsJson {
     pub dns_ms: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tcp_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy_ms: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls_ms: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -537,6 +569,7 @@ impl From<Timings> for TimingsJson {
         TimingsJson {
             dns_ms: t.dns.map(millis),
             tcp_ms: t.tcp.map(millis),
+            proxy_ms: t.proxy.map(millis),
             tls_ms: t.tls.map(millis),
             ttfb_ms: t.ttfb.map(millis),
         }

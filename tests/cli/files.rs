@@ -314,8 +314,16 @@ fn a_report_that_cannot_be_written_after_probing_is_exit_3_or_1_never_2() {
     ws.write("pass.toml", &passing_spec(api));
     ws.write("fail.toml", &failing_spec(api));
 
-    // A reader that goes away before the report is written: a closed FIFO.
-    for (spec, code) in [("pass.toml", 3), ("fail.toml", 1)] {
+    // A reader that goes away before the report is written: a closed FIFO. A silent port that
+    // must be filtered makes the run take 300 ms, so the reader has long gone when reach writes.
+    let (_socket, _held, silent) = crate::util::hanging_port();
+    let slow = format!(
+        "\n[[check]]\nname = \"silent\"\nkind = \"tcp\"\nhost = \"127.0.0.1\"\nport = {silent}\n\
+         expect = \"filtered\"\ntimeout = \"300ms\"\nretries = 0\n"
+    );
+    ws.write("slow-pass.toml", &(passing_spec(api) + &slow));
+    ws.write("slow-fail.toml", &(failing_spec(api) + &slow));
+    for (spec, code) in [("slow-pass.toml", 3), ("slow-fail.toml", 1)] {
         let pipe = fifo(ws.path(), &format!("{spec}.pipe"));
         let reader = {
             let pipe = pipe.clone();
@@ -329,7 +337,7 @@ fn a_report_that_cannot_be_written_after_probing_is_exit_3_or_1_never_2() {
         reader.join().unwrap();
         assert!(out.stderr.contains("cannot write the report"), "{}", out.stderr);
         assert!(
-            out.stderr.contains("1 checks in") && out.stderr.contains("this report was not written"),
+            out.stderr.contains("2 checks in") && out.stderr.contains("this report was not written"),
             "the summary is on stderr: {}",
             out.stderr
         );
