@@ -666,12 +666,7 @@ mod tests {
     use super::*;
 
     fn hello(version: Version, suites: &[u16]) -> Vec<u8> {
-        client_hello(&Hello {
-            version,
-            suites,
-            sni: Some("example.test"),
-            random: [7; 32],
-        })
+        client_hello(&Hello::new(version, suites, Some("example.test"), [7; 32]))
     }
 
     #[test]

@@ -25,10 +25,11 @@ impl TextMatch {
         }
     }
 
-    pub fn describe(&self) -> String {
+    /// What the field must do, after "it must": `contain "x"`, `be "x"`.
+    pub fn requirement(&self) -> String {
         match self {
-            TextMatch::Contains(text) => format!("contains \"{text}\""),
-            TextMatch::Equals(text) => format!("is \"{text}\""),
+            TextMatch::Contains(text) => format!("contain \"{text}\""),
+            TextMatch::Equals(text) => format!("be \"{text}\""),
         }
     }
 }
@@ -95,8 +96,11 @@ impl CertRules {
 pub struct Policy {
     /// The Mozilla profile the rules came from, if any.
     pub profile: Option<&'static str>,
-    /// Exactly these versions must be accepted.
+    /// Exactly these versions must be accepted (only these may be, with `protocols_at_most`).
     pub protocols: Option<Vec<Version>>,
+    /// `protocols` lists what may be accepted, not what must be: Mozilla's `tls_versions`, as
+    /// sslyze's compliance check reads it (a TLS 1.2-only server meets "intermediate").
+    pub protocols_at_most: bool,
     /// TLS 1.2 and below: accepted suites must be among these.
     pub ciphers: Option<Vec<Suite>>,
     /// TLS 1.3: accepted suites must be among these.
@@ -133,6 +137,7 @@ impl Policy {
         Policy {
             profile: None,
             protocols: None,
+            protocols_at_most: false,
             ciphers: None,
             tls13_ciphers: None,
             exact: false,
@@ -162,6 +167,7 @@ impl Policy {
                     .filter_map(|v| Version::parse(v))
                     .collect(),
             ),
+            protocols_at_most: true,
             ciphers: Some(suites(profile.ciphers)),
             tls13_ciphers: Some(suites(profile.tls13_ciphers)),
             curves: Some(profile.curves.iter().filter_map(|n| Group::by_name(n)).collect()),

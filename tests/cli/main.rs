@@ -16,3 +16,4 @@ mod scan;
 mod spec_errors;
 mod tcp;
 mod tls;
+mod tls_deep;

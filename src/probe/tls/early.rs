@@ -14,7 +14,7 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, HandshakeKind, NamedGroup, SignatureScheme};
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::Arc;
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Notify;
 
 type Finding = (FeatureValue, String);
@@ -113,6 +113,9 @@ async fn probe(server: &Server<'_>) -> Result<Seen, String> {
                 () = store.arrived.notified() => break,
             }
         }
+        // A clean close: servers with anti-replay protection (OpenSSL with early data) forget
+        // the tickets of a session that ended without close_notify.
+        let _ = tls.shutdown().await;
         drop(permit);
         Ok::<_, String>(())
     };

@@ -6,9 +6,8 @@ use crate::classify;
 use crate::outcome::ErrorClass;
 use crate::outcome::{Certificate, Handshake, HandshakeFailure, Verification};
 use crate::tls::{Suite, Version};
-use crate::trust::{self, Trust};
+use crate::trust::Trust;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::client::WebPkiServerVerifier;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 use std::net::SocketAddr;
@@ -26,10 +25,10 @@ struct Seen {
     verdict: Option<Result<(), rustls::Error>>,
 }
 
-/// Verifies like webpki would, records the verdict, and accepts anyway.
+/// Verifies like the run's verifier would, records the verdict, and accepts anyway.
 #[derive(Debug)]
 struct Recorder {
-    inner: Arc<WebPkiServerVerifier>,
+    inner: Arc<dyn ServerCertVerifier>,
     seen: Mutex<Seen>,
 }
 
@@ -88,9 +87,9 @@ pub async fn handshake(
     timeout: Duration,
 ) -> Result<Handshake, HandshakeFailure> {
     let failure = |class, detail: String| HandshakeFailure { class, detail };
-    let inner = WebPkiServerVerifier::builder_with_provider(Arc::clone(&trust.roots), trust::provider())
-        .build()
-        .map_err(|e| failure(ErrorClass::CertInvalid, format!("no usable trust anchors: {e}")))?;
+    let inner = trust
+        .verifier()
+        .map_err(|e| failure(ErrorClass::CertInvalid, e.to_string()))?;
     let recorder = Arc::new(Recorder {
         inner,
         seen: Mutex::default(),
@@ -206,9 +205,9 @@ pub async fn legacy_certificate(
         }
     };
     let chain: Vec<CertificateDer<'static>> = chain.into_iter().map(CertificateDer::from).collect();
-    let verifier = WebPkiServerVerifier::builder_with_provider(Arc::clone(&trust.roots), trust::provider())
-        .build()
-        .map_err(|e| failure(ErrorClass::CertInvalid, format!("no usable trust anchors: {e}")))?;
+    let verifier = trust
+        .verifier()
+        .map_err(|e| failure(ErrorClass::CertInvalid, e.to_string()))?;
     let verdict = verifier
         .verify_server_cert(&chain[0], &chain[1..], &server_name, &[], UnixTime::now())
         .map(|_| ());

@@ -247,10 +247,15 @@ pub fn judge(policy: &Policy, seen: TlsObservation, timings: Timings) -> Attempt
             .iter()
             .any(|v| v.state == VersionState::Inconclusive)
         {
+            let why = seen
+                .versions
+                .iter()
+                .find_map(|v| v.detail.as_deref())
+                .map_or(String::new(), |d| format!(": {d}"));
             (
                 error(judgement.class),
                 true,
-                "no version answered conclusively".to_owned(),
+                format!("no version answered conclusively{why}"),
             )
         } else {
             let class = judgement.class;

@@ -1,0 +1,816 @@
+//! The deep TLS audit: key-exchange groups, DH primes and the protocol checks, against
+//! `openssl s_server` configured one way or another (the expected values come from its flags and
+//! from `openssl s_client`), rustls servers with chosen groups, and small raw servers that
+//! misbehave on purpose (Heartbleed, CCS injection, no renegotiation_info, silence). Also the
+//! policy keys built on them, and the Mozilla profiles against sslyze's verdict.
+
+use crate::pki::{KeyKind, LeafKind, Pki};
+use crate::tls::{rustls_server, tls_json, workspace, OpensslServer};
+use crate::util::{Reach, Workspace};
+use rustls::crypto::ring::cipher_suite as rs;
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+fn strings(value: &Value) -> Vec<String> {
+    value
+        .as_array()
+        .unwrap_or_else(|| panic!("not an array: {value}"))
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn tls(report: &Value) -> &Value {
+    &report["checks"][0]["observed"]["tls"]
+}
+
+/// The groups reach found for one version.
+fn groups_of(report: &Value, version: &str) -> Vec<String> {
+    tls(report)["groups_by_version"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no groups_by_version in {report:#}"))
+        .iter()
+        .find(|v| v["version"] == version)
+        .map(|v| strings(&v["groups"]))
+        .unwrap_or_default()
+}
+
+fn set(items: &[String]) -> BTreeSet<String> {
+    items.iter().cloned().collect()
+}
+
+/// Whether `openssl s_client` completes a handshake with these extra arguments.
+fn s_client(port: u16, args: &[&str]) -> String {
+    let out = Command::new("openssl")
+        .args(["s_client", "-connect", &format!("127.0.0.1:{port}")])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("openssl s_client");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn s_client_negotiates(port: u16, args: &[&str]) -> bool {
+    s_client(port, args).contains("Server Temp Key:")
+}
+
+fn openssl_cert(ws: &Workspace, pki: &Pki, kind: KeyKind, stem: &str) -> Vec<String> {
+    let leaf = pki.leaf(LeafKind::Valid, kind);
+    let (cert, key) = leaf.write(ws.path(), stem);
+    vec![
+        "-cert".into(),
+        cert.display().to_string(),
+        "-key".into(),
+        key.display().to_string(),
+    ]
+}
+
+fn start(base: &[String], more: &[&str]) -> OpensslServer {
+    let mut args: Vec<&str> = base.iter().map(String::as_str).collect();
+    args.extend_from_slice(more);
+    OpensslServer::start(&args)
+}
+
+fn violations(report: &Value) -> Vec<String> {
+    strings(&tls(report)["violations"])
+}
+
+#[test]
+fn groups_per_version_are_what_openssl_s_client_can_negotiate() {
+    let pki = Pki::new();
+    let ws = workspace(&pki);
+    let cert = openssl_cert(&ws, &pki, KeyKind::Rsa, "groups");
+    let server = start(&cert, &["-groups", "x25519:secp384r1:ffdhe3072"]);
+    let report = tls_json(&ws, &[&format!("127.0.0.1:{}", server.port)], 0);
+    let candidates = [
+        "x25519",
+        "secp256r1",
+        "secp384r1",
+        "secp521r1",
+        "x448",
+        "ffdhe2048",
+        "ffdhe3072",
+    ];
+    let by_s_client: BTreeSet<String> = candidates
+        .iter()
+        .filter(|g| s_client_negotiates(server.port, &["-tls1_3", "-groups", g]))
+        .map(|g| (*g).to_owned())
+        .collect();
+    assert_eq!(
+        set(&groups_of(&report, "TLSv1.3")),
+        by_s_client,
+        "{:#}",
+        tls(&report)
+    );
+    assert_eq!(by_s_client.len(), 3, "{by_s_client:?}");
+    let tls12: BTreeSet<String> = candidates[..5]
+        .iter()
+        .filter(|g| s_client_negotiates(server.port, &["-tls1_2", "-cipher", "ECDHE", "-groups", g]))
+        .map(|g| (*g).to_owned())
+        .collect();
+    assert_eq!(set(&groups_of(&report, "TLSv1.2")), tls12, "{:#}", tls(&report));
+    let x25519 = tls(&report)["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["name"] == "x25519")
+        .unwrap()
+        .clone();
+    assert_eq!(x25519["code"], "0x001D");
+    assert_eq!(strings(&x25519["versions"]), ["TLSv1.2", "TLSv1.3"]);
+    crate::util::assert_valid_report(&report);
+}
+
+#[test]
+fn the_servers_group_order_is_reported_when_it_has_one() {
+    let pki = Pki::new();
+    let ws = workspace(&pki);
+    let cert = openssl_cert(&ws, &pki, KeyKind::Rsa, "order");
+    let groups = ["-groups", "secp384r1:x25519:secp256r1", "-no_tls1_3"];
+    let preferring = start(&cert, &[&groups[..], &["-serverpref"]].concat());
+    let report = tls_json(&ws, &[&format!("127.0.0.1:{}", preferring.port)], 0);
+    assert_eq!(
+        groups_of(&report, "TLSv1.2"),
+        ["secp384r1", "x25519", "secp256r1"]
+    );
+    let entry = &tls(&report)["groups_by_version"][0];
+    assert_eq!(entry["preference"], "server", "{entry:#}");
+    // Without -serverpref OpenSSL takes the client's first group: reach reports the client's
+    // order and lists the groups in code-point order.
+    let following = start(&cert, &groups);
+    let report = tls_json(&ws, &[&format!("127.0.0.1:{}", following.port)], 0);
+    assert_eq!(tls(&report)["groups_by_version"][0]["preference"], "client");
+    assert_eq!(
+        groups_of(&report, "TLSv1.2"),
+        ["secp256r1", "secp384r1", "x25519"]
+    );
+}
+
+/// A rustls server whose key exchange is limited to `groups`.
+fn rustls_server_with_groups(pki: &Pki, groups: &[rustls::NamedGroup]) -> u16 {
+    let leaf = pki.leaf(LeafKind::Valid, KeyKind::Ecdsa);
+    let mut provider = rustls::crypto::ring::default_provider();
+    provider.kx_groups.retain(|g| groups.contains(&g.name()));
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(provider))
+        .with_protocol_versions(&[&rustls::version::TLS12, &rustls::version::TLS13])
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(leaf.chain.clone(), leaf.key())
+        .unwrap();
+    serve_rustls(Arc::new(config))
+}
+
+fn serve_rustls(config: Arc<rustls::ServerConfig>) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let config = Arc::clone(&config);
+            std::thread::spawn(move || {
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                let Ok(conn) = rustls::ServerConnection::new(config) else {
+                    return;
+                };
+                let mut tls = rustls::StreamOwned::new(conn, stream);
+                let mut buf = [0u8; 1024];
+                // Serve until the client goes: tickets, early data and closes all need reads.
+                while tls.read(&mut buf).is_ok_and(|n| n > 0) {}
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn a_rustls_server_with_chosen_groups_is_enumerated_exactly() {
+    let pki = Pki::new();
+    let ws = workspace(&pki);
+    let port = rustls_server_with_groups(&pki, &[rustls::NamedGroup::secp384r1]);
+    let report = tls_json(&ws, &[&format!("127.0.0.1:{port}")], 0);
+    assert_eq!(groups_of(&report, "TLSv1.3"), ["secp384r1"], "{:#}", tls(&report));
+    assert_eq!(groups_of(&report, "TLSv1.2"), ["secp384r1"]);
+    let both = rustls_server_with_groups(&pki, &[rustls::NamedGroup::X25519, rustls::NamedGroup::secp256r1]);
+    let report = tls_json(&ws, &[&format!("127.0.0.1:{both}")], 0);
+    assert_eq!(
+        set(&groups_of(&report, "TLSv1.3")),
+        set(&["x25519".into(), "secp256r1".into()])
+    );
+}
+
+#[test]
+fn group_rules_list_each_offending_group_once() {
+    let pki = Pki::new();
+    let ws = workspace(&pki);
+    let cert = openssl_cert(&ws, &pki, KeyKind::Rsa, "rules");
+    let server = start(&cert, &["-groups", "x25519:ffdhe2048", "-no_tls1_2"]);
+    let target = format!("127.0.0.1:{}", server.port);
+    let report = tls_json(&ws, &[&target, "--groups", "x25519,secp256r1", "--exact"], 1);
+    assert_eq!(
+        violations(&report),
+        [
+            "TLSv1.3 accepts group ffdhe2048 (0x0100), which is not allowed",
+            "group secp256r1 (0x0017) is not accepted"
+        ]
+    );
+    let report = tls_json(&ws, &[&target, "--forbid", "ffdhe-small,weak-group"], 1);
+    assert_eq!(
+        violations(&report),
+        ["TLSv1.3 accepts group ffdhe2048 (0x0100), which is forbidden: ffdhe-small"]
+    );
+    let report = tls_json(&ws, &[&target, "--min-dh-bits", "3072"], 1);
+    assert_eq!(
+        violations(&report),
+        ["TLSv1.3 accepts group ffdhe2048 (0x0100), of 2048 bits (at least 3072 required)"]
+    );
+    tls_json(&ws, &[&target, "--groups", "x25519:ffdhe2048", "--exact"], 0);
+}
+
+/// DH parameters for s_server: a named group, or fresh ones of `bits`.
+fn dhparam(ws: &Workspace, name: &str, pkeyopt: &str) -> String {
+    let path = ws.path().join(format!("{name}.pem"));
+    let out = Command::new("openssl")
+        .args([
+            "genpkey",
+            "-genparam",
+            "-algorithm",
+            "DH",
+            "-pkeyopt",
+            pkeyopt,
+            "-out",
+        ])
+        .arg(&path)
+        .output()
+        .expect("openssl genpkey");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    path.display().to_string()
+}
+
+#[test]
+fn dh_primes_are_sized_and_well_known_groups_named() {
+    let pki = Pki::new();
+    let ws = workspace(&pki);
+    let cert = openssl_cert(&ws, &pki, KeyKind::Rsa, "dh");
+    for (name, pkeyopt, bits, group) in [
+        ("ffdhe2048", "group:ffdhe2048", 2048, Some("ffdhe2048")),
+        ("modp3072", "group:modp_3072", 3072, Some("modp_3072")),
+        ("fresh1024", "dh_paramgen_prime_len:1024", 1024, None),
+    ] {
+        let file = dhparam(&ws, name, pkeyopt);
+        let server = start(
+            &cert,
+            &[
+                "-dhparam",
+                &file,
+                "-cipher",
+                "DHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:@SECLEVEL=1",
+                "-no_tls1_3",
+            ],
+        );
+        let target = format!("127.0.0.1:{}", server.port);
+        let report = tls_json(&ws, &[&target], 0);
+        assert_eq!(tls(&report)["dh_bits"], bits, "{name}: {:#}", tls(&report));
+        assert_eq!(tls(&report)["dh_group"], serde_json::json!(group), "{name}");
+        // s_client says the same size.
+        let said = s_client(
+            server.port,
+            &["-tls1_2", "-cipher", "DHE-RSA-AES128-GCM-SHA256:@SECLEVEL=0"],
+        );
+        assert!(
+            said.contains(&format!("Server Temp Key: DH, {bits} bits")),
+            "{said}"
+        );
+        let judged = tls_json(
+            &ws,
+            &[&target, "--min-dh-bits", "2048"],
+            if bits < 2048 { 1 } else { 0 },
+        );
+        if bits < 2048 {
+            assert_eq!(
+                violations(&judged),
+                ["DHE suites use a 1024-bit prime (at least 2048 required)"]
+            );
+        }
+    }
+    // No DHE suite: no prime, and nothing to fail.
+    let server = start(&cert, &["-cipher", "ECDHE-RSA-AES128-GCM-SHA256", "-no_tls1_3"]);
+    let report = tls_json(
+        &ws,
+        &[&format!("127.0.0.1:{}", server.port), "--min-dh-bits", "4096"],
+        0,
+    );
+    assert_eq!(tls(&report)["dh_bits"], Value::Null);
+}
+
+fn feature(report: &Value, name: &str) -> Value {
+    tls(report)["features"][name]["value"].clone()
+}
+
+#[test]
+fn protocol_checks_of_a_default_openssl_server_match_its_configuration() {
+    let pki = Pki::new();
+    let ws = workspace(&pki);
+    let cert = openssl_cert(&ws, &pki, KeyKind::Rsa, "default");
+    let server = start(&cert, &[]);
+    let report = tls_json(&ws, &[&format!("127.0.0.1:{}", server.port)], 0);
+    // OpenSSL 3 defaults: no compression, RFC 5746 and RFC 7627 always, RFC 7507 honoured,
+    // client renegotiation off, a session cache and tickets, no early data unless asked.
+    for (name, expected) in [
+        ("compression", false),
+        ("fallback_scsv", true),
+        ("secure_renegotiation", true),
+        ("client_renegotiation", false),
+        ("heartbleed", false),
+        ("ccs_injection", false),
+        ("session_id_resumption", true),
+        ("ticket_resumption", true),
+        ("early_data", false),
+        ("extended_master_secret", true),
+    ] {
+        assert_eq!(
+            feature(&report, name),
+            expected,
+            "{name}: {:#}",
+            tls(&report)["features"]
+        );
+    }
+    crate::util::assert_valid_report(&report);
+}
+
+#[test]
+fn protocol_checks_follow_the_s_server_flags() {
+    let pki = Pki::new();
+    let ws = workspace(&pki);
+    let cert = openssl_cert(&ws, &pki, KeyKind::Rsa, "flags");
+    for (flags, name, expected) in [
+        (&["-client_renegotiation"][..], "client_renegotiation", true),
+        (&["-no_renegotiation"][..], "client_renegotiation", false),
+        (&["-legacy_renegotiation"][..], "secure_renegotiation", true),
+        (&["-no_ticket"][..], "ticket_resumption", false),
+        (&["-no_cache", "-no_ticket"][..], "session_id_resumption", false),
+        (&["-early_data"][..], "early_data", true),
+    ] {
+        let server = start(&cert, flags);
+        let target = format!("127.0.0.1:{}", server.port);
+        let report = tls_json(&ws, &[&target, "--require", name], if expected { 0 } else { 1 });
+        assert_eq!(
+            feature(&report, name),
+            expected,
+            "{flags:?}: {:#}",
+            tls(&report)["features"]
+        );
+        if !expected {
+            let v = violations(&report);
+            assert!(
+                v.len() == 1 && v[0].starts_with(&format!("{name} is required: ")),
+                "{v:?}"
+            );
+        }
+    }
+    let server = start(&cert, &["-client_renegotiation"]);
+    let report = tls_json(
+        &ws,
+        &[
+            &format!("127.0.0.1:{}", server.port),
+            "--deny",
+            "client_renegotiation",
+        ],
+        1,
+    );
+    assert_eq!(
+        violations(&report),
+        ["client_renegotiation must be off: the server answered a client-initiated TLSv1.2 renegotiation with a ServerHello"]
+    );
+}
+
+#[test]
+fn compression_is_reported_as_openssl_s_client_sees_it() {
+    let pki = Pki::new();
+    let ws = workspace(&pki);
+    let cert = openssl_cert(&ws, &pki, KeyKind::Rsa, "comp");
+    // Debian builds OpenSSL without zlib: -comp may do nothing. s_client tells either way.
+    let server = start(&cert, &["-comp", "-no_tls1_3"]);
+    let said = s_client(server.port, &["-comp", "-tls1_2"]);
+    let expected = !said.contains("Compression: NONE");
+    assert!(said.contains("Compression:"), "{said}");
+    let report = tls_json(&ws, &[&format!("127.0.0.1:{}", server.port)], 0);
+    assert_eq!(feature(&report, "compression"), expected, "{said}");
+}
+
+/// How a raw test server misbehaves after its first flight.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Misbehaviour {
+    /// Answers a heartbeat with 64 bytes it was never sent.
+    Heartbleed,
+    /// Takes an early ChangeCipherSpec and then fails to decrypt.
+    CcsInjection,
+    /// Speaks no renegotiation_info.
+    NoRenegotiationInfo,
+    /// Answers nothing after its first flight.
+    Silent,
+}
+
+/// A TLS 1.2 server that speaks one suite (ECDHE-RSA-AES128-GCM-SHA256) as far as its
+/// ServerHelloDone, and then misbehaves.
+fn raw_server(how: Misbehaviour) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || serve_raw(stream, how));
+        }
+    });
+    port
+}
+
+fn read_record(stream: &mut TcpStream) -> Option<(u8, Vec<u8>)> {
+    let mut header = [0u8; 5];
+    stream.read_exact(&mut header).ok()?;
+    let mut body = vec![0u8; usize::from(u16::from_be_bytes([header[3], header[4]]))];
+    stream.read_exact(&mut body).ok()?;
+    Some((header[0], body))
+}
+
+fn record(kind: u8, body: &[u8]) -> Vec<u8> {
+    let mut out = vec![kind, 3, 3];
+    out.extend_from_slice(&(body.len() as u16).to_be_bytes());
+    out.extend_from_slice(body);
+    out
+}
+
+fn serve_raw(mut stream: TcpStream, how: Misbehaviour) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let Some((22, hello)) = read_record(&mut stream) else {
+        return;
+    };
+    // type(1) length(3) version(2) random(32) session id, then the suites.
+    let version = u16::from_be_bytes([hello[4], hello[5]]);
+    let sid = usize::from(hello[38]);
+    let at = 39 + sid;
+    let count = usize::from(u16::from_be_bytes([hello[at], hello[at + 1]])) / 2;
+    let suites: Vec<u16> = (0..count)
+        .map(|i| u16::from_be_bytes([hello[at + 2 + 2 * i], hello[at + 3 + 2 * i]]))
+        .collect();
+    if version != 0x0303 {
+        let _ = stream.write_all(&record(21, &[2, 70]));
+        return;
+    }
+    if !suites.contains(&0xC02F) {
+        let _ = stream.write_all(&record(21, &[2, 40]));
+        return;
+    }
+    let mut extensions = vec![0x00, 0x0F, 0, 1, 1];
+    if how != Misbehaviour::NoRenegotiationInfo {
+        extensions.extend_from_slice(&[0xFF, 0x01, 0, 1, 0]);
+    }
+    let mut body = vec![3, 3];
+    body.extend_from_slice(&[7; 32]);
+    body.push(0);
+    body.extend_from_slice(&[0xC0, 0x2F, 0]);
+    body.extend_from_slice(&(extensions.len() as u16).to_be_bytes());
+    body.extend_from_slice(&extensions);
+    let mut flight = vec![2, 0];
+    flight.extend_from_slice(&(body.len() as u16).to_be_bytes());
+    flight.extend_from_slice(&body);
+    flight.extend_from_slice(&[14, 0, 0, 0]);
+    if stream.write_all(&record(22, &flight)).is_err() {
+        return;
+    }
+    while let Some((kind, _)) = read_record(&mut stream) {
+        let answer = match (how, kind) {
+            (Misbehaviour::Silent, _) => continue,
+            (Misbehaviour::Heartbleed, 24) => record(24, &[&[2, 0, 64][..], &[0x5A; 64 + 16]].concat()),
+            (Misbehaviour::CcsInjection, 20) => continue,
+            (Misbehaviour::CcsInjection, 23) => record(21, &[2, 20]),
+            (_, 21) => return,
+            _ => record(21, &[2, 10]),
+        };
+        if stream.write_all(&answer).is_err() {
+            return;
+        }
+    }
+}
+
+#[test]
+fn raw_servers_that_misbehave_are_caught_and_silence_is_never_a_pass() {
+    let ws = workspace(&Pki::new());
+    let heartbleed = raw_server(Misbehaviour::Heartbleed);
+    let report = tls_json(
+        &ws,
+        &[&format!("127.0.0.1:{heartbleed}"), "--deny", "heartbleed"],
+        1,
+    );
+    assert_eq!(feature(&report, "heartbleed"), true);
+    let v = violations(&report);
+    assert!(v[0].contains("only the record header was read"), "{v:?}");
+
+    let ccs = raw_server(Misbehaviour::CcsInjection);
+    let report = tls_json(
+        &ws,
+        &[&format!("127.0.0.1:{ccs}"), "--deny", "ccs_injection,heartbleed"],
+        1,
+    );
+    assert_eq!(feature(&report, "ccs_injection"), true);
+    assert_eq!(
+        feature(&report, "heartbleed"),
+        false,
+        "{:#}",
+        tls(&report)["features"]
+    );
+
+    let plain = raw_server(Misbehaviour::NoRenegotiationInfo);
+    let report = tls_json(
+        &ws,
+        &[&format!("127.0.0.1:{plain}"), "--require", "secure_renegotiation"],
+        1,
+    );
+    assert_eq!(feature(&report, "secure_renegotiation"), false);
+
+    let silent = raw_server(Misbehaviour::Silent);
+    let out = ws
+        .reach()
+        .args([
+            "tls",
+            &format!("127.0.0.1:{silent}"),
+            "--format",
+            "json",
+            "--timeout",
+            "500ms",
+        ])
+        .args(["--deny", "heartbleed,ccs_injection"])
+        .output()
+        .expect_code(3);
+    let report = out.json();
+    assert_eq!(report["checks"][0]["status"], "error", "{report:#}");
+    assert_eq!(feature(&report, "heartbleed"), "inconclusive");
+    assert_eq!(feature(&report, "ccs_injection"), "inconclusive");
+}
+
+#[test]
+fn min_protocol_accepts_newer_versions_and_names_older_ones() {
+    let pki = Pki::new();
+    let ws = workspace(&pki);
+    let leaf = pki.leaf(LeafKind::Valid, KeyKind::Ecdsa);
+    let tls13_only = rustls_server(&leaf, &[&rustls::version::TLS13], &[rs::TLS13_AES_128_GCM_SHA256]);
+    let target = format!("127.0.0.1:{tls13_only}");
+    tls_json(&ws, &[&target, "--min-protocol", "TLSv1.2"], 0);
+    // With a profile it replaces the profile's versions rule; without it, "TLS 1.2 and 1.3"
+    // stays exact.
+    tls_json(&ws, &[&target, "--protocols", "TLSv1.2 TLSv1.3"], 1);
+    ws.write(
+        "studio.toml",
+        "[[check]]\nkind = \"tls\"\nhost = \"127.0.0.1\"\nport = \"{port}\"\nmin_protocol = \"TLSv1.2\"\n",
+    );
+    let out = ws
+        .reach()
+        .args(["run", "studio.toml", "--ca-file", "ca.pem", "--format", "json"])
+        .args(["--var", &format!("port={tls13_only}")])
+        .output()
+        .expect_code(0);
+    assert_eq!(out.json()["checks"][0]["status"], "pass");
+
+    let tls12_only = rustls_server(
+        &leaf,
+        &[&rustls::version::TLS12],
+        &[rs::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256],
+    );
+    let report = tls_json(
+        &ws,
+        &[&format!("127.0.0.1:{tls12_only}"), "--min-protocol", "TLSv1.3"],
+        1,
+    );
+    assert_eq!(
+        violations(&report),
+        [
+            "TLSv1.2 is accepted (the minimum is TLSv1.3)",
+            "no version from TLSv1.3 up is accepted"
+        ]
+    );
+
+    let cert = openssl_cert(&ws, &pki, KeyKind::Rsa, "old");
+    let old = start(
+        &cert,
+        &[
+            "-cipher",
+            "ECDHE-RSA-AES128-SHA:ECDHE-RSA-AES128-GCM-SHA256:@SECLEVEL=0",
+        ],
+    );
+    let report = tls_json(
+        &ws,
+        &[&format!("127.0.0.1:{}", old.port), "--min-protocol", "TLSv1.2"],
+        1,
+    );
+    assert_eq!(
+        violations(&report),
+        [
+            "TLSv1.0 is accepted (the minimum is TLSv1.2)",
+            "TLSv1.1 is accepted (the minimum is TLSv1.2)"
+        ]
+    );
+    ws.write(
+        "both.toml",
+        "[[check]]\nkind = \"tls\"\nhost = \"h.test\"\nprotocols = \"TLSv1.3\"\nmin_protocol = \"TLSv1.2\"\n",
+    );
+    let out = ws.reach().args(["validate", "both.toml"]).output().expect_code(2);
+    assert!(out.stderr.contains("both.toml:5:16"), "{}", out.stderr);
+}
+
+const LEGACY: &str = "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-SHA";
+
+#[test]
+fn server_preference_is_required_where_two_suites_give_it_something_to_decide() {
+    let pki = Pki::new();
+    let ws = workspace(&pki);
+    let cert = openssl_cert(&ws, &pki, KeyKind::Rsa, "pref");
+    let preferring = start(&cert, &["-cipher", LEGACY, "-serverpref"]);
+    tls_json(
+        &ws,
+        &[&format!("127.0.0.1:{}", preferring.port), "--server-preference"],
+        0,
+    );
+    let following = start(&cert, &["-cipher", LEGACY]);
+    let report = tls_json(
+        &ws,
+        &[&format!("127.0.0.1:{}", following.port), "--server-preference"],
+        1,
+    );
+    assert_eq!(
+        violations(&report),
+        [
+            "TLSv1.2 follows the client's suite order (ssl_prefer_server_ciphers off?)",
+            "TLSv1.3 follows the client's suite order (ssl_prefer_server_ciphers off?)"
+        ]
+    );
+    // One suite per version: nothing to decide, nothing to fail.
+    let leaf = pki.leaf(LeafKind::Valid, KeyKind::Ecdsa);
+    let single = rustls_server(
+        &leaf,
+        &[&rustls::version::TLS12],
+        &[rs::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256],
+    );
+    ws.write(
+        "pref.toml",
+        "[[check]]\nkind = \"tls\"\nhost = \"127.0.0.1\"\nport = \"{port}\"\nserver_preference = true\n",
+    );
+    let out = ws
+        .reach()
+        .args(["run", "pref.toml", "--ca-file", "ca.pem", "--format", "json"])
+        .args(["--var", &format!("port={single}")])
+        .output()
+        .expect_code(0);
+    assert_eq!(out.json()["checks"][0]["status"], "pass");
+}
+
+#[test]
+fn the_certificate_issuer_is_matched_by_contains_or_equals() {
+    let pki = Pki::new();
+    let ws = workspace(&pki);
+    let leaf = pki.leaf(LeafKind::Valid, KeyKind::Ecdsa);
+    let port = rustls_server(&leaf, &[&rustls::version::TLS13], &[rs::TLS13_AES_128_GCM_SHA256]);
+    let target = format!("127.0.0.1:{port}");
+    ws.write(
+        "contains.toml",
+        "certificate = { issuer = { contains = \"REACH test\" } }\n",
+    );
+    tls_json(&ws, &[&target, "--policy", "contains.toml"], 0);
+    ws.write(
+        "equals.toml",
+        "certificate = { issuer = { equals = \"CN=reach test CA\" } }\n",
+    );
+    tls_json(&ws, &[&target, "--policy", "equals.toml"], 0);
+    ws.write(
+        "wrong.toml",
+        "certificate = { issuer = { contains = \"Let's Encrypt\" } }\n",
+    );
+    let report = tls_json(&ws, &[&target, "--policy", "wrong.toml"], 1);
+    assert_eq!(
+        violations(&report),
+        ["certificate issuer \"CN=reach test CA\" does not match: it must contain \"Let's Encrypt\""]
+    );
+    ws.write("bad.toml", "certificate = { issuer = { starts = \"x\" } }\n");
+    let out = ws
+        .reach()
+        .args(["tls", &target, "--policy", "bad.toml"])
+        .output()
+        .expect_code(2);
+    assert!(out.stderr.contains("bad.toml:1"), "{}", out.stderr);
+}
+
+/// A self-signed certificate as `openssl req -x509` makes it (CA:TRUE), for 127.0.0.1.
+fn req_x509(ws: &Workspace, stem: &str) -> (String, String) {
+    let cert = ws.path().join(format!("{stem}-cert.pem"));
+    let key = ws.path().join(format!("{stem}-key.pem"));
+    let out = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "30",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl req");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    (cert.display().to_string(), key.display().to_string())
+}
+
+#[test]
+fn a_self_signed_certificate_given_as_the_trust_anchor_is_trusted_as_curl_does() {
+    let ws = Workspace::new();
+    let (cert, key) = req_x509(&ws, "self");
+    let server = OpensslServer::start(&["-cert", &cert, "-key", &key, "-www"]);
+    let target = format!("127.0.0.1:{}", server.port);
+    let policy = ws.write("valid.toml", "protocols = \"TLSv1.2 TLSv1.3\"\n");
+    let trusted = Reach::new()
+        .args(["tls", &target, "--format", "json", "--ca-file", &cert])
+        .args(["--policy".to_owned(), policy.display().to_string()])
+        .output()
+        .expect_code(0)
+        .json();
+    let certificate = &tls(&trusted)["certificate"];
+    assert_eq!(certificate["chain"], "valid", "{certificate:#}");
+    // The same for HTTP, which shares the run's verifier.
+    ws.write(
+        "https.toml",
+        &format!(
+            "[[check]]\nkind = \"http\"\nurl = \"https://127.0.0.1:{}/\"\n",
+            server.port
+        ),
+    );
+    let http = ws
+        .reach()
+        .args(["run", "https.toml", "--format", "json", "--ca-file", &cert])
+        .output()
+        .expect_code(0)
+        .json();
+    assert_eq!(http["checks"][0]["status"], "pass", "{http:#}");
+    if let Ok(curl) = Command::new("curl")
+        .args([
+            "-s",
+            "-o",
+            "-",
+            "--cacert",
+            &cert,
+            &format!("https://127.0.0.1:{}/", server.port),
+        ])
+        .output()
+    {
+        assert!(curl.status.success(), "curl disagrees: {curl:?}");
+    }
+    // Not the anchor: a self-signed certificate, and called so.
+    let pki = Pki::new();
+    let other = ws.write("ca.pem", &pki.ca_pem());
+    // A policy file asks for a valid certificate (flags alone only report).
+    let policy = ws.write("policy.toml", "protocols = \"TLSv1.2 TLSv1.3\"\n");
+    let report = Reach::new()
+        .args(["tls", &target, "--format", "json", "--ca-file"])
+        .args([
+            other.display().to_string(),
+            "--policy".into(),
+            policy.display().to_string(),
+        ])
+        .output()
+        .expect_code(1)
+        .json();
+    assert_eq!(report["checks"][0]["error"], "cert-self-signed", "{report:#}");
+    assert_eq!(tls(&report)["certificate"]["chain"], "cert-self-signed");
+}
+
+#[test]
+fn a_plain_http_port_is_named_as_such_not_by_record_numbers() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut buf = [0u8; 1024];
+            let _ = stream.read(&mut buf);
+            let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+        }
+    });
+    let out = Reach::new()
+        .args(["tls", &format!("127.0.0.1:{port}"), "--format", "json"])
+        .output()
+        .expect_code(3);
+    let report = out.json();
+    let text = report.to_string();
+    assert!(!text.contains("record version"), "{report:#}");
+    let detail = tls(&report)["versions"][3]["detail"].as_str().unwrap().to_owned();
+    assert!(
+        detail.contains("this port answered in plain HTTP, not TLS"),
+        "{detail}"
+    );
+    let message = report["checks"][0]["message"].as_str().unwrap();
+    assert!(message.contains("plain HTTP"), "{message}");
+}
