@@ -90,8 +90,12 @@ impl OpensslServer {
                 break address.rsplit(':').next().unwrap().parse().unwrap();
             }
         };
-        // Keep draining its output so it never blocks on a full pipe.
+        // Keep draining its output so it never blocks on a full pipe: s_server writes a line to
+        // stderr for every refused handshake, and a scan refuses hundreds.
         std::thread::spawn(move || for _ in lines {});
+        if let Some(mut stderr) = child.stderr.take() {
+            std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+        }
         OpensslServer {
             child,
             port,

@@ -814,3 +814,333 @@ fn a_plain_http_port_is_named_as_such_not_by_record_numbers() {
     let message = report["checks"][0]["message"].as_str().unwrap();
     assert!(message.contains("plain HTTP"), "{message}");
 }
+
+/// sslyze (from PyPI, in a venv: `.ci/run` installs it and sets REACH_SSLYZE; bench/tls.sh
+/// uses the same venv). Without it the comparison is skipped with a reason, unless
+/// REACH_REQUIRE_SSLYZE=1 says it must run.
+fn sslyze() -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("REACH_SSLYZE")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| "/tmp/reach-bench-sslyze/bin/sslyze".into());
+    if path.is_file() {
+        return Some(path);
+    }
+    assert!(
+        std::env::var_os("REACH_REQUIRE_SSLYZE").is_none(),
+        "REACH_REQUIRE_SSLYZE is set but there is no sslyze at {}",
+        path.display()
+    );
+    eprintln!("skipped: no sslyze at {} (set REACH_SSLYZE)", path.display());
+    None
+}
+
+/// The guideline's JSON as sslyze ships it, beside the sslyze it belongs to.
+fn guideline(sslyze: &std::path::Path) -> Value {
+    let python = sslyze.with_file_name("python3");
+    let out = Command::new(&python)
+        .args(["-c", "import sslyze, os; print(os.path.dirname(sslyze.__file__))"])
+        .output()
+        .expect("the venv's python3");
+    let dir = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let text = std::fs::read_to_string(format!("{dir}/mozilla_tls_profile/5.7.json")).expect("5.7.json");
+    serde_json::from_str(&text).unwrap()
+}
+
+/// sslyze's compliance issues (the guideline's rule names) for a server.
+fn sslyze_issues(sslyze: &std::path::Path, ws: &Workspace, port: u16) -> (BTreeSet<String>, String) {
+    let started = std::time::Instant::now();
+    let out = Command::new(sslyze)
+        .args(["--mozilla_config=intermediate", "--certinfo_ca_file"])
+        .arg(ws.path().join("ca.pem"))
+        .arg(format!("127.0.0.1:{port}"))
+        .output()
+        .expect("run sslyze");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    eprintln!(
+        "sslyze took {:?}: {}",
+        started.elapsed(),
+        text.lines()
+            .filter(|l| l.contains("COMPLETED IN") || l.contains("ERROR") || l.contains("rror"))
+            .collect::<Vec<_>>()
+            .join(" / ")
+    );
+    assert!(text.contains("COMPLIANCE AGAINST"), "{text}");
+    let compliance = &text[text.find("COMPLIANCE AGAINST").unwrap()..];
+    let issues = compliance
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("* "))
+        .filter_map(|l| l.split_once(':').map(|(key, _)| key.to_owned()))
+        .collect();
+    (issues, text)
+}
+
+/// The guideline rule a reach violation breaks (sslyze's names for them).
+fn rule_of(violation: &str) -> &'static str {
+    let starts = |p: &str| violation.starts_with(p);
+    if starts("TLSv") || starts("SSLv") {
+        if violation.contains(" accepts group ") {
+            if violation.contains(" bits (at least") {
+                "ecdh_param_size"
+            } else {
+                "tls_curves"
+            }
+        } else if violation.contains(" accepts ") {
+            if starts("TLSv1.3") {
+                "ciphersuites"
+            } else {
+                "ciphers"
+            }
+        } else {
+            "tls_versions"
+        }
+    } else if starts("DHE suites use") {
+        "dh_param_size"
+    } else if starts("certificate chain") {
+        "certificate_path_validation"
+    } else if starts("certificate key type") {
+        "certificate_types"
+    } else if starts("certificate key is on") {
+        "certificate_curves"
+    } else if starts("certificate is signed") {
+        "certificate_signatures"
+    } else if starts("RSA key of") {
+        "rsa_key_size"
+    } else if starts("certificate lifespan") {
+        "maximum_certificate_lifespan"
+    } else if starts("compression") {
+        "tls_vulnerability_compression"
+    } else if starts("heartbleed") {
+        "tls_vulnerability_heartbleed"
+    } else if starts("ccs_injection") {
+        "tls_vulnerability_ccs_injection"
+    } else if starts("fallback_scsv") {
+        "tls_vulnerability_fallback_scsv"
+    } else if starts("secure_renegotiation") {
+        "tls_vulnerability_renegotiation"
+    } else if starts("extended_master_secret") {
+        "tls_vulnerability_extended_master_secret"
+    } else {
+        panic!("no guideline rule for {violation:?}")
+    }
+}
+
+fn openssl(ws: &Workspace, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(ws.path())
+        .output()
+        .expect("openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A CA and leaves made by `openssl` as a public CA would make them (key identifiers, key
+/// usage, serverAuth), since sslyze validates chains with cryptography's strict RFC 5280 rules.
+fn openssl_pki(ws: &Workspace) {
+    openssl(
+        ws,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-subj",
+            "/CN=reach test CA",
+            "-days",
+            "30",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+            "-keyout",
+            "ca-key.pem",
+            "-out",
+            "ca.pem",
+        ],
+    );
+    ws.write(
+        "leaf.ext",
+        "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n\
+         extendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n\
+         authorityKeyIdentifier=keyid\nsubjectKeyIdentifier=hash\n",
+    );
+}
+
+fn openssl_leaf(ws: &Workspace, stem: &str, key: &[&str]) -> Vec<String> {
+    let key_file = format!("{stem}-key.pem");
+    let csr = format!("{stem}.csr");
+    let cert = format!("{stem}-cert.pem");
+    let mut args = vec![
+        "req",
+        "-new",
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        &key_file,
+        "-out",
+        &csr,
+    ];
+    args.extend_from_slice(key);
+    openssl(ws, &args);
+    openssl(
+        ws,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca-key.pem",
+            "-CAcreateserial",
+            "-days",
+            "365",
+            "-sha256",
+            "-extfile",
+            "leaf.ext",
+            "-out",
+            &cert,
+        ],
+    );
+    let path = |f: &str| ws.path().join(f).display().to_string();
+    vec!["-cert".into(), path(&cert), "-key".into(), path(&key_file)]
+}
+
+#[test]
+fn mozilla_intermediate_verdicts_agree_with_sslyze_and_the_guideline_rule_by_rule() {
+    let Some(sslyze) = sslyze() else { return };
+    let intermediate = guideline(&sslyze)["configurations"]["intermediate"].clone();
+    let ws = Workspace::new();
+    openssl_pki(&ws);
+    // s_server serves one connection at a time: -www answers sslyze's HTTP requests at once
+    // instead of holding the line until its read times out.
+
+    // Configured as the guideline says: its suites and curves, an ECDSA certificate.
+    let ecdsa = openssl_leaf(
+        &ws,
+        "good",
+        &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
+    );
+    let suites: Vec<String> = strings(&intermediate["ciphers"]["openssl"]);
+    let good = start(
+        &ecdsa,
+        &[
+            "-www",
+            "-cipher",
+            &suites.join(":"),
+            "-groups",
+            "x25519:secp256r1:secp384r1",
+        ],
+    );
+    let report = tls_json(
+        &ws,
+        &[
+            &format!("127.0.0.1:{}", good.port),
+            "--policy",
+            "mozilla-intermediate",
+        ],
+        0,
+    );
+    assert!(violations(&report).is_empty(), "{:#}", tls(&report));
+    let (issues, text) = sslyze_issues(&sslyze, &ws, good.port);
+    assert_eq!(issues, BTreeSet::new(), "{text}");
+
+    // Everything OpenSSL still has, TLS 1.0 and 1.1, its default curves and a 1024-bit prime.
+    let rsa = openssl_leaf(&ws, "bad", &["-newkey", "rsa:2048"]);
+    let dh = dhparam(&ws, "bad1024", "dh_paramgen_prime_len:1024");
+    let bad = start(&rsa, &["-www", "-cipher", "ALL:@SECLEVEL=0", "-dhparam", &dh]);
+    let report = tls_json(
+        &ws,
+        &[
+            &format!("127.0.0.1:{}", bad.port),
+            "--policy",
+            "mozilla-intermediate",
+        ],
+        1,
+    );
+    let found = violations(&report);
+    let reach_rules: BTreeSet<String> = found.iter().map(|v| rule_of(v).to_owned()).collect();
+    let (sslyze_rules, text) = sslyze_issues(&sslyze, &ws, bad.port);
+    assert_eq!(reach_rules, sslyze_rules, "reach: {found:#?}\nsslyze: {text}");
+    assert!(sslyze_rules.len() >= 4, "{sslyze_rules:?}");
+
+    // Rule by rule against the guideline's values: what reach calls a violation is exactly
+    // what the server accepts beyond them.
+    let observed = tls(&report);
+    let allowed_versions: BTreeSet<String> = strings(&intermediate["tls_versions"])
+        .into_iter()
+        .map(|v| if v == "TLSv1" { "TLSv1.0".to_owned() } else { v })
+        .collect();
+    let accepted_versions: BTreeSet<String> = observed["protocols"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    let named_versions: BTreeSet<String> = found
+        .iter()
+        .filter(|v| rule_of(v) == "tls_versions")
+        .map(|v| v.split(' ').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(named_versions, &accepted_versions - &allowed_versions);
+    let allowed_suites: BTreeSet<String> = strings(&intermediate["ciphers"]["iana"]).into_iter().collect();
+    let mut beyond = BTreeSet::new();
+    for (version, suites) in observed["protocols"].as_object().unwrap() {
+        for suite in suites.as_array().unwrap() {
+            let iana = suite["iana"].as_str().unwrap();
+            if version != "TLSv1.3" && !allowed_suites.contains(iana) {
+                beyond.insert(format!("{version} {}", suite["code"].as_str().unwrap()));
+            }
+        }
+    }
+    let named_suites: BTreeSet<String> = found
+        .iter()
+        .filter(|v| rule_of(v) == "ciphers")
+        .map(|v| {
+            let version = v.split(' ').next().unwrap();
+            let code = v.split('(').nth(1).unwrap().split(')').next().unwrap();
+            format!("{version} {code}")
+        })
+        .collect();
+    assert_eq!(named_suites, beyond);
+    let curves: BTreeSet<String> = strings(&intermediate["tls_curves"])
+        .iter()
+        .map(|c| match c.as_str() {
+            "X25519" => "x25519".to_owned(),
+            "prime256v1" => "secp256r1".to_owned(),
+            other => other.to_owned(),
+        })
+        .collect();
+    let accepted_curves: BTreeSet<String> = observed["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["family"] == "ec")
+        .map(|g| g["name"].as_str().unwrap().to_owned())
+        .collect();
+    let named_curves: BTreeSet<String> = found
+        .iter()
+        .filter(|v| rule_of(v) == "tls_curves")
+        .map(|v| {
+            v.split(" accepts group ")
+                .nth(1)
+                .unwrap()
+                .split(' ')
+                .next()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(named_curves, &accepted_curves - &curves);
+    let min_dh = intermediate["dh_param_size"].as_u64().unwrap();
+    assert_eq!(
+        found.iter().any(|v| rule_of(v) == "dh_param_size"),
+        observed["dh_bits"].as_u64().unwrap() < min_dh
+    );
+}
