@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
-# Benchmark: reach's full TLS enumeration against sslyze and testssl.sh, side by side, on one
-# local `openssl s_server` offering TLS 1.0, 1.1 and 1.2 with dozens of suites. Prints each
-# tool's median wall time, the ratios, and whether the accepted (version, suite) sets agree.
+# Benchmark, two parts, every tool against the same local `openssl s_server` in the same run:
+#  1. reach's version and suite enumeration against sslyze and testssl.sh (a server offering
+#     TLS 1.0, 1.1 and 1.2 with dozens of suites): median wall times, ratios, and whether the
+#     accepted (version, suite) sets agree.
+#  2. the deep audit: `reach tls` (versions, suites, groups, DH, every protocol check) against
+#     sslyze running the same commands (the cipher commands plus --elliptic_curves
+#     --compression --fallback --reneg --heartbleed --openssl_ccs --resum --early_data), on a
+#     TLS 1.0-1.3 server with 0-RTT and DHE: median times, ratio, and fact by fact agreement
+#     (where they differ, `openssl s_client` is asked who is right).
 #
 # Needs: openssl and testssl.sh (Debian packages), python3 (for the venv and set comparison).
 # sslyze is installed from PyPI into a venv ($SSLYZE_VENV, default /tmp/reach-bench-sslyze).
@@ -128,4 +134,98 @@ for name, found in (("sslyze", sslyze), ("testssl.sh", testssl)):
               f"{', '.join(f'{v} {c}' for v, c in sorted(untested))}, which reach finds accepted")
     else:
         print(f"reach and {name} DISAGREE: only reach {sorted(reach - found)}; only {name} {sorted(found - reach)}")
+PY
+
+# ---- Part 2: the deep audit.
+kill "$SERVER_PID" 2>/dev/null || true
+wait "$SERVER_PID" 2>/dev/null || true
+DH="$WORK/dh2048.pem"
+openssl genpkey -genparam -algorithm DH -pkeyopt group:ffdhe2048 -out "$DH" 2>/dev/null
+mkfifo "$WORK/stdin2"
+exec 4<>"$WORK/stdin2"
+# -www: s_server serves one connection at a time, and answers HTTP at once instead of holding
+# the line while a tool waits for a reply (sslyze's early-data probe sends a request).
+openssl s_server -accept 127.0.0.1:0 -cert "$WORK/cert.pem" -key "$WORK/key.pem" -www \
+    -cipher "$CIPHERS" -dhparam "$DH" -early_data <"$WORK/stdin2" >"$WORK/server2.log" 2>/dev/null &
+SERVER_PID=$!
+PORT=
+for _ in $(seq 1 100); do
+    PORT=$(sed -n 's/^ACCEPT .*:\([0-9]*\)$/\1/p' "$WORK/server2.log")
+    [ -n "$PORT" ] && break
+    sleep 0.05
+done
+[ -n "$PORT" ] || { echo "openssl s_server (deep) did not start" >&2; exit 1; }
+TARGET=127.0.0.1:$PORT
+echo
+echo "deep audit: openssl s_server on $TARGET, TLS 1.0-1.3, 0-RTT, ffdhe2048 for DHE, default groups"
+
+unset 'TIMES[reach]' 'TIMES[sslyze]'
+for i in $(seq 1 "$RUNS"); do
+    run reach "$REACH" tls "$TARGET" --format json -o "$WORK/reach-deep.json"
+    run sslyze "$VENV/bin/sslyze" --sslv2 --sslv3 --tlsv1 --tlsv1_1 --tlsv1_2 --tlsv1_3 \
+        --elliptic_curves --compression --fallback --reneg --heartbleed --openssl_ccs --resum --early_data \
+        --json_out "$WORK/sslyze-deep.json" "$TARGET"
+done
+
+# s_client's word on session-ID resumption (the one fact the two tools are known to differ on).
+echo | timeout 10 openssl s_client -connect "$TARGET" -tls1_2 -no_ticket -sess_out "$WORK/sid.pem" >/dev/null 2>&1 || true
+S_CLIENT_SID=$( (sleep 0.5; echo) | timeout 10 openssl s_client -connect "$TARGET" -tls1_2 -no_ticket \
+    -sess_in "$WORK/sid.pem" 2>/dev/null | grep -c '^Reused' || true)
+
+python3 - "$WORK" "${TIMES[reach]}" "${TIMES[sslyze]}" "$S_CLIENT_SID" <<'PY'
+import json, statistics, sys
+work, reach_t, sslyze_t, s_client_sid = sys.argv[1:5]
+med = {"reach": statistics.median(float(x) for x in reach_t.split()),
+       "sslyze": statistics.median(float(x) for x in sslyze_t.split())}
+tls = json.load(open(f"{work}/reach-deep.json"))["checks"][0]["observed"]["tls"]
+s = json.load(open(f"{work}/sslyze-deep.json"))["server_scan_results"][0]["scan_result"]
+res = lambda key: (s.get(key) or {}).get("result") or {}
+
+facts = []  # (fact, reach, sslyze)
+VERSIONS = (("ssl_3_0_cipher_suites", "SSLv3"), ("tls_1_0_cipher_suites", "TLSv1.0"),
+            ("tls_1_1_cipher_suites", "TLSv1.1"), ("tls_1_2_cipher_suites", "TLSv1.2"),
+            ("tls_1_3_cipher_suites", "TLSv1.3"))
+reach_pairs = {(v, x["iana"]) for v, suites in tls["protocols"].items() for x in suites}
+sslyze_pairs, dh_sizes = set(), []
+for key, version in VERSIONS:
+    for entry in res(key).get("accepted_cipher_suites", []):
+        sslyze_pairs.add((version, entry["cipher_suite"]["name"]))
+        key_info = entry.get("ephemeral_key") or {}
+        if key_info.get("type_name") == "DH":
+            dh_sizes.append(key_info["size"])
+facts.append(("accepted (version, suite) pairs", len(reach_pairs), len(sslyze_pairs),
+              reach_pairs == sslyze_pairs))
+newest = max(tls["protocols"], key=lambda v: ("SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3").index(v))
+reach_curves = sorted(g["name"].lower() for g in tls["groups"] if g["family"] == "ec" and newest in g["versions"])
+sslyze_curves = sorted(c["name"].lower() for c in res("elliptic_curves").get("supported_curves", []))
+facts.append((f"curves ({newest})", ",".join(reach_curves), ",".join(sslyze_curves), reach_curves == sslyze_curves))
+facts.append(("smallest DH prime", tls.get("dh_bits"), min(dh_sizes) if dh_sizes else None,
+              tls.get("dh_bits") == (min(dh_sizes) if dh_sizes else None)))
+feature = lambda name: tls["features"][name]["value"]
+resum = res("session_resumption")
+full = lambda r: {"FULLY_SUPPORTED": True, "NOT_SUPPORTED": False}.get(r, r)
+reneg = res("session_renegotiation")
+for name, theirs in (
+        ("compression", res("tls_compression").get("supports_compression")),
+        ("fallback_scsv", res("tls_fallback_scsv").get("supports_fallback_scsv")),
+        ("secure_renegotiation", reneg.get("supports_secure_renegotiation")),
+        ("client_renegotiation", reneg.get("is_vulnerable_to_client_renegotiation_dos")),
+        ("heartbleed", res("heartbleed").get("is_vulnerable_to_heartbleed")),
+        ("ccs_injection", res("openssl_ccs_injection").get("is_vulnerable_to_ccs_injection")),
+        ("session_id_resumption", full(resum.get("session_id_resumption_result"))),
+        ("ticket_resumption", full(resum.get("tls_ticket_resumption_result"))),
+        ("early_data", res("tls_1_3_early_data").get("supports_early_data"))):
+    facts.append((name, feature(name), theirs, feature(name) == theirs))
+
+print(f"\n{'tool':<8} {'median':>9}")
+print(f"{'reach':<8} {med['reach']:>8.2f}s")
+print(f"{'sslyze':<8} {med['sslyze']:>8.2f}s   sslyze / reach = {med['sslyze'] / med['reach']:.1f}x")
+print(f"\n{'fact':<34} {'reach':<28} {'sslyze':<28} agree")
+for fact, ours, theirs, same in facts:
+    print(f"{fact:<34} {str(ours):<28} {str(theirs):<28} {'yes' if same else 'NO'}")
+for fact, ours, theirs, same in facts:
+    if fact == "session_id_resumption" and not same:
+        verdict = "resumed" if s_client_sid.strip() != "0" else "not resumed"
+        print(f"session_id_resumption: openssl s_client -sess_in says {verdict}, as "
+              f"{'reach' if (verdict == 'resumed') == (ours is True) else 'sslyze'} does")
 PY
