@@ -125,12 +125,12 @@ impl FileContext<'_> {
             format!("tls-{}-{}", raw.host.get_ref(), written.get_ref().as_written())
         });
         self.per_port(base, &local_id, ports, |port| {
-            let probe = ProbeSpec::Tls(TlsCheck {
+            let probe = ProbeSpec::Tls(Box::new(TlsCheck {
                 host: host.clone(),
                 port,
                 sni: sni.clone(),
                 policy: policy.clone(),
-            });
+            }));
             (format!("TLS on port {port}"), probe)
         })
     }
@@ -611,6 +611,39 @@ mod tests {
     }
 
     #[test]
+    fn deep_keys_load_and_min_protocol_replaces_the_profiles_versions() {
+        let checks = tls("policy = \"mozilla-intermediate\"\nmin_protocol = \"TLSv1.2\"\n\
+             groups = \"x25519:prime256v1\"\nexact = true\nforbid = [\"weak-group\", \"cbc\"]\n\
+             min_dh_bits = 3072\nserver_preference = true\nrequire = \"fallback-scsv\"\n\
+             certificate = { issuer = { contains = \"R11\" } }\n")
+        .unwrap();
+        let ProbeSpec::Tls(check) = &checks[0].probe else {
+            panic!("not a tls check")
+        };
+        let policy = &check.policy;
+        assert_eq!(policy.protocols, None);
+        assert_eq!(policy.min_protocol, Some(Version::Tls12));
+        assert_eq!(
+            policy
+                .groups
+                .as_ref()
+                .map(|g| g.iter().map(|g| g.code).collect::<Vec<_>>()),
+            Some(vec![0x1D, 0x17])
+        );
+        assert!(policy.exact && policy.server_preference);
+        assert_eq!(policy.forbid_groups, [crate::tls::GroupClass::WeakGroup]);
+        assert_eq!(policy.min_dh_bits, Some(3072));
+        assert_eq!(policy.require, [crate::tls::Feature::FallbackScsv]);
+        assert!(policy
+            .certificate
+            .issuer
+            .as_ref()
+            .is_some_and(|i| i.matches("CN=R11, O=Let's Encrypt")));
+        // The profile's other rules stay.
+        assert!(policy.ciphers.is_some() && policy.curves.is_some());
+    }
+
+    #[test]
     fn bad_names_are_spec_errors_that_name_the_value() {
         for (body, line, needle) in [
             (
@@ -629,6 +662,26 @@ mod tests {
             ("exact = true\n", 4, "needs `ciphers`"),
             ("certificate = { min_days = -1 }\n", 4, "min_days"),
             ("certificate = { days = 1 }\n", 4, "unknown field `days`"),
+            ("min_protocol = \"TLSv2\"\n", 4, "`TLSv2`"),
+            ("groups = [\"x25519\", \"curve9\"]\n", 4, "`curve9`"),
+            ("forbid = \"tiny-group\"\n", 4, "`tiny-group`"),
+            ("require = [\"robot\"]\n", 4, "`robot`"),
+            (
+                "require = \"compression\"\ndeny = \"compression\"\n",
+                5,
+                "both required and denied",
+            ),
+            ("min_dh_bits = 100\n", 4, "`min_dh_bits`"),
+            (
+                "certificate = { issuer = { contains = \"a\", equals = \"b\" } }\n",
+                4,
+                "one of `contains` or `equals`",
+            ),
+            (
+                "protocols = \"TLSv1.3\"\nmin_protocol = \"TLSv1.2\"\n",
+                5,
+                "cannot both be given",
+            ),
         ] {
             let errors = tls(body).expect_err(body);
             assert_eq!(errors[0].line, line, "{}", errors[0]);

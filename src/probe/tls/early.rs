@@ -119,10 +119,10 @@ async fn probe(server: &Server<'_>) -> Result<Seen, String> {
         drop(permit);
         Ok::<_, String>(())
     };
-    match tokio::time::timeout(timeout, first).await {
-        Ok(Err(why)) => return Err(why),
-        // A server that never sends a ticket leaves the read waiting: that is "no ticket".
-        Err(_) | Ok(Ok(())) => {}
+    // A server that never sends a ticket leaves the read waiting until the timeout: that is
+    // "no ticket", not an error.
+    if let Ok(Err(why)) = tokio::time::timeout(timeout, first).await {
+        return Err(why);
     }
     let tickets = store.count.load(Ordering::Relaxed);
     let max_early_data = store.max_early_data.load(Ordering::Relaxed);

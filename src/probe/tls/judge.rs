@@ -523,4 +523,134 @@ mod tests {
             "{j:?}"
         );
     }
+
+    fn with_preference(preference: Preference, suites: &[&str]) -> TlsObservation {
+        let mut seen = observation(&[(Version::Tls12, suites)]);
+        seen.versions[3].preference = preference;
+        seen
+    }
+
+    #[test]
+    fn server_preference_fails_client_order_and_cannot_pass_an_unseen_one() {
+        let policy = Policy {
+            server_preference: true,
+            ..Policy::report_only()
+        };
+        let two = FLOWSYNC;
+        assert_eq!(
+            judge(&policy, &with_preference(Preference::Server, two)),
+            Judgement::default()
+        );
+        assert_eq!(
+            judge(&policy, &with_preference(Preference::Client, two)).violations,
+            ["TLSv1.2 follows the client's suite order (ssl_prefer_server_ciphers off?)"]
+        );
+        let unknown = judge(&policy, &with_preference(Preference::Unknown, two));
+        assert!(
+            unknown.violations.is_empty() && unknown.unknown.len() == 1,
+            "{unknown:?}"
+        );
+        // One suite: no order to observe.
+        assert_eq!(
+            judge(&policy, &with_preference(Preference::Unknown, &two[..1])),
+            Judgement::default()
+        );
+    }
+
+    #[test]
+    fn min_protocol_passes_newer_only_servers_and_names_older_versions() {
+        let policy = Policy {
+            min_protocol: Some(Version::Tls12),
+            ..Policy::report_only()
+        };
+        let tls13 = observation(&[(Version::Tls13, &["TLS_AES_128_GCM_SHA256"])]);
+        assert_eq!(judge(&policy, &tls13), Judgement::default());
+        let old = observation(&[
+            (Version::Tls11, &["AES128-SHA"]),
+            (Version::Tls12, &FLOWSYNC[..1]),
+        ]);
+        assert_eq!(
+            judge(&policy, &old).violations,
+            ["TLSv1.1 is accepted (the minimum is TLSv1.2)"]
+        );
+        let mut silent = observation(&[(Version::Tls11, &["AES128-SHA"])]);
+        silent.versions[3].state = VersionState::Inconclusive;
+        let j = judge(&policy, &silent);
+        assert!(
+            j.unknown.iter().any(|u| u.starts_with("TLSv1.2 is inconclusive")),
+            "{j:?}"
+        );
+    }
+
+    #[test]
+    fn group_rules_judge_each_group_by_its_first_broken_rule() {
+        use crate::outcome::GroupResult;
+        use crate::tls::{Group, GroupClass};
+        let mut seen = observation(&[(Version::Tls13, &["TLS_AES_128_GCM_SHA256"])]);
+        let names = ["x25519", "secp192r1", "x448", "ffdhe2048"];
+        seen.groups = Some(vec![GroupResult {
+            version: Version::Tls13,
+            groups: names.iter().map(|n| Group::by_name(n).unwrap()).collect(),
+            complete: true,
+            preference: Preference::Unknown,
+            detail: None,
+        }]);
+        let mozilla = judge(&Policy::mozilla(mozilla::INTERMEDIATE), &seen);
+        let groups: Vec<_> = mozilla
+            .violations
+            .iter()
+            .filter(|v| v.contains("group"))
+            .collect();
+        assert_eq!(
+            groups,
+            [
+                "TLSv1.3 accepts group secp192r1 (0x0013), which is not allowed",
+                "TLSv1.3 accepts group x448 (0x001E), which is not allowed"
+            ]
+        );
+        let classes = Policy {
+            forbid_groups: vec![GroupClass::WeakGroup, GroupClass::FfdheSmall],
+            ..Policy::report_only()
+        };
+        assert_eq!(
+            judge(&classes, &seen).violations,
+            [
+                "TLSv1.3 accepts group secp192r1 (0x0013), which is forbidden: weak-group",
+                "TLSv1.3 accepts group ffdhe2048 (0x0100), which is forbidden: ffdhe-small"
+            ]
+        );
+        seen.groups.as_mut().unwrap()[0].complete = false;
+        assert!(!judge(&classes, &seen).unknown.is_empty());
+    }
+
+    #[test]
+    fn required_and_denied_features_fail_on_the_wrong_value_and_never_pass_unknown() {
+        use crate::outcome::{FeatureResult, FeatureValue};
+        use crate::tls::Feature;
+        let mut seen = observation(&[(Version::Tls12, &FLOWSYNC[..1])]);
+        let result = |feature, value| FeatureResult {
+            feature,
+            value,
+            detail: "seen".into(),
+        };
+        seen.features = vec![
+            result(Feature::Compression, FeatureValue::Yes),
+            result(Feature::FallbackScsv, FeatureValue::Inconclusive),
+            result(Feature::SecureRenegotiation, FeatureValue::Yes),
+        ];
+        let policy = Policy {
+            require: vec![Feature::FallbackScsv, Feature::SecureRenegotiation],
+            deny: vec![Feature::Compression, Feature::Heartbleed],
+            ..Policy::report_only()
+        };
+        let j = judge(&policy, &seen);
+        assert_eq!(j.violations, ["compression must be off: seen"]);
+        assert_eq!(
+            j.unknown,
+            [
+                "fallback_scsv is inconclusive: seen",
+                "heartbleed was not checked"
+            ]
+        );
+    }
 }

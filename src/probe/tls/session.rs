@@ -151,7 +151,7 @@ enum Ticket {
 }
 
 enum Started<'a> {
-    Full(Session<'a>),
+    Full(Box<Session<'a>>),
     /// The server resumed the offered session: its ServerHello echoed the session ID and it
     /// skipped the certificate.
     Resumed,
@@ -433,7 +433,7 @@ impl<'a> Session<'a> {
                 if kind != codec::HANDSHAKE || plain != message(codec::FINISHED, &expected) {
                     return Err("the server's Finished does not verify".to_owned());
                 }
-                return Ok(Started::Full(session));
+                return Ok(Started::Full(Box::new(session)));
             }
             let (kind, fragment) = session
                 .read_plain()
