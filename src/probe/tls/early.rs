@@ -2,7 +2,7 @@
 //! second that resumes from it and offers early data (none is sent: the offer and the server's
 //! answer in its EncryptedExtensions are what count).
 
-use super::features::Server;
+use super::server::{Server, Tls13Seen as Seen};
 use crate::outcome::FeatureValue;
 use crate::tls::Version;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -18,15 +18,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Notify;
 
 type Finding = (FeatureValue, String);
-
-/// What the two connections showed.
-#[derive(Debug, Clone)]
-pub struct Seen {
-    tickets: usize,
-    max_early_data: u32,
-    resumed: bool,
-    early_accepted: bool,
-}
 
 pub async fn early_data(server: &Server<'_>) -> Finding {
     if !server.speaks(Version::Tls13) {

@@ -6,63 +6,15 @@
 //! suites it accepted there; a server that speaks only TLS 1.3 cannot have those flaws, and the
 //! detail says so.
 
-use super::enumerate::{Enumerator, Exchange};
+use super::early;
+use super::enumerate::Exchange;
+use super::server::{Legacy, Server};
+use super::session;
 use super::wire::{ReadEnd, Wire};
-use super::{early, session};
-use crate::outcome::{FeatureResult, FeatureValue, VersionResult, VersionState};
+use crate::outcome::{FeatureResult, FeatureValue};
 use crate::tls::codec::{self, Answer, FlightEnd, Hello, ServerHello};
-use crate::tls::{Feature, Version};
+use crate::tls::Feature;
 use futures_util::future::join_all;
-
-/// The newest accepted version below TLS 1.3, with its accepted suites.
-#[derive(Debug, Clone)]
-pub struct Legacy {
-    pub version: Version,
-    pub suites: Vec<u16>,
-}
-
-/// What the checks need to know of the server.
-pub struct Server<'a> {
-    pub enumerator: &'a Enumerator,
-    pub versions: &'a [VersionResult],
-    /// The name to send in SNI and resume sessions for (the address for a bare IP).
-    pub server_name: rustls::pki_types::ServerName<'static>,
-    /// The TLS 1.3 resumption probe, shared by the checks that need it.
-    pub tls13: tokio::sync::OnceCell<Result<early::Seen, String>>,
-}
-
-impl Server<'_> {
-    fn accepted(&self) -> Vec<&VersionResult> {
-        self.versions
-            .iter()
-            .filter(|v| v.state == VersionState::Accepted)
-            .collect()
-    }
-
-    pub fn legacy(&self) -> Option<Legacy> {
-        self.accepted()
-            .into_iter()
-            .rev()
-            .find(|v| v.version != Version::Tls13 && !v.suites.is_empty())
-            .map(|v| Legacy {
-                version: v.version,
-                suites: v.suites.iter().map(|s| s.code).collect(),
-            })
-    }
-
-    pub fn speaks(&self, version: Version) -> bool {
-        self.accepted().iter().any(|v| v.version == version)
-    }
-
-    fn hello<'b>(&'b self, legacy: &'b Legacy) -> Hello<'b> {
-        Hello::new(
-            legacy.version,
-            &legacy.suites,
-            self.enumerator.sni.as_deref(),
-            self.enumerator.random(),
-        )
-    }
-}
 
 /// Runs the checks in `wanted`, in parallel; results in [`Feature::ALL`] order.
 pub async fn features(server: &Server<'_>, wanted: &[Feature]) -> Vec<FeatureResult> {

@@ -7,6 +7,7 @@ mod features;
 mod groups;
 pub mod handshake;
 pub mod judge;
+mod server;
 mod session;
 mod wire;
 
@@ -139,7 +140,7 @@ pub async fn observe(
     let deep_groups = full || policy.judges_groups();
     let any_accepted = versions.iter().any(|v| v.state == VersionState::Accepted);
     let (groups, dh, features) = if any_accepted {
-        let server = features::Server {
+        let server = server::Server {
             enumerator: &enumerator,
             versions: &versions,
             server_name: name_for(server_name, address)

@@ -7,7 +7,7 @@
 //! real handshake (`handshake.rs`) judges the certificate. A server that accepts none of these
 //! suites makes the checks inconclusive.
 
-use super::features::{Legacy, Server};
+use super::server::{Legacy, Server};
 use super::wire::{ReadEnd, Wire};
 use crate::outcome::FeatureValue;
 use crate::tls::codec::{self, FlightEnd, Hello};
