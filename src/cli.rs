@@ -4,8 +4,8 @@
 
 use crate::cmd::args::ColorChoice;
 use crate::cmd::{self, demo::DemoArgs, listeners::ListenersArgs, run::RunArgs, scan::ScanArgs};
-use crate::cmd::{tls::TlsArgs, validate::ValidateArgs};
-use clap::{Parser, Subcommand};
+use crate::cmd::{completions::CompletionsArgs, man::ManArgs, tls::TlsArgs, validate::ValidateArgs};
+use clap::{CommandFactory, Parser, Subcommand};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -49,6 +49,10 @@ pub enum Command {
     Tls(TlsArgs),
     /// Print the JSON Schema of the JSON report.
     Schema,
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(CompletionsArgs),
+    /// Print the manual page of reach, or of one of its commands, in roff.
+    Man(ManArgs),
 }
 
 /// Runs the command the user asked for and returns the process exit code.
@@ -62,6 +66,8 @@ pub fn run(cli: Cli) -> u8 {
         Command::Demo(args) => cmd::demo::execute(&args, color),
         Command::Tls(args) => cmd::tls::execute(args, color),
         Command::Schema => cmd::schema::execute(),
+        Command::Completions(args) => cmd::completions::execute(&args, Cli::command()),
+        Command::Man(args) => cmd::man::execute(&args, Cli::command()),
     }
 }
 
@@ -71,7 +77,6 @@ mod tests {
 
     #[test]
     fn the_command_line_definition_is_consistent() {
-        use clap::CommandFactory;
         Cli::command().debug_assert();
     }
 }

@@ -5,9 +5,11 @@
 //! [`Plan`]: crate::spec::Plan
 
 pub mod args;
+pub mod completions;
 pub mod demo;
 pub mod exit;
 pub mod listeners;
+pub mod man;
 pub mod run;
 pub mod scan;
 pub mod schema;

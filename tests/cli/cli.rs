@@ -240,17 +240,6 @@ fn a_closed_pipe_is_not_a_crash() {
 }
 
 #[test]
-fn the_demo_runs_with_no_setup() {
-    let out = Reach::new().args(["demo"]).output().expect_code(0);
-    assert!(out.stdout.contains("3 pass, 0 fail"), "{}", out.stdout);
-    let out = Reach::new()
-        .args(["demo", "--format", "json"])
-        .output()
-        .expect_code(0);
-    assert_eq!(out.json()["summary"]["pass"], 3);
-}
-
-#[test]
 fn the_schema_is_valid_json_schema() {
     let out = Reach::new().args(["schema"]).output().expect_code(0);
     let schema: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();

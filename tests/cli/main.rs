@@ -6,6 +6,8 @@ mod util;
 mod architecture;
 
 mod cli;
+mod completions;
+mod demo;
 mod dns;
 mod dns_server;
 mod http;

@@ -166,8 +166,16 @@ fn the_shipped_examples_validate() {
     let root = env!("CARGO_MANIFEST_DIR");
     let out = crate::util::Reach::new()
         .args(["validate", &format!("{root}/checks/examples/demo.toml")])
-        .args(["--var", "api_port=8000", "--var", "cache_port=6379"])
+        .args([
+            "--var",
+            "https_port=8443",
+            "--var",
+            "http_port=8080",
+            "--var",
+            "internal_port=6379",
+        ])
+        .args(["--var", "openai_port=9001", "--var", "deepgram_port=9002"])
         .output()
         .expect_code(0);
-    assert_eq!(out.stdout, "ok: 3 checks in 1 file\n");
+    assert_eq!(out.stdout, "ok: 13 checks in 1 file\n");
 }
