@@ -1144,3 +1144,66 @@ fn mozilla_intermediate_verdicts_agree_with_sslyze_and_the_guideline_rule_by_rul
         observed["dh_bits"].as_u64().unwrap() < min_dh
     );
 }
+
+#[test]
+fn downgrade_protection_is_the_scsv_or_tls13s_sentinel() {
+    let pki = Pki::new();
+    let ws = workspace(&pki);
+    // OpenSSL honours TLS_FALLBACK_SCSV.
+    let cert = openssl_cert(&ws, &pki, KeyKind::Rsa, "scsv");
+    let openssl = start(&cert, &[]);
+    let report = tls_json(
+        &ws,
+        &[
+            &format!("127.0.0.1:{}", openssl.port),
+            "--require",
+            "fallback_scsv",
+        ],
+        0,
+    );
+    let detail = tls(&report)["features"]["fallback_scsv"]["detail"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(detail.contains("inappropriate_fallback"), "{detail}");
+    // rustls ignores it, but marks a TLS 1.2 ServerHello with RFC 8446's downgrade sentinel.
+    let leaf = pki.leaf(LeafKind::Valid, KeyKind::Ecdsa);
+    let rustls = rustls_server(
+        &leaf,
+        &[&rustls::version::TLS12, &rustls::version::TLS13],
+        &[
+            rs::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+            rs::TLS13_AES_128_GCM_SHA256,
+        ],
+    );
+    let report = tls_json(
+        &ws,
+        &[&format!("127.0.0.1:{rustls}"), "--require", "fallback_scsv"],
+        0,
+    );
+    let detail = tls(&report)["features"]["fallback_scsv"]["detail"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(detail.contains("downgrade sentinel"), "{detail}");
+    // Without TLS 1.3 there is no sentinel: between TLS 1.1 and 1.0 only the SCSV protects.
+    let old = start(
+        &cert,
+        &[
+            "-cipher",
+            "ECDHE-RSA-AES128-SHA:@SECLEVEL=0",
+            "-no_tls1_3",
+            "-no_tls1_2",
+        ],
+    );
+    let report = tls_json(
+        &ws,
+        &[&format!("127.0.0.1:{}", old.port), "--require", "fallback_scsv"],
+        0,
+    );
+    let detail = tls(&report)["features"]["fallback_scsv"]["detail"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(detail.contains("inappropriate_fallback"), "{detail}");
+}

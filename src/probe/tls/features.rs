@@ -13,7 +13,7 @@ use super::session;
 use super::wire::{ReadEnd, Wire};
 use crate::outcome::{FeatureResult, FeatureValue};
 use crate::tls::codec::{self, Answer, FlightEnd, Hello, ServerHello};
-use crate::tls::Feature;
+use crate::tls::{Feature, Version};
 use futures_util::future::join_all;
 
 /// Runs the checks in `wanted`, in parallel; results in [`Feature::ALL`] order.
@@ -153,6 +153,11 @@ async fn fallback_scsv(server: &Server<'_>) -> Finding {
     hello.fallback_scsv = true;
     let (lower, highest) = (lower.version, highest.version);
     match server_hello(server, &hello).await {
+        // A TLS 1.3 server marks a lower version's ServerHello (RFC 8446, 4.1.3), and a TLS 1.3
+        // client that sees the mark refuses the downgrade: the protection the SCSV exists for.
+        Ok(h) if h.version == lower.wire() && highest == Version::Tls13 && downgrade_sentinel(&h.random) => yes(format!(
+            "a {lower} hello carrying TLS_FALLBACK_SCSV was accepted, but the ServerHello carries TLS 1.3's downgrade sentinel (RFC 8446), which TLS 1.3 clients refuse"
+        )),
         Ok(h) if h.version == lower.wire() => no(format!(
             "the server accepted a {lower} hello carrying TLS_FALLBACK_SCSV although it speaks {highest}"
         )),
@@ -165,6 +170,12 @@ async fn fallback_scsv(server: &Server<'_>) -> Finding {
         )),
         Err((false, why)) => inconclusive(format!("the {lower} hello carrying TLS_FALLBACK_SCSV: {why}")),
     }
+}
+
+/// The last 8 bytes of a TLS 1.3 server's random when it negotiates TLS 1.2 ("DOWNGRD\x01") or
+/// older ("DOWNGRD\x00").
+fn downgrade_sentinel(random: &[u8; 32]) -> bool {
+    random[24..31] == *b"DOWNGRD" && random[31] <= 1
 }
 
 /// Sends `hello` and reads the server's first flight to its ServerHelloDone.
