@@ -412,6 +412,8 @@ enum Misbehaviour {
     NoRenegotiationInfo,
     /// Answers nothing after its first flight.
     Silent,
+    /// Chooses DEFLATE compression when offered (as OpenSSL with zlib and -comp did).
+    Compression,
 }
 
 /// A TLS 1.2 server that speaks one suite (ECDHE-RSA-AES128-GCM-SHA256) as far as its
@@ -470,7 +472,11 @@ fn serve_raw(mut stream: TcpStream, how: Misbehaviour) {
     let mut body = vec![3, 3];
     body.extend_from_slice(&[7; 32]);
     body.push(0);
-    body.extend_from_slice(&[0xC0, 0x2F, 0]);
+    // The compression methods follow the suites: DEFLATE (1) is chosen when offered.
+    let methods_at = at + 2 + 2 * count;
+    let methods = &hello[methods_at + 1..methods_at + 1 + usize::from(hello[methods_at])];
+    let compression = u8::from(how == Misbehaviour::Compression && methods.contains(&1));
+    body.extend_from_slice(&[0xC0, 0x2F, compression]);
     body.extend_from_slice(&(extensions.len() as u16).to_be_bytes());
     body.extend_from_slice(&extensions);
     let mut flight = vec![2, 0];
@@ -529,6 +535,17 @@ fn raw_servers_that_misbehave_are_caught_and_silence_is_never_a_pass() {
         1,
     );
     assert_eq!(feature(&report, "secure_renegotiation"), false);
+
+    let deflate = raw_server(Misbehaviour::Compression);
+    let report = tls_json(
+        &ws,
+        &[&format!("127.0.0.1:{deflate}"), "--deny", "compression"],
+        1,
+    );
+    assert_eq!(
+        violations(&report),
+        ["compression must be off: the TLSv1.2 ServerHello chose DEFLATE"]
+    );
 
     let silent = raw_server(Misbehaviour::Silent);
     let out = ws
