@@ -28,7 +28,7 @@ pub use port::{
 pub use summary::Summary;
 pub use timings::Timings;
 pub use tls::{
-    Certificate, Handshake, HandshakeFailure, Preference, TlsObservation, Verification, VersionResult,
-    VersionState,
+    Certificate, DhObservation, FeatureResult, FeatureValue, GroupResult, Handshake, HandshakeFailure,
+    Preference, TlsObservation, Verification, VersionResult, VersionState,
 };
 pub use verdict::{ErrorClass, SkipReason, Stage, Status, Verdict};

@@ -5,7 +5,9 @@ use crate::outcome::{
     AddressProbe, AddressScan, DnsAnswer, DnsObservation, HttpObservation, ListeningSocket, Observed,
     Outcome, PortState, SkipReason, Summary, Timings,
 };
-use crate::outcome::{Certificate, Handshake, TlsObservation, Verification, VersionResult};
+use crate::outcome::{
+    Certificate, DhObservation, FeatureValue, Handshake, TlsObservation, Verification, VersionResult,
+};
 use crate::run::{CheckResult, RunReport};
 use crate::tls::Suite;
 use serde::Serialize;
@@ -604,8 +606,55 @@ pub struct TlsJson {
     pub handshake: Option<HandshakeJson>,
     pub handshake_error: Option<ProblemJson>,
     pub certificate: Option<CertificateJson>,
+    /// Accepted key-exchange groups over all versions (when probed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<GroupJson>>,
+    /// Per version: its groups in the order that decides, and whose order that is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups_by_version: Option<Vec<GroupVersionJson>>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub dh: Option<DhJson>,
+    /// The protocol checks that ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub features: Option<BTreeMap<&'static str, FeatureJson>>,
     pub probes: usize,
     pub violations: Vec<String>,
+}
+
+#[derive(Serialize)]
+pub struct GroupJson {
+    pub name: &'static str,
+    pub code: String,
+    pub bits: u16,
+    pub family: &'static str,
+    pub classes: Vec<&'static str>,
+    pub versions: Vec<&'static str>,
+}
+
+#[derive(Serialize)]
+pub struct GroupVersionJson {
+    pub version: &'static str,
+    pub groups: Vec<&'static str>,
+    pub preference: &'static str,
+    pub complete: bool,
+    pub detail: Option<String>,
+}
+
+/// `dh_bits` (null: no DHE suite accepted, or the prime was not readable), `dh_group` (the
+/// well-known group the prime is, if any), `dh_error`.
+#[derive(Serialize)]
+pub struct DhJson {
+    pub dh_bits: Option<u32>,
+    pub dh_group: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dh_error: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct FeatureJson {
+    /// true, false or "inconclusive".
+    pub value: serde_json::Value,
+    pub detail: String,
 }
 
 #[derive(Serialize)]
@@ -654,8 +703,10 @@ pub struct CertificateJson {
     pub days_left: Option<i64>,
     pub key_type: Option<String>,
     pub key_bits: Option<u32>,
+    pub curve: Option<String>,
     pub signature_algorithm: Option<String>,
     pub self_signed: Option<bool>,
+    pub lifespan_days: Option<i64>,
     pub chain_length: usize,
     pub ocsp_stapled: bool,
     /// `valid`, or the error class of the failure.
@@ -710,8 +761,10 @@ fn certificate_json(h: &Handshake) -> CertificateJson {
         days_left: c.map(|c| c.days_left),
         key_type: c.map(|c| c.key_type.clone()),
         key_bits: c.map(|c| c.key_bits),
+        curve: c.and_then(|c| c.curve.clone()),
         signature_algorithm: c.map(|c| c.signature_algorithm.clone()),
         self_signed: c.map(|c| c.self_signed),
+        lifespan_days: c.map(|c| c.lifespan_days),
         chain_length: h.chain_length,
         ocsp_stapled: h.ocsp_stapled,
         chain,
@@ -760,8 +813,84 @@ impl TlsJson {
             handshake,
             handshake_error,
             certificate,
+            groups: seen.groups.as_ref().map(|results| groups_json(results)),
+            groups_by_version: seen.groups.as_ref().map(|results| {
+                results
+                    .iter()
+                    .map(|r| GroupVersionJson {
+                        version: r.version.as_str(),
+                        groups: r.groups.iter().map(|g| g.name).collect(),
+                        preference: r.preference.as_str(),
+                        complete: r.complete,
+                        detail: r.detail.clone(),
+                    })
+                    .collect()
+            }),
+            dh: seen.dh.as_ref().map(|dh| match dh {
+                DhObservation::NoDhe => DhJson {
+                    dh_bits: None,
+                    dh_group: None,
+                    dh_error: None,
+                },
+                DhObservation::Prime { bits, group, .. } => DhJson {
+                    dh_bits: Some(*bits),
+                    dh_group: *group,
+                    dh_error: None,
+                },
+                DhObservation::Inconclusive(why) => DhJson {
+                    dh_bits: None,
+                    dh_group: None,
+                    dh_error: Some(why.clone()),
+                },
+            }),
+            features: (!seen.features.is_empty()).then(|| {
+                seen.features
+                    .iter()
+                    .map(|f| {
+                        let value = match f.value {
+                            FeatureValue::Yes => serde_json::Value::Bool(true),
+                            FeatureValue::No => serde_json::Value::Bool(false),
+                            FeatureValue::Inconclusive => serde_json::Value::from("inconclusive"),
+                        };
+                        (
+                            f.feature.as_str(),
+                            FeatureJson {
+                                value,
+                                detail: f.detail.clone(),
+                            },
+                        )
+                    })
+                    .collect()
+            }),
             probes: seen.probes,
             violations: violations.to_vec(),
         }
     }
+}
+
+/// One entry per accepted group, with the versions that accept it; ordered as the newest
+/// version orders them (the server's order when it has one).
+fn groups_json(results: &[crate::outcome::GroupResult]) -> Vec<GroupJson> {
+    let mut out: Vec<GroupJson> = Vec::new();
+    for result in results.iter().rev() {
+        for group in &result.groups {
+            match out.iter_mut().find(|g| g.name == group.name) {
+                Some(entry) => entry.versions.insert(0, result.version.as_str()),
+                None => out.push(GroupJson {
+                    name: group.name,
+                    code: group.hex(),
+                    bits: group.bits,
+                    family: match group.family {
+                        crate::tls::groups::Family::Ec => "ec",
+                        crate::tls::groups::Family::Ffdhe => "ffdhe",
+                        crate::tls::groups::Family::Kem => "kem",
+                        crate::tls::groups::Family::Hybrid => "hybrid",
+                    },
+                    classes: group.classes().iter().map(|c| c.as_str()).collect(),
+                    versions: vec![result.version.as_str()],
+                }),
+            }
+        }
+    }
+    out
 }

@@ -3,7 +3,7 @@
 //! the policy's violations. Shown under a TLS check's row in the human report.
 
 use super::escape::visible;
-use crate::outcome::{TlsObservation, Verification, VersionState};
+use crate::outcome::{DhObservation, FeatureValue, Preference, TlsObservation, Verification, VersionState};
 use std::fmt::Write as _;
 
 /// The block under a TLS check, every line indented by `indent`.
@@ -115,6 +115,58 @@ pub fn render(seen: &TlsObservation, violations: &[String], indent: &str) -> Str
                 f.class.as_str()
             );
         }
+    }
+    if let Some(groups) = &seen.groups {
+        for (i, result) in groups.iter().enumerate() {
+            let label = if i == 0 { "groups  " } else { "        " };
+            let names: Vec<_> = result.groups.iter().map(|g| g.name).collect();
+            let mut line = if names.is_empty() {
+                "none accepted".to_owned()
+            } else {
+                names.join(", ")
+            };
+            if result.preference == Preference::Server {
+                line.push_str(" (server order)");
+            } else if result.preference == Preference::Client {
+                line.push_str(" (client order)");
+            }
+            if let Some(detail) = &result.detail {
+                let _ = write!(line, ", INCOMPLETE ({})", visible(detail));
+            }
+            let _ = writeln!(out, "{indent}{label} {:<8} {line}", result.version.as_str());
+        }
+    }
+    match &seen.dh {
+        Some(DhObservation::NoDhe) => {
+            let _ = writeln!(out, "{indent}DH       no DHE suite accepted");
+        }
+        Some(DhObservation::Prime { bits, group, .. }) => {
+            let group = group.map_or_else(|| "not a well-known group".to_owned(), str::to_owned);
+            let _ = writeln!(out, "{indent}DH       {bits}-bit prime ({})", visible(&group));
+        }
+        Some(DhObservation::Inconclusive(why)) => {
+            let _ = writeln!(out, "{indent}DH       INCONCLUSIVE ({})", visible(why));
+        }
+        None => {}
+    }
+    let width = seen
+        .features
+        .iter()
+        .map(|f| f.feature.as_str().len())
+        .max()
+        .unwrap_or(0);
+    for (i, result) in seen.features.iter().enumerate() {
+        let label = if i == 0 { "checks  " } else { "        " };
+        let value = match result.value {
+            FeatureValue::Yes => "yes".to_owned(),
+            FeatureValue::No => "no".to_owned(),
+            FeatureValue::Inconclusive => format!("INCONCLUSIVE ({})", visible(&result.detail)),
+        };
+        let _ = writeln!(
+            out,
+            "{indent}{label} {:<width$}  {value}",
+            result.feature.as_str()
+        );
     }
     for violation in violations {
         let _ = writeln!(out, "{indent}✗ {}", visible(violation));

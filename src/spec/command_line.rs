@@ -144,12 +144,12 @@ pub fn tls(request: &TlsRequest<'_>) -> Result<Plan, CommandLineError> {
         source: source(),
         timeout,
         retries,
-        probe: ProbeSpec::Tls(TlsCheck {
+        probe: ProbeSpec::Tls(Box::new(TlsCheck {
             host,
             port,
             sni,
             policy,
-        }),
+        })),
     };
     Ok(Plan {
         files: vec![COMMAND_LINE.to_owned()],

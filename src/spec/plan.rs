@@ -152,7 +152,7 @@ impl fmt::Display for Kind {
 pub enum ProbeSpec {
     Tcp(TcpCheck),
     Dns(DnsCheck),
-    Tls(TlsCheck),
+    Tls(Box<TlsCheck>),
     Http(Box<HttpCheck>),
     Websocket(WebsocketCheck),
     Endpoint(EndpointCheck),

@@ -23,4 +23,5 @@ mod spec_errors;
 mod tcp;
 mod timeouts;
 mod tls;
+mod tls_deep;
 mod verdicts;

@@ -6,9 +6,8 @@ use crate::classify;
 use crate::outcome::ErrorClass;
 use crate::outcome::{Certificate, Handshake, HandshakeFailure, Verification};
 use crate::tls::{Suite, Version};
-use crate::trust::{self, Trust};
+use crate::trust::Trust;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::client::WebPkiServerVerifier;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 use std::net::SocketAddr;
@@ -26,10 +25,10 @@ struct Seen {
     verdict: Option<Result<(), rustls::Error>>,
 }
 
-/// Verifies like webpki would, records the verdict, and accepts anyway.
+/// Verifies like the run's verifier would, records the verdict, and accepts anyway.
 #[derive(Debug)]
 struct Recorder {
-    inner: Arc<WebPkiServerVerifier>,
+    inner: Arc<dyn ServerCertVerifier>,
     seen: Mutex<Seen>,
 }
 
@@ -88,9 +87,9 @@ pub async fn handshake(
     timeout: Duration,
 ) -> Result<Handshake, HandshakeFailure> {
     let failure = |class, detail: String| HandshakeFailure { class, detail };
-    let inner = WebPkiServerVerifier::builder_with_provider(Arc::clone(&trust.roots), trust::provider())
-        .build()
-        .map_err(|e| failure(ErrorClass::CertInvalid, format!("no usable trust anchors: {e}")))?;
+    let inner = trust
+        .verifier()
+        .map_err(|e| failure(ErrorClass::CertInvalid, e.to_string()))?;
     let recorder = Arc::new(Recorder {
         inner,
         seen: Mutex::default(),
@@ -168,19 +167,19 @@ pub async fn legacy_certificate(
     suite: Suite,
     timeout: Duration,
 ) -> Result<Handshake, HandshakeFailure> {
-    use crate::tls::codec::{self, Flight};
+    use crate::tls::codec::{self, CertificateFlight as Flight};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let failure = |class, detail: String| HandshakeFailure { class, detail };
     let sni = match &server_name {
         ServerName::DnsName(name) => Some(name.as_ref().to_owned()),
         _ => None,
     };
-    let hello = codec::client_hello(&codec::Hello {
+    let hello = codec::client_hello(&codec::Hello::new(
         version,
-        suites: &[suite.code],
-        sni: sni.as_deref(),
-        random: [0x5A; 32],
-    });
+        &[suite.code],
+        sni.as_deref(),
+        [0x5A; 32],
+    ));
     let exchange = async {
         let mut stream = TcpStream::connect(address).await?;
         stream.write_all(&hello).await?;
@@ -215,9 +214,9 @@ pub async fn legacy_certificate(
         }
     };
     let chain: Vec<CertificateDer<'static>> = chain.into_iter().map(CertificateDer::from).collect();
-    let verifier = WebPkiServerVerifier::builder_with_provider(Arc::clone(&trust.roots), trust::provider())
-        .build()
-        .map_err(|e| failure(ErrorClass::CertInvalid, format!("no usable trust anchors: {e}")))?;
+    let verifier = trust
+        .verifier()
+        .map_err(|e| failure(ErrorClass::CertInvalid, e.to_string()))?;
     let verdict = verifier
         .verify_server_cert(&chain[0], &chain[1..], &server_name, &[], UnixTime::now())
         .map(|_| ());
@@ -295,6 +294,15 @@ fn certificate(der: &CertificateDer<'_>) -> Option<Certificate> {
         _ => Vec::new(),
     };
     let spki = cert.public_key();
+    let curve = match spki.parsed() {
+        Ok(PublicKey::EC(_)) => spki
+            .algorithm
+            .parameters
+            .as_ref()
+            .and_then(|p| p.as_oid().ok())
+            .map(|oid| curve_name(&oid)),
+        _ => None,
+    };
     let (key_type, key_bits) = match spki.parsed() {
         Ok(PublicKey::RSA(rsa)) => ("RSA".to_owned(), rsa.key_size()),
         Ok(PublicKey::EC(ec)) => ("EC".to_owned(), ec.key_size()),
@@ -305,6 +313,7 @@ fn certificate(der: &CertificateDer<'_>) -> Option<Certificate> {
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
     let not_after = cert.validity().not_after.timestamp();
+    let not_before = cert.validity().not_before.timestamp();
     Some(Certificate {
         subject: cert.subject().to_string(),
         sans,
@@ -314,9 +323,21 @@ fn certificate(der: &CertificateDer<'_>) -> Option<Certificate> {
         days_left: (not_after - now).div_euclid(86_400),
         key_type,
         key_bits: u32::try_from(key_bits).unwrap_or(0),
+        curve,
         signature_algorithm: oid_name(&cert.signature_algorithm.algorithm),
         self_signed: cert.subject().as_raw() == cert.issuer().as_raw(),
+        lifespan_days: (not_after - not_before).div_euclid(86_400),
     })
+}
+
+/// The SECG name of a named curve (`secp256r1`, not X9.62's `prime256v1`), as TLS and Mozilla's
+/// guideline name them.
+fn curve_name(oid: &x509_parser::der_parser::Oid<'_>) -> String {
+    match oid.to_id_string().as_str() {
+        "1.2.840.10045.3.1.7" => "secp256r1".to_owned(),
+        "1.2.840.10045.3.1.1" => "secp192r1".to_owned(),
+        _ => oid_name(oid),
+    }
 }
 
 fn oid_name(oid: &x509_parser::der_parser::Oid<'_>) -> String {

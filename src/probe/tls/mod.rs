@@ -1,9 +1,15 @@
 //! TLS checks: enumerate what the server accepts with raw hellos, make one real handshake with
 //! rustls for the negotiated parameters and the certificate, then judge both against the policy.
 
+mod early;
 pub mod enumerate;
+mod features;
+mod groups;
 pub mod handshake;
 pub mod judge;
+mod server;
+mod session;
+mod wire;
 
 use super::attempt::Attempt;
 use super::context::Ctx;
@@ -129,6 +135,43 @@ pub async fn observe(
     };
     let (versions, (mut handshake, elapsed)) = tokio::join!(versions, handshake);
     timings.tls = Some(elapsed);
+    // The deep audit builds on what enumeration found: the suites to offer for groups, DH and
+    // the protocol checks. A bare audit runs all of it; a policy only what its rules judge.
+    let full = policy.is_report_only();
+    let wanted = if full {
+        crate::tls::Feature::ALL.to_vec()
+    } else {
+        policy.features()
+    };
+    let deep_groups = full || policy.judges_groups();
+    let any_accepted = versions.iter().any(|v| v.state == VersionState::Accepted);
+    let (groups, dh, features) = if any_accepted {
+        let server = server::Server {
+            enumerator: &enumerator,
+            versions: &versions,
+            server_name: name_for(server_name, address)
+                .unwrap_or_else(|_| ServerName::IpAddress(address.ip().into())),
+            tls13: tokio::sync::OnceCell::new(),
+        };
+        let groups = async {
+            if deep_groups {
+                Some(groups::groups(&enumerator, &versions).await)
+            } else {
+                None
+            }
+        };
+        let dh = async {
+            if deep_groups {
+                Some(groups::dh(&enumerator, &versions).await)
+            } else {
+                None
+            }
+        };
+        let features = features::features(&server, &wanted);
+        tokio::join!(groups, dh, features)
+    } else {
+        (None, None, Vec::new())
+    };
     // rustls speaks only TLS 1.2/1.3 with modern suites; for anything else read the certificate
     // from a raw hello of the newest version the server accepted.
     let rustls_cannot =
@@ -157,6 +200,9 @@ pub async fn observe(
         sni: server_name.map(str::to_owned),
         versions,
         handshake,
+        groups,
+        dh,
+        features,
         probes: enumerator.probes(),
     }
 }
