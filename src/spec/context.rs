@@ -132,6 +132,7 @@ impl FileContext<'_> {
                 Some(part) => format!("{}.{local_id}/{}", self.profile, part.id),
                 None => format!("{}.{local_id}", self.profile),
             },
+            profile: self.profile.to_owned(),
             name: match (&settings.name, &part) {
                 (Some(name), None) => name.clone(),
                 (Some(name), Some(part)) => format!("{name} ({})", part.label),
