@@ -10,8 +10,10 @@ use crate::probe::http::proxy_env::ProxyEnvError;
 use crate::probe::http::settings::HttpCtx;
 use crate::probe::scan::{limits, shared::ScanShared};
 use crate::probe::Ctx;
+use crate::report::baseline::{Baseline, BaselineError};
+use crate::report::lock::{self, LockError, OutputLock};
 use crate::report::progress::{Bar, PortBar};
-use crate::report::{self, Destination, Format};
+use crate::report::{self, nagios, Destination, Format, Rendering};
 use crate::resolve::Resolver;
 use crate::run::{self, Progress, RunOptions, RunReport, Silent};
 use crate::spec::{Plan, ProbeSpec};
@@ -33,6 +35,21 @@ pub enum SessionError {
     Output { path: PathBuf, source: io::Error },
     #[error("cannot start the async runtime: {0}")]
     Runtime(io::Error),
+    #[error(transparent)]
+    Baseline(#[from] BaselineError),
+    #[error(transparent)]
+    Lock(#[from] LockError),
+}
+
+impl SessionError {
+    /// Nothing was probed in any case; a report that another run is still writing is not a
+    /// usage error but a run that could not be made.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            SessionError::Lock(LockError::Busy { .. }) => exit::UNOBSERVED,
+            _ => exit::USAGE,
+        }
+    }
 }
 
 /// How a command's report looks to people: the checks table, or a command's own table.
@@ -90,7 +107,7 @@ impl<'a> Session<'a> {
             resolver,
             trust,
             http,
-            scan: scan_budget(plan),
+            scan: scan_budget(plan, output.report.quiet),
         };
         Ok(Session {
             ctx,
@@ -119,16 +136,46 @@ impl<'a> Session<'a> {
             Ok(code) => code,
             Err(e) => {
                 eprintln!("error: {e}");
-                exit::USAGE
+                e.exit_code()
             }
         }
     }
 
-    fn try_execute(self, plan: Plan) -> Result<u8, SessionError> {
+    fn try_execute(mut self, plan: Plan) -> Result<u8, SessionError> {
         if let Some(filters) = nothing_selected(&plan, &self.options) {
             return Err(SessionError::NothingSelected(filters));
         }
+        let flags = &self.output.report;
+        let baseline = flags.baseline.as_deref().map(Baseline::load).transpose()?;
         let path = self.output.output.as_deref();
+        // Held until the report is written; waiting for it spends the run's --deadline.
+        let _lock = match path.and_then(|p| Some((p, lock::lock_path(p)?))) {
+            Some((path, lock_path)) => {
+                let quiet = flags.quiet;
+                let lock = OutputLock::acquire(path, &lock_path, self.options.deadline, || {
+                    if !quiet {
+                        eprintln!(
+                            "note: another reach run is writing {}; waiting for it (lock {})",
+                            path.display(),
+                            lock_path.display()
+                        );
+                    }
+                })?;
+                if let Some(deadline) = self.options.deadline.as_mut() {
+                    *deadline = deadline.saturating_sub(lock.waited);
+                    if deadline.is_zero() {
+                        return Err(LockError::Busy {
+                            output: path.to_owned(),
+                            lock: lock_path,
+                            waited: lock.waited,
+                        }
+                        .into());
+                    }
+                }
+                Some(lock)
+            }
+            None => None,
+        };
         let destination = Destination::open(path).map_err(|source| SessionError::Output {
             path: path.unwrap_or(Path::new("-")).to_owned(),
             source,
@@ -147,27 +194,66 @@ impl<'a> Session<'a> {
         let summary: Summary = report.summary();
         let format = self.output.format;
         let colored = format == Format::Human && wants_color(self.color, destination.is_stdout());
-        let text = match (format, self.view) {
-            (Format::Human, View::Scan) => report::scan::render(&report, colored),
-            (Format::Human, View::Listeners) => report::listeners::render(&report, colored),
-            (format, _) => report::render(&report, format, colored),
+        let changes = baseline.and_then(|baseline| match baseline.compare(&report) {
+            Ok(changes) => Some(changes),
+            Err(e) => {
+                eprintln!("warning: cannot compare the run with the baseline: {e}");
+                None
+            }
+        });
+        let rendering = Rendering {
+            color: colored,
+            changes: changes.as_ref(),
+            warn_cert_days: flags.warn_cert_days,
+            fail_on_change: flags.fail_on_change,
         };
+        let code = match format {
+            Format::Nagios => nagios::state(&report, &rendering).code(),
+            _ if rendering.changed_and_fails() => exit::FAIL,
+            _ => exit::of(&summary),
+        };
+        let human = |rendering: &Rendering<'_>| {
+            let mut text = match self.view {
+                View::Scan => report::scan::render(&report, rendering.color),
+                View::Listeners => report::listeners::render(&report, rendering.color),
+                View::Checks => report::render(&report, Format::Human, rendering),
+            };
+            if let Some(changes) = rendering.changes {
+                text.push_str(&report::changes::render_human(changes));
+            }
+            text
+        };
+        let text = match format {
+            Format::Human => human(&rendering),
+            format => report::render(&report, format, &rendering),
+        };
+        if flags.quiet && code != exit::PASS && !destination.is_stdout() {
+            // Cron mails what a job prints: with the report in a file, say what needs attention.
+            let plain = Rendering {
+                color: false,
+                ..rendering
+            };
+            let _ = Destination::Stdout.write(&human(&plain));
+        }
+        if flags.quiet && code == exit::PASS && destination.is_stdout() {
+            return Ok(code);
+        }
         match destination.write(&text) {
             Ok(()) => {}
             // Whoever read our output stopped reading (`reach run ... | head`): not a crash.
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
             Err(e) => {
                 eprintln!("error: cannot write the report: {e}");
-                return Ok(exit::USAGE.max(exit::of(&summary)));
+                return Ok(exit::USAGE.max(code));
             }
         }
-        Ok(exit::of(&summary))
+        Ok(code)
     }
 }
 
 /// The socket budget of the plan's scans: the open-file limit is raised (and stderr told) only
 /// when the plan holds scan checks.
-fn scan_budget(plan: &Plan) -> ScanShared {
+fn scan_budget(plan: &Plan, quiet: bool) -> ScanShared {
     let wanted = plan
         .checks
         .iter()
@@ -181,6 +267,7 @@ fn scan_budget(plan: &Plan) -> ScanShared {
     };
     match limits::raise_nofile(concurrency) {
         limits::Raise::Enough { .. } => {}
+        limits::Raise::Raised { .. } if quiet => {}
         limits::Raise::Raised { from, to } => {
             eprintln!("note: raised the open-file soft limit from {from} to {to} for {concurrency} concurrent connects");
         }

@@ -140,4 +140,10 @@ pub struct Certificate {
     /// `sha256WithRSAEncryption`, `ecdsa-with-SHA256`...
     pub signature_algorithm: String,
     pub self_signed: bool,
+    /// The serial number, as lowercase hex bytes joined by `:`.
+    pub serial: String,
+    /// SHA-256 of the whole certificate (DER), lowercase hex: a renewal changes it.
+    pub fingerprint_sha256: String,
+    /// SHA-256 of the SubjectPublicKeyInfo (DER), lowercase hex: only a new key changes it.
+    pub key_sha256: String,
 }

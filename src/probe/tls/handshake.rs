@@ -340,7 +340,22 @@ fn certificate(der: &CertificateDer<'_>) -> Option<Certificate> {
         key_bits: u32::try_from(key_bits).unwrap_or(0),
         signature_algorithm: oid_name(&cert.signature_algorithm.algorithm),
         self_signed: cert.subject().as_raw() == cert.issuer().as_raw(),
+        serial: cert.raw_serial_as_string(),
+        fingerprint_sha256: sha256_hex(der.as_ref()),
+        key_sha256: sha256_hex(spki.raw),
     })
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
+    digest
+        .as_ref()
+        .iter()
+        .fold(String::with_capacity(64), |mut hex, byte| {
+            let _ = write!(hex, "{byte:02x}");
+            hex
+        })
 }
 
 fn oid_name(oid: &x509_parser::der_parser::Oid<'_>) -> String {
