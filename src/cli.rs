@@ -105,7 +105,7 @@ impl Command {
 pub fn run(cli: Cli) -> u8 {
     let nagios = cli.command.format() == Some(Format::Nagios);
     let code = dispatch(cli);
-    if nagios && code == exit::USAGE {
+    if nagios && code == exit::USAGE && !cmd::session::probed() {
         // Usage errors were printed on stderr; a Nagios plugin says UNKNOWN, never CRITICAL (2).
         println!("{NAGIOS_USAGE}");
         return exit::UNOBSERVED;

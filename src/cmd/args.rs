@@ -69,6 +69,11 @@ pub struct ReportArgs {
     #[arg(long, requires = "baseline")]
     pub fail_on_change: bool,
 
+    /// Also write the same run's report in another format to a file (repeatable), e.g.
+    /// prometheus=/var/lib/node_exporter/reach.prom beside --format json -o report.json.
+    #[arg(long, value_name = "FORMAT=PATH", value_parser = super::outputs::parse_also)]
+    pub also: Vec<super::outputs::Also>,
+
     /// With --format nagios: a certificate that expires within N days, and is still valid, is a
     /// WARNING.
     #[arg(long, value_name = "N", default_value_t = crate::report::rendering::DEFAULT_WARN_CERT_DAYS,

@@ -5,13 +5,14 @@
 
 use super::args::{ColorChoice, ConnectArgs, OutputArgs};
 use super::exit;
+use super::outputs;
 use crate::outcome::Summary;
 use crate::probe::http::proxy_env::ProxyEnvError;
 use crate::probe::http::settings::HttpCtx;
 use crate::probe::scan::{limits, shared::ScanShared};
 use crate::probe::Ctx;
 use crate::report::baseline::{Baseline, BaselineError};
-use crate::report::lock::{self, LockError, OutputLock};
+use crate::report::lock::LockError;
 use crate::report::progress::{Bar, PortBar};
 use crate::report::{self, nagios, Destination, Format, Rendering};
 use crate::resolve::Resolver;
@@ -20,6 +21,7 @@ use crate::spec::{Plan, ProbeSpec};
 use crate::trust::{Trust, TrustError};
 use std::io::{self, IsTerminal};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// Why a session could not be set up; nothing was probed.
@@ -39,6 +41,8 @@ pub enum SessionError {
     Baseline(#[from] BaselineError),
     #[error(transparent)]
     Lock(#[from] LockError),
+    #[error("--also names {} twice, or the same file as -o", .0.display())]
+    SameOutput(PathBuf),
 }
 
 impl SessionError {
@@ -132,10 +136,17 @@ impl<'a> Session<'a> {
 
     /// Runs the plan and writes its report; returns the exit code.
     pub fn execute(self, plan: Plan) -> u8 {
+        let nagios = self.output.format == Format::Nagios;
         match self.try_execute(plan) {
             Ok(code) => code,
             Err(e) => {
                 eprintln!("error: {e}");
+                if nagios {
+                    // A plugin that could not run says UNKNOWN, with the reason, where Nagios reads.
+                    let line = report::escape::visible(&e.to_string()).replace('|', "¦");
+                    println!("REACH UNKNOWN - {line}");
+                    return exit::UNOBSERVED;
+                }
                 e.exit_code()
             }
         }
@@ -148,38 +159,27 @@ impl<'a> Session<'a> {
         let flags = &self.output.report;
         let baseline = flags.baseline.as_deref().map(Baseline::load).transpose()?;
         let path = self.output.output.as_deref();
-        // Held until the report is written; waiting for it spends the run's --deadline.
-        let _lock = match path.and_then(|p| Some((p, lock::lock_path(p)?))) {
-            Some((path, lock_path)) => {
-                let quiet = flags.quiet;
-                let lock = OutputLock::acquire(path, &lock_path, self.options.deadline, || {
-                    if !quiet {
-                        eprintln!(
-                            "note: another reach run is writing {}; waiting for it (lock {})",
-                            path.display(),
-                            lock_path.display()
-                        );
-                    }
-                })?;
-                if let Some(deadline) = self.options.deadline.as_mut() {
-                    *deadline = deadline.saturating_sub(lock.waited);
-                    if deadline.is_zero() {
-                        return Err(LockError::Busy {
-                            output: path.to_owned(),
-                            lock: lock_path,
-                            waited: lock.waited,
-                        }
-                        .into());
-                    }
-                }
-                Some(lock)
+        let mut files: Vec<&Path> = path.into_iter().collect();
+        for also in &flags.also {
+            if files.contains(&also.path.as_path()) {
+                return Err(SessionError::SameOutput(also.path.clone()));
             }
-            None => None,
-        };
+            files.push(&also.path);
+        }
+        // Held until the reports are written; waiting for them spends the run's --deadline.
+        let _locks = outputs::lock_all(&files, &mut self.options.deadline, flags.quiet)?;
         let destination = Destination::open(path).map_err(|source| SessionError::Output {
             path: path.unwrap_or(Path::new("-")).to_owned(),
             source,
         })?;
+        let mut extras = Vec::new();
+        for also in &flags.also {
+            let opened = Destination::open(Some(&also.path)).map_err(|source| SessionError::Output {
+                path: also.path.clone(),
+                source,
+            })?;
+            extras.push((also.format, opened));
+        }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
@@ -190,6 +190,7 @@ impl<'a> Session<'a> {
             View::Checks | View::Listeners => Bar::on_terminal().map(|b| Box::new(b) as Box<dyn Progress>),
         };
         let progress: &dyn Progress = bar.as_deref().unwrap_or(&Silent);
+        PROBED.store(true, Ordering::Relaxed);
         let report: RunReport = runtime.block_on(run::run(plan, Arc::new(self.ctx), &self.options, progress));
         let summary: Summary = report.summary();
         let format = self.output.format;
@@ -235,6 +236,20 @@ impl<'a> Session<'a> {
             };
             let _ = Destination::Stdout.write(&human(&plain));
         }
+        for (format, extra) in extras {
+            let plain = Rendering {
+                color: false,
+                ..rendering
+            };
+            let text = match format {
+                Format::Human => human(&plain),
+                format => report::render(&report, format, &plain),
+            };
+            if let Err(e) = extra.write(&text) {
+                eprintln!("error: cannot write the report: {e}");
+                return Ok(exit::USAGE.max(code));
+            }
+        }
         if flags.quiet && code == exit::PASS && destination.is_stdout() {
             return Ok(code);
         }
@@ -249,6 +264,15 @@ impl<'a> Session<'a> {
         }
         Ok(code)
     }
+}
+
+/// Set once a session starts probing. Exit code 2 means nothing was probed, but a Nagios
+/// CRITICAL is 2 as well: the command line turns a 2 into UNKNOWN (3) only when this is unset.
+static PROBED: AtomicBool = AtomicBool::new(false);
+
+/// Whether this process has started probing.
+pub fn probed() -> bool {
+    PROBED.load(Ordering::Relaxed)
 }
 
 /// The socket budget of the plan's scans: the open-file limit is raised (and stderr told) only

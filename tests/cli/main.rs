@@ -7,6 +7,7 @@ mod architecture;
 
 mod cli;
 mod completions;
+mod consumers;
 mod demo;
 mod dns;
 mod dns_server;
@@ -14,6 +15,7 @@ mod http;
 mod http_servers;
 mod netns;
 mod pki;
+mod reports;
 mod scan;
 mod spec_errors;
 mod tcp;
