@@ -122,3 +122,34 @@ for suite in xml:
     })
 print(json.dumps(suites))
 "#;
+
+/// Perl with Monitoring::Plugin (Debian's `libmonitoring-plugin-perl`, the library behind the
+/// Monitoring Plugins' own perl plugins), if it is installed.
+pub fn monitoring_plugin_perl() -> Option<PathBuf> {
+    let ok = Command::new("perl")
+        .args(["-MMonitoring::Plugin::Performance", "-e", "1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        missing("perl with Monitoring::Plugin (libmonitoring-plugin-perl)");
+    }
+    ok.then(|| PathBuf::from("perl"))
+}
+
+/// Parses the performance data on stdin with Monitoring::Plugin::Performance and prints one
+/// line per value: label, value, unit, and the threshold status of the value (0 OK, 1
+/// WARNING, 2 CRITICAL) as the plugin library computes it from the warn and crit ranges.
+pub const PERFDATA_SCRIPT: &str = r#"
+use strict;
+use warnings;
+use Monitoring::Plugin::Performance;
+local $/;
+my $text = <STDIN>;
+my @values = Monitoring::Plugin::Performance->parse_perfstring($text)
+    or die "not performance data: $text";
+for my $p (@values) {
+    printf "%s\t%s\t%s\t%d\n", $p->label, $p->value, $p->uom // "", $p->threshold->get_status($p->value);
+}
+"#;

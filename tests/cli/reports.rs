@@ -611,6 +611,50 @@ fn a_certificate_that_expires_soon_is_a_nagios_warning_while_it_is_valid() {
     );
     assert!(out.stdout.contains("\n| 'n.tls cert days'="), "{}", out.stdout);
     assert!(out.stdout.contains(";21:;0:;;\n"), "{}", out.stdout);
+    if let Some(perl) = crate::consumers::monitoring_plugin_perl() {
+        // Performance data as Nagios splits it: after the first `|` of the status line, and
+        // everything after a `|` in the long output.
+        let mut lines = out.stdout.lines();
+        let mut perfdata: Vec<&str> = lines
+            .next()
+            .unwrap()
+            .split_once('|')
+            .map(|(_, p)| p)
+            .into_iter()
+            .collect();
+        let mut in_perfdata = false;
+        for line in lines {
+            if in_perfdata {
+                perfdata.push(line);
+            } else if let Some((_, p)) = line.split_once('|') {
+                perfdata.push(p);
+                in_perfdata = true;
+            }
+        }
+        let script = ws.write("perfdata.pl", crate::consumers::PERFDATA_SCRIPT);
+        let verdict = consumers::run(&perl, &[script.to_str().unwrap()], &perfdata.join(" "));
+        assert!(verdict.success, "Monitoring::Plugin: {}", verdict.stderr);
+        let parsed: Vec<Vec<&str>> = verdict.stdout.lines().map(|l| l.split('\t').collect()).collect();
+        let labels: Vec<&str> = parsed.iter().map(|p| p[0]).collect();
+        assert_eq!(
+            labels,
+            [
+                "checks",
+                "pass",
+                "fail",
+                "error",
+                "skip",
+                "time",
+                "n.tls cert days"
+            ],
+            "{}",
+            verdict.stdout
+        );
+        assert_eq!(parsed[5][2], "s", "the run's time is in seconds");
+        // The library itself finds the certificate's days inside the warning range: the same
+        // verdict as the status line's.
+        assert_eq!(parsed[6][3], "1", "{}", verdict.stdout);
+    }
     let out = run(&["--warn-cert-days", "3"]).expect_code(0);
     assert!(out.stdout.starts_with("REACH OK - "), "{}", out.stdout);
     // The same run in another format is a plain pass.
