@@ -227,6 +227,37 @@ mod tests {
         }
     }
 
+    /// docs/metrics.md is what deploy/ (rules, dashboards) is written against: every family it
+    /// lists for a run is one the formatter writes, and the formatter writes no other.
+    #[test]
+    fn the_prometheus_families_are_those_of_the_metrics_reference() {
+        let reference = include_str!("../../docs/metrics.md");
+        let section = reference
+            .split("## Families of a run")
+            .nth(1)
+            .and_then(|rest| rest.split("\n## ").next())
+            .unwrap();
+        let documented: std::collections::BTreeSet<&str> = section
+            .lines()
+            .filter_map(|line| line.strip_prefix("| `reach_"))
+            .filter_map(|rest| rest.split('`').next())
+            .collect();
+        let report = fixture::report();
+        let changes = changes();
+        let rendering = Rendering {
+            changes: Some(&changes),
+            ..Rendering::default()
+        };
+        let text = render(&report, Format::Prometheus, &rendering);
+        let written: std::collections::BTreeSet<&str> = text
+            .lines()
+            .filter_map(|line| line.strip_prefix("# TYPE reach_"))
+            .filter_map(|rest| rest.split(' ').next())
+            .collect();
+        assert!(documented.len() >= 13, "{documented:?}");
+        assert_eq!(written, documented);
+    }
+
     #[test]
     fn the_schema_names_every_kind_of_change() {
         let schema: serde_json::Value = serde_json::from_str(SCHEMA).unwrap();
