@@ -5,20 +5,24 @@
 
 use super::args::{ColorChoice, ConnectArgs, OutputArgs};
 use super::exit;
+use super::outputs;
 use crate::outcome::Summary;
 use crate::probe::http::proxy_env::ProxyEnvError;
 use crate::probe::http::settings::HttpCtx;
 use crate::probe::limits;
 use crate::probe::scan::shared::ScanShared;
 use crate::probe::Ctx;
+use crate::report::baseline::{Baseline, BaselineError};
+use crate::report::lock::LockError;
 use crate::report::progress::{Bar, PortBar};
-use crate::report::{self, Destination, Format, OutputError};
+use crate::report::{self, nagios, Destination, Format, OutputError, Rendering};
 use crate::resolve::{ResolveOverride, Resolver};
 use crate::run::{self, Progress, RunOptions, RunReport, Silent};
 use crate::spec::{Check, Host, Plan, ProbeSpec};
 use crate::trust::{Trust, TrustError};
 use std::io::{self, IsTerminal};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// Why a session could not be set up; nothing was probed.
@@ -47,6 +51,23 @@ pub enum SessionError {
     Output(#[from] OutputError),
     #[error("cannot start the async runtime: {0}")]
     Runtime(io::Error),
+    #[error(transparent)]
+    Baseline(#[from] BaselineError),
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    #[error("--also names {} twice, or the same file as -o", .0.display())]
+    SameOutput(PathBuf),
+}
+
+impl SessionError {
+    /// Nothing was probed in any case; a report that another run is still writing is not a
+    /// usage error but a run that could not be made.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            SessionError::Lock(LockError::Busy { .. }) => exit::UNOBSERVED,
+            _ => exit::USAGE,
+        }
+    }
 }
 
 /// How a command's report looks to people: the checks table, or a command's own table.
@@ -109,7 +130,7 @@ impl<'a> Session<'a> {
             resolver,
             trust,
             http,
-            scan: scan_budget(plan),
+            scan: scan_budget(plan, output.report.quiet),
         };
         Ok(Session {
             ctx,
@@ -143,29 +164,59 @@ impl<'a> Session<'a> {
 
     /// Runs the plan and writes its report; returns the exit code.
     pub fn execute(self, plan: Plan) -> u8 {
+        let nagios = self.output.format == Format::Nagios;
         match self.try_execute(plan) {
             Ok(code) => code,
             Err(e) => {
                 eprintln!("error: {e}");
-                exit::USAGE
+                if nagios {
+                    // A plugin that could not run says UNKNOWN, with the reason, where Nagios reads.
+                    let line = report::escape::visible(&e.to_string()).replace('|', "¦");
+                    println!("REACH UNKNOWN - {line}");
+                    return exit::UNOBSERVED;
+                }
+                e.exit_code()
             }
         }
     }
 
     fn try_execute(mut self, plan: Plan) -> Result<u8, SessionError> {
         check_filters(&plan, &self.options)?;
+        let flags = &self.output.report;
+        let baseline = flags.baseline.as_deref().map(Baseline::load).transpose()?;
+        // `-o` and `--also` must not name a file the run reads, the baseline included.
+        self.inputs.extend(flags.baseline.iter().cloned());
+        let path = self.output.output.as_deref();
+        let mut files: Vec<&Path> = path.into_iter().collect();
+        for also in &flags.also {
+            if files.contains(&also.path.as_path()) {
+                return Err(SessionError::SameOutput(also.path.clone()));
+            }
+            files.push(&also.path);
+        }
+        // Held until the reports are written; waiting for them spends the run's --deadline.
+        let _locks = outputs::lock_all(&files, &mut self.options.deadline, flags.quiet)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
             .map_err(SessionError::Runtime)?;
-        // Installed before the temporary report file exists, so that no signal can leave it
+        // Installed before the temporary report files exist, so that no signal can leave one
         // behind; from here on SIGINT and SIGTERM end the process through the watcher.
-        let temp_file = watch_signals(&runtime);
-        let destination = Destination::open(self.output.output.as_deref(), &self.inputs)?;
-        if let Some(path) = destination.temp_path() {
-            *temp_file
+        let temp_files = watch_signals(&runtime);
+        let mut destinations = vec![(self.output.format, Destination::open(path, &self.inputs)?)];
+        for also in &flags.also {
+            destinations.push((also.format, Destination::open(Some(&also.path), &self.inputs)?));
+        }
+        {
+            let mut temps = temp_files
                 .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(path.to_owned());
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            temps.extend(
+                destinations
+                    .iter()
+                    .filter_map(|(_, d)| d.temp_path())
+                    .map(Path::to_owned),
+            );
         }
         let selected = plan
             .checks
@@ -192,11 +243,14 @@ impl<'a> Session<'a> {
             View::Checks | View::Listeners => Bar::on_terminal().map(|b| Box::new(b) as Box<dyn Progress>),
         };
         let progress: &dyn Progress = bar.as_deref().unwrap_or(&Silent);
+        PROBED.store(true, Ordering::Relaxed);
         let ctx = Arc::new(self.ctx);
         let report: RunReport = runtime.block_on(run::run(plan, Arc::clone(&ctx), &self.options, progress));
         let summary: Summary = report.summary();
         if let Some(note) = report::human::vantage_note(&report) {
-            eprintln!("note: {note}");
+            if !flags.quiet {
+                eprintln!("note: {note}");
+            }
         }
         for unused in ctx.resolver.unused_overrides() {
             let port = unused
@@ -208,39 +262,98 @@ impl<'a> Session<'a> {
             );
         }
         let format = self.output.format;
-        let colored = format == Format::Human && wants_color(self.color, destination.is_stdout());
-        let text = match (format, self.view) {
-            (Format::Human, View::Scan) => report::scan::render(&report, colored),
-            (Format::Human, View::Listeners) => report::listeners::render(&report, colored),
-            (format, _) => report::render(&report, format, colored),
-        };
-        let name = destination.name();
-        let to_stdout = destination.is_stdout();
-        match destination.write(&text) {
-            Ok(()) => {}
-            // Whoever read our output stopped reading (`reach run ... | head`): not a crash.
-            Err(e) if to_stdout && e.kind() == io::ErrorKind::BrokenPipe => {}
+        let to_stdout = destinations[0].1.is_stdout();
+        let colored = format == Format::Human && wants_color(self.color, to_stdout);
+        let changes = baseline.and_then(|baseline| match baseline.compare(&report) {
+            Ok(changes) => Some(changes),
             Err(e) => {
-                // Probing happened: the exit code says what it found, never "usage" (2), and
-                // never a pass when nobody can read the report.
-                eprintln!("error: cannot write the report to {name}: {e}");
-                eprintln!("{}", summary_line(&summary, report.duration));
-                return Ok(if summary.fail > 0 {
-                    exit::FAIL
-                } else {
-                    exit::UNOBSERVED
-                });
+                eprintln!("warning: cannot compare the run with the baseline: {e}");
+                None
+            }
+        });
+        let rendering = Rendering {
+            color: colored,
+            changes: changes.as_ref(),
+            warn_cert_days: flags.warn_cert_days,
+            fail_on_change: flags.fail_on_change,
+        };
+        let nothing_checked = summary.total > 0 && summary.pass + summary.fail + summary.error == 0;
+        let code = match format {
+            // Nagios reads its own states; a run that checked nothing cannot vouch: UNKNOWN.
+            Format::Nagios if nothing_checked => exit::UNOBSERVED,
+            Format::Nagios => nagios::state(&report, &rendering).code(),
+            _ if nothing_checked => exit::USAGE,
+            _ if rendering.changed_and_fails() => exit::FAIL,
+            _ => exit::of(&summary),
+        };
+        let human = |rendering: &Rendering<'_>| {
+            let mut text = match self.view {
+                View::Scan => report::scan::render(&report, rendering.color),
+                View::Listeners => report::listeners::render(&report, rendering.color),
+                View::Checks => report::render(&report, Format::Human, rendering),
+            };
+            if let Some(changes) = rendering.changes {
+                text.push_str(&report::changes::render_human(changes));
+            }
+            text
+        };
+        let plain = Rendering {
+            color: false,
+            ..rendering
+        };
+        if flags.quiet && code != exit::PASS && !to_stdout {
+            // Cron mails what a job prints: with the report in a file, say what needs attention.
+            let _ = Destination::Stdout.write(&human(&plain));
+        }
+        let mut unwritten = false;
+        for (index, (format, destination)) in destinations.into_iter().enumerate() {
+            let rendering = if index == 0 { &rendering } else { &plain };
+            let text = match format {
+                Format::Human => human(rendering),
+                format => report::render(&report, format, rendering),
+            };
+            if index == 0 && flags.quiet && code == exit::PASS && destination.is_stdout() {
+                continue;
+            }
+            let name = destination.name();
+            let stdout = destination.is_stdout();
+            match destination.write(&text) {
+                Ok(()) => {}
+                // Whoever read our output stopped reading (`reach run ... | head`): not a crash.
+                Err(e) if stdout && e.kind() == io::ErrorKind::BrokenPipe => {}
+                Err(e) => {
+                    eprintln!("error: cannot write the report to {name}: {e}");
+                    unwritten = true;
+                }
             }
         }
-        if summary.total > 0 && summary.pass + summary.fail + summary.error == 0 {
+        if unwritten {
+            // Probing happened: the exit code says what it found, never "usage" (2), and never a
+            // pass when nobody can read the report.
+            eprintln!("{}", summary_line(&summary, report.duration));
+            return Ok(if summary.fail > 0 {
+                exit::FAIL
+            } else {
+                exit::UNOBSERVED
+            });
+        }
+        if nothing_checked {
             eprintln!(
                 "error: nothing was checked: all {} selected checks were skipped",
                 summary.total
             );
-            return Ok(exit::USAGE);
         }
-        Ok(exit::of(&summary))
+        Ok(code)
     }
+}
+
+/// Set once a session starts probing. Exit code 2 means nothing was probed, but a Nagios
+/// CRITICAL is 2 as well: the command line turns a 2 into UNKNOWN (3) only when this is unset.
+static PROBED: AtomicBool = AtomicBool::new(false);
+
+/// Whether this process has started probing.
+pub fn probed() -> bool {
+    PROBED.load(Ordering::Relaxed)
 }
 
 /// The counts of a run in one line, for stderr when the report itself could not be written.
@@ -256,8 +369,8 @@ fn summary_line(summary: &Summary, duration: std::time::Duration) -> String {
     )
 }
 
-/// The temporary report file a signal must remove, once there is one.
-type TempFile = Arc<std::sync::Mutex<Option<PathBuf>>>;
+/// The temporary report files a signal must remove, once there are some.
+type TempFiles = Arc<std::sync::Mutex<Vec<PathBuf>>>;
 
 /// Installs handlers for SIGINT and SIGTERM whose task, on the runtime's workers, removes the
 /// temporary report file (if one was made by then) and ends the process with 128 + the signal's
@@ -265,9 +378,9 @@ type TempFile = Arc<std::sync::Mutex<Option<PathBuf>>>;
 /// writing of the report may all be blocking the main thread when the signal arrives: the
 /// watcher does not wait for them. When the handlers cannot be installed, the signals keep their
 /// default effect.
-fn watch_signals(runtime: &tokio::runtime::Runtime) -> TempFile {
+fn watch_signals(runtime: &tokio::runtime::Runtime) -> TempFiles {
     use tokio::signal::unix::{signal, SignalKind};
-    let temp_file: TempFile = Arc::default();
+    let temp_files: TempFiles = Arc::default();
     let installed = runtime.block_on(async {
         Some((
             signal(SignalKind::interrupt()).ok()?,
@@ -275,30 +388,27 @@ fn watch_signals(runtime: &tokio::runtime::Runtime) -> TempFile {
         ))
     });
     let Some((mut interrupt, mut terminate)) = installed else {
-        return temp_file;
+        return temp_files;
     };
-    let watched = Arc::clone(&temp_file);
+    let watched = Arc::clone(&temp_files);
     runtime.spawn(async move {
         let (name, code) = tokio::select! {
             _ = interrupt.recv() => ("SIGINT", exit::INTERRUPTED),
             _ = terminate.recv() => ("SIGTERM", exit::TERMINATED),
         };
-        let path = watched
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take();
-        if let Some(path) = path {
+        let paths = std::mem::take(&mut *watched.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        for path in paths {
             let _ = std::fs::remove_file(path);
         }
         eprintln!("\nreach: interrupted by {name}: no report was written");
         std::process::exit(i32::from(code));
     });
-    temp_file
+    temp_files
 }
 
 /// The socket budget of the plan's scans: the open-file limit is raised (and stderr told) only
 /// when the plan holds scan checks.
-fn scan_budget(plan: &Plan) -> ScanShared {
+fn scan_budget(plan: &Plan, quiet: bool) -> ScanShared {
     let wanted = plan
         .checks
         .iter()
@@ -312,6 +422,7 @@ fn scan_budget(plan: &Plan) -> ScanShared {
     };
     match limits::raise_nofile(concurrency) {
         limits::Raise::Enough { .. } => {}
+        limits::Raise::Raised { .. } if quiet => {}
         limits::Raise::Raised { from, to } => {
             eprintln!("note: raised the open-file soft limit from {from} to {to} for {concurrency} concurrent connects");
         }

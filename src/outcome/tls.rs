@@ -211,4 +211,10 @@ pub struct Certificate {
     pub self_signed: bool,
     /// Whole days from not-before to not-after.
     pub lifespan_days: i64,
+    /// The serial number, as lowercase hex bytes joined by `:`.
+    pub serial: String,
+    /// SHA-256 of the whole certificate (DER), lowercase hex: a renewal changes it.
+    pub fingerprint_sha256: String,
+    /// SHA-256 of the SubjectPublicKeyInfo (DER), lowercase hex: only a new key changes it.
+    pub key_sha256: String,
 }

@@ -36,6 +36,17 @@ pub fn visible(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// Appends the visible escape of `c` as a numeric escape (`\x1b`, `\u{fffe}`), for formats
+/// whose own quoting handles the rest (JUnit XML: characters XML cannot carry).
+pub fn push_escape(out: &mut String, c: char) {
+    let code = u32::from(c);
+    if code < 0x100 {
+        let _ = write!(out, "\\x{code:02x}");
+    } else {
+        let _ = write!(out, "\\u{{{code:x}}}");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

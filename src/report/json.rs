@@ -1,6 +1,7 @@
 //! The JSON report: serde types built `From` the domain types, so a change to the domain never
 //! changes the published format by accident. `schema.json` beside this file describes it.
 
+use super::changes::{Change, Changes};
 use crate::outcome::{
     AddressProbe, AddressScan, DnsAnswer, DnsObservation, HttpObservation, ListeningSocket, Observed,
     Outcome, PortState, SkipReason, Summary, Timings,
@@ -27,6 +28,54 @@ pub struct Report<'a> {
     pub files: &'a [String],
     pub summary: SummaryJson,
     pub checks: Vec<CheckJson<'a>>,
+    /// With `--baseline` only: the report this run was compared with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineJson<'a>>,
+    /// With `--baseline` only: what changed since it (empty when nothing did).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changes: Option<Vec<ChangeJson<'a>>>,
+}
+
+#[derive(Serialize)]
+pub struct BaselineJson<'a> {
+    pub file: &'a str,
+    pub started_at: &'a str,
+}
+
+#[derive(Serialize)]
+pub struct ChangeJson<'a> {
+    pub id: &'a str,
+    pub what: &'static str,
+    pub subject: Option<&'a str>,
+    pub before: Option<&'a str>,
+    pub after: Option<&'a str>,
+}
+
+impl<'a> From<&'a Change> for ChangeJson<'a> {
+    fn from(change: &'a Change) -> Self {
+        ChangeJson {
+            id: &change.id,
+            what: change.what.as_str(),
+            subject: change.subject.as_deref(),
+            before: change.before.as_deref(),
+            after: change.after.as_deref(),
+        }
+    }
+}
+
+impl<'a> Report<'a> {
+    /// The report with what changed since a baseline.
+    #[must_use]
+    pub fn with_changes(mut self, changes: Option<&'a Changes>) -> Self {
+        if let Some(changes) = changes {
+            self.baseline = Some(BaselineJson {
+                file: &changes.file,
+                started_at: &changes.started_at,
+            });
+            self.changes = Some(changes.list.iter().map(ChangeJson::from).collect());
+        }
+        self
+    }
 }
 
 #[derive(Serialize)]
@@ -408,6 +457,8 @@ impl<'a> From<&'a RunReport> for Report<'a> {
             files: &report.files,
             summary: report.summary().into(),
             checks: report.results.iter().map(CheckJson::from).collect(),
+            baseline: None,
+            changes: None,
         }
     }
 }
@@ -580,10 +631,15 @@ impl From<Timings> for TimingsJson {
 
 /// The report as pretty-printed JSON with a trailing newline.
 pub fn render(report: &RunReport) -> String {
+    render_with(report, None)
+}
+
+/// The report, with what changed since a baseline when there is one.
+pub fn render_with(report: &RunReport, changes: Option<&Changes>) -> String {
     // Sized up front: a 10,000-check report is ~10 MB, and letting the buffer double its way
     // there keeps two copies alive at once, which was half the run's peak memory.
     let mut out = Vec::with_capacity(1024 + report.results.len() * BYTES_PER_CHECK);
-    if let Err(e) = serde_json::to_writer_pretty(&mut out, &Report::from(report)) {
+    if let Err(e) = serde_json::to_writer_pretty(&mut out, &Report::from(report).with_changes(changes)) {
         return format!("{{\"error\": \"cannot serialise report: {e}\"}}\n");
     }
     out.push(b'\n');
@@ -714,6 +770,9 @@ pub struct CertificateJson {
     pub chain_error: Option<String>,
     pub hostname: &'static str,
     pub hostname_error: Option<String>,
+    pub serial: Option<String>,
+    pub fingerprint_sha256: Option<String>,
+    pub key_sha256: Option<String>,
 }
 
 impl From<Suite> for SuiteJson {
@@ -771,6 +830,9 @@ fn certificate_json(h: &Handshake) -> CertificateJson {
         chain_error,
         hostname,
         hostname_error,
+        serial: c.map(|c| c.serial.clone()),
+        fingerprint_sha256: c.map(|c| c.fingerprint_sha256.clone()),
+        key_sha256: c.map(|c| c.key_sha256.clone()),
     }
 }
 

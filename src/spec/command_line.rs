@@ -72,6 +72,7 @@ pub fn scan(request: ScanRequest<'_>) -> Result<Plan, CommandLineError> {
         .into_iter()
         .map(|host| Check {
             id: format!("scan.{}", host.to_string().replace(':', "_")),
+            profile: "scan".to_owned(),
             name: format!("scan of {host}"),
             tags: Vec::new(),
             vantage: Vec::new(),
@@ -138,6 +139,7 @@ pub fn tls(request: &TlsRequest<'_>) -> Result<Plan, CommandLineError> {
         .collect();
     let check = Check {
         id: format!("tls.{}", id.trim_matches('-')),
+        profile: "tls".to_owned(),
         name: format!("TLS audit of {target}"),
         tags: Vec::new(),
         vantage: Vec::new(),
@@ -186,6 +188,7 @@ fn split_host_port(text: &str) -> Result<(&str, u16), String> {
 pub fn listeners(internal: &[u16]) -> Plan {
     let check = |id: String, name: String, probe: ListenCheck| Check {
         id,
+        profile: "listeners".to_owned(),
         name,
         tags: Vec::new(),
         vantage: Vec::new(),

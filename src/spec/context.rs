@@ -143,6 +143,7 @@ impl FileContext<'_> {
                 Some(part) => format!("{}.{local_id}/{}", self.profile, part.id),
                 None => format!("{}.{local_id}", self.profile),
             },
+            profile: self.profile.to_owned(),
             name: match (&settings.name, &part) {
                 (Some(name), None) => name.clone(),
                 (Some(name), Some(part)) => format!("{name} ({})", part.label),
@@ -170,6 +171,10 @@ impl FileContext<'_> {
         ports: Vec<u16>,
         mut make: impl FnMut(u16) -> (String, ProbeSpec),
     ) -> Vec<Check> {
+        // Reports list checks in file order, then port: the same table gives the same order
+        // however its ports are written, so reports of two runs line up.
+        let mut ports = ports;
+        ports.sort_unstable();
         let several = ports.len() > 1;
         ports
             .into_iter()

@@ -440,15 +440,16 @@ expect = "not-exposed"
         let ids: Vec<_> = checks.iter().map(|c| c.id.as_str()).collect();
         assert_eq!(
             ids,
+            // In port order, however the list is written: reports of two runs line up.
             [
-                "p.internal/6379",
                 "p.internal/5432",
+                "p.internal/6379",
                 "p.internal/9200",
                 "p.internal/9201"
             ]
         );
-        assert_eq!(checks[1].name, "internal (port 5432)");
-        assert_eq!(checks[0].target(), "[::1]:6379");
+        assert_eq!(checks[1].name, "internal (port 6379)");
+        assert_eq!(checks[0].target(), "[::1]:5432");
         assert_eq!(checks[0].source.line, 5);
     }
 

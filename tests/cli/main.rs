@@ -7,6 +7,7 @@ mod architecture;
 
 mod cli;
 mod completions;
+mod consumers;
 mod demo;
 mod dns;
 mod dns_server;
@@ -18,6 +19,7 @@ mod http_servers;
 mod messages;
 mod netns;
 mod pki;
+mod reports;
 mod scan;
 mod spec_errors;
 mod tcp;

@@ -327,6 +327,9 @@ fn certificate(der: &CertificateDer<'_>) -> Option<Certificate> {
         signature_algorithm: oid_name(&cert.signature_algorithm.algorithm),
         self_signed: cert.subject().as_raw() == cert.issuer().as_raw(),
         lifespan_days: (not_after - not_before).div_euclid(86_400),
+        serial: cert.raw_serial_as_string(),
+        fingerprint_sha256: sha256_hex(der.as_ref()),
+        key_sha256: sha256_hex(spki.raw),
     })
 }
 
@@ -338,6 +341,18 @@ fn curve_name(oid: &x509_parser::der_parser::Oid<'_>) -> String {
         "1.2.840.10045.3.1.1" => "secp192r1".to_owned(),
         _ => oid_name(oid),
     }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
+    digest
+        .as_ref()
+        .iter()
+        .fold(String::with_capacity(64), |mut hex, byte| {
+            let _ = write!(hex, "{byte:02x}");
+            hex
+        })
 }
 
 fn oid_name(oid: &x509_parser::der_parser::Oid<'_>) -> String {
