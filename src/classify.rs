@@ -151,6 +151,123 @@ pub fn certificate_error(error: &rustls::Error, self_signed: bool) -> ErrorClass
     }
 }
 
+/// A rustls error in words. rustls's own messages show its enum variants (`received fatal
+/// alert: HandshakeFailure`, `peer is incompatible: NoCipherSuitesInCommon`, names as
+/// `DnsName("...")`): these say the same in the words of the TLS registries and of people.
+/// `self_signed` tells an unknown issuer that is the certificate itself.
+pub fn tls_words(error: &rustls::Error, self_signed: bool) -> String {
+    use rustls::Error as E;
+    match error {
+        E::AlertReceived(alert) => format!(
+            "the server sent the TLS alert {}",
+            crate::tls::codec::alert_name(u8::from(*alert))
+        ),
+        E::InvalidCertificate(reason) => certificate_words(reason, self_signed),
+        E::PeerIncompatible(why) => format!("the server is incompatible: {}", debug_words(why)),
+        E::PeerMisbehaved(why) => format!("the server misbehaved: {}", debug_words(why)),
+        E::InvalidMessage(what) => format!("the server sent a corrupt message: {}", debug_words(what)),
+        E::InappropriateMessage { got_type, .. } => {
+            format!("the server sent an unexpected {} message", debug_words(got_type))
+        }
+        E::InappropriateHandshakeMessage { got_type, .. } => format!(
+            "the server sent an unexpected {} handshake message",
+            debug_words(got_type)
+        ),
+        E::NoCertificatesPresented => "the server sent no certificate".to_owned(),
+        E::DecryptError => "a message from the server could not be decrypted".to_owned(),
+        E::PeerSentOversizedRecord => "the server sent a record larger than TLS allows".to_owned(),
+        E::NoApplicationProtocol => "the server supports none of the offered ALPN protocols".to_owned(),
+        other => debug_words(&other.to_string()),
+    }
+}
+
+/// A rustls certificate error in words, with the dates and names rustls gives.
+fn certificate_words(reason: &rustls::CertificateError, self_signed: bool) -> String {
+    use rustls::pki_types::UnixTime;
+    use rustls::CertificateError as C;
+    let date = |t: &UnixTime| {
+        let seconds = std::time::Duration::from_secs(t.as_secs());
+        humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + seconds).to_string()
+    };
+    match reason {
+        C::Expired => "expired".to_owned(),
+        C::ExpiredContext { not_after, .. } => format!("expired on {}", date(not_after)),
+        C::NotValidYet => "not valid yet".to_owned(),
+        C::NotValidYetContext { not_before, .. } => format!("not valid before {}", date(not_before)),
+        C::UnknownIssuer if self_signed => "self-signed, and not among the trusted roots".to_owned(),
+        C::UnknownIssuer => "issued by an authority that is not among the trusted roots".to_owned(),
+        C::NotValidForName => "does not name the server".to_owned(),
+        C::NotValidForNameContext { expected, presented } => format!(
+            "does not name {} (it names {})",
+            expected.to_str(),
+            if presented.is_empty() {
+                "nothing".to_owned()
+            } else {
+                presented
+                    .iter()
+                    .map(|name| presented_name(name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        ),
+        C::Revoked => "revoked".to_owned(),
+        C::BadSignature => "its signature does not verify".to_owned(),
+        C::BadEncoding => "it is not a well-formed certificate".to_owned(),
+        C::UnhandledCriticalExtension => "it has a critical extension that cannot be checked".to_owned(),
+        C::InvalidPurpose | C::InvalidPurposeContext { .. } => {
+            "it is not meant for TLS servers (its extended key usage)".to_owned()
+        }
+        C::Other(other) if format!("{other:?}").contains("CaUsedAsEndEntity") => {
+            "a CA certificate is served as the server's certificate".to_owned()
+        }
+        other => debug_words(&format!("{other:?}")),
+    }
+}
+
+/// A name as webpki presents it (`DnsName("a.test")`, `IpAddress(127.0.0.1)`), as people write
+/// it (`a.test`, `127.0.0.1`).
+fn presented_name(name: &str) -> String {
+    let inner = |prefix: &str| {
+        name.strip_prefix(prefix)
+            .and_then(|rest| rest.strip_suffix(')'))
+            .map(|inner| inner.trim_matches('"').to_owned())
+    };
+    inner("DnsName(")
+        .or_else(|| inner("IpAddress("))
+        .or_else(|| inner("UniformResourceIdentifier("))
+        .unwrap_or_else(|| match name {
+            "DirectoryName" => "a directory name".to_owned(),
+            other => debug_words(other),
+        })
+}
+
+/// A library's `Debug` name in words: `NoCipherSuitesInCommon` -> `no cipher suites in common`.
+fn debug_words(text: &(impl std::fmt::Debug + ?Sized)) -> String {
+    let text = format!("{text:?}");
+    let text = text.trim_matches('"');
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut previous: Option<char> = None;
+    for c in text.chars() {
+        if c.is_ascii_uppercase() && previous.is_some_and(|p| p.is_ascii_lowercase() || p.is_ascii_digit()) {
+            out.push(' ');
+        }
+        out.push(c.to_ascii_lowercase());
+        previous = Some(c);
+    }
+    out
+}
+
+/// An io error from a TLS stream in words: the rustls error inside it when there is one.
+pub fn stream_words(error: &io::Error) -> String {
+    match error
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+    {
+        Some(tls) => tls_words(tls, false),
+        None => error.to_string(),
+    }
+}
+
 /// Finds the rustls error inside an io error from tokio-rustls, if there is one.
 pub fn tls_io_error(error: &io::Error) -> Option<ErrorClass> {
     error
@@ -274,6 +391,45 @@ mod tests {
         let unknown = rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);
         assert_eq!(certificate_error(&unknown, true), ErrorClass::CertSelfSigned);
         assert_eq!(certificate_error(&unknown, false), ErrorClass::CertUnknownIssuer);
+    }
+
+    #[test]
+    fn tls_errors_are_told_in_words_without_rust_names() {
+        use rustls::{AlertDescription, CertificateError, Error, PeerIncompatible};
+        let alert = Error::AlertReceived(AlertDescription::HandshakeFailure);
+        assert_eq!(
+            tls_words(&alert, false),
+            "the server sent the TLS alert handshake_failure"
+        );
+        let incompatible = Error::PeerIncompatible(PeerIncompatible::NoCipherSuitesInCommon);
+        assert_eq!(
+            tls_words(&incompatible, false),
+            "the server is incompatible: no cipher suites in common"
+        );
+        let name = Error::InvalidCertificate(CertificateError::NotValidForNameContext {
+            expected: rustls::pki_types::ServerName::try_from("shop.test").unwrap(),
+            presented: vec!["DnsName(\"localhost\")".into(), "IpAddress(127.0.0.1)".into()],
+        });
+        assert_eq!(
+            tls_words(&name, false),
+            "does not name shop.test (it names localhost, 127.0.0.1)"
+        );
+        let wrapped = io::Error::new(io::ErrorKind::InvalidData, name);
+        assert!(!stream_words(&wrapped).contains("DnsName"));
+        for error in [
+            alert,
+            incompatible,
+            Error::InvalidCertificate(CertificateError::BadEncoding),
+        ] {
+            let words = tls_words(&error, false);
+            assert!(
+                !words
+                    .chars()
+                    .zip(words.chars().skip(1))
+                    .any(|(a, b)| a.is_lowercase() && b.is_uppercase()),
+                "{words}"
+            );
+        }
     }
 
     #[test]

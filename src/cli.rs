@@ -3,16 +3,23 @@
 //! flags and malformed values with exit code 2.
 
 use crate::cmd::args::ColorChoice;
+use crate::cmd::exit;
 use crate::cmd::{self, demo::DemoArgs, listeners::ListenersArgs, run::RunArgs, scan::ScanArgs};
 use crate::cmd::{completions::CompletionsArgs, man::ManArgs, tls::TlsArgs, validate::ValidateArgs};
+use crate::report::Format;
 use clap::{CommandFactory, Parser, Subcommand};
 
 const EXIT_CODES: &str = "\
 Exit codes:
-  0  every check passed (checks skipped by --tag/--vantage do not count)
-  1  at least one check failed
-  2  bad usage or a bad check file: nothing was probed
-  3  at least one check could not be observed (error, or cut off by --deadline) and none failed";
+  0    every check passed (checks skipped by --tag/--vantage do not count)
+  1    at least one check failed
+  2    nothing was checked: bad usage or a bad check file (nothing was probed), or every
+       selected check was skipped
+  3    at least one check could not be observed (error, or cut off by --deadline) and none
+       failed, or the report could not be written, or another run held the lock of the -o
+       file until --deadline
+  130  interrupted by SIGINT (143: SIGTERM); no report is written
+With --format nagios: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (usage errors too: see docs/exit-codes.md)";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -55,8 +62,61 @@ pub enum Command {
     Man(ManArgs),
 }
 
+/// Parses the command line. On a usage error clap prints the error and exits 2, except that a
+/// Nagios plugin (`--format nagios`) must say UNKNOWN: then the error goes to stderr, a status
+/// line to stdout, and the code to return is 3.
+pub fn parse() -> Result<Cli, u8> {
+    Cli::try_parse().or_else(|error| {
+        if error.use_stderr() && nagios_requested(std::env::args_os().skip(1)) {
+            let _ = error.print();
+            println!("{NAGIOS_USAGE}");
+            Err(exit::UNOBSERVED)
+        } else {
+            error.exit()
+        }
+    })
+}
+
+/// The status line of a Nagios run that could not start.
+const NAGIOS_USAGE: &str =
+    "REACH UNKNOWN - bad usage or check file: nothing was probed (the reason is on stderr)";
+
+/// Whether the raw arguments ask for `--format nagios` (they did not parse, so clap cannot say).
+fn nagios_requested(args: impl Iterator<Item = std::ffi::OsString>) -> bool {
+    let args: Vec<std::ffi::OsString> = args.collect();
+    args.iter().enumerate().any(|(i, arg)| {
+        arg == "--format=nagios"
+            || (arg == "--format" && args.get(i + 1).is_some_and(|next| next == "nagios"))
+    })
+}
+
+impl Command {
+    /// The report format the command was asked for, for commands that run checks.
+    fn format(&self) -> Option<Format> {
+        match self {
+            Command::Run(args) => Some(args.output.format),
+            Command::Scan(args) => Some(args.output.format),
+            Command::Listeners(args) => Some(args.output.format),
+            Command::Demo(args) => Some(args.output.format),
+            Command::Tls(args) => Some(args.output.format),
+            _ => None,
+        }
+    }
+}
+
 /// Runs the command the user asked for and returns the process exit code.
 pub fn run(cli: Cli) -> u8 {
+    let nagios = cli.command.format() == Some(Format::Nagios);
+    let code = dispatch(cli);
+    if nagios && code == exit::USAGE && !cmd::session::probed() {
+        // Usage errors were printed on stderr; a Nagios plugin says UNKNOWN, never CRITICAL (2).
+        println!("{NAGIOS_USAGE}");
+        return exit::UNOBSERVED;
+    }
+    code
+}
+
+fn dispatch(cli: Cli) -> u8 {
     let color = cli.color;
     match cli.command {
         Command::Run(args) => cmd::run::execute(*args, color),
@@ -78,5 +138,18 @@ mod tests {
     #[test]
     fn the_command_line_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn nagios_is_recognised_in_arguments_that_do_not_parse() {
+        let args = |list: &[&str]| {
+            list.iter()
+                .map(std::ffi::OsString::from)
+                .collect::<Vec<_>>()
+                .into_iter()
+        };
+        assert!(nagios_requested(args(&["run", "--format", "nagios", "--bogus"])));
+        assert!(nagios_requested(args(&["run", "--format=nagios"])));
+        assert!(!nagios_requested(args(&["run", "--format", "json", "nagios"])));
     }
 }

@@ -10,6 +10,7 @@ pub mod classify;
 pub mod cli;
 pub mod cmd;
 pub mod dns;
+pub mod input;
 pub mod outcome;
 pub mod probe;
 pub mod report;

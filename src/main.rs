@@ -1,8 +1,10 @@
 //! The `reach` binary: parse the command line, run, exit with the result's code.
 
-use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    ExitCode::from(reach::cli::run(reach::cli::Cli::parse()))
+    match reach::cli::parse() {
+        Ok(cli) => ExitCode::from(reach::cli::run(cli)),
+        Err(code) => ExitCode::from(code),
+    }
 }

@@ -1,11 +1,15 @@
 //! Executes a [`Plan`]: filters, bounded concurrency, retries of inconclusive attempts with
-//! backoff, and a whole-run deadline after which every unfinished check is reported as `skip`.
-//! Results come back in plan order, one per check, whatever happened: none is ever lost.
+//! backoff, a bound on every attempt (the check's `timeout`), and a whole-run deadline. A check
+//! the deadline cuts off reports what its attempt had seen so far (see [`crate::probe::watch`]),
+//! or `skip` when it had seen nothing. Results come back in plan order, one per check, whatever
+//! happened: none is ever lost.
 
 use crate::outcome::{ErrorClass, Finding, Outcome, SkipReason, Stage, Summary};
-use crate::probe::Executor;
-use crate::spec::{Check, Plan};
-use std::sync::Arc;
+use crate::probe::watch::{Cut, Watch};
+use crate::probe::{Attempt, Executor};
+use crate::spec::{Check, Kind, Plan};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -15,6 +19,11 @@ use tokio::task::JoinSet;
 pub const DEFAULT_CONCURRENCY: usize = 256;
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
+/// How long past its timeout the runner waits for an attempt before it stops waiting. Probes
+/// end their own attempts when the timeout runs out, with the evidence of the stage that was
+/// waiting; this is for one that does not, and it lets the probe's own, more precise finding
+/// win the race with the runner's.
+pub const GRACE: Duration = Duration::from_millis(500);
 
 /// How to run a plan.
 #[derive(Debug, Clone)]
@@ -144,12 +153,13 @@ pub async fn run<E: Executor>(
         running.spawn(async move {
             let _permit = permit;
             let begun = Instant::now();
+            let in_flight = InFlight::default();
             let finished = tokio::select! {
                 biased;
                 // Boxed: the task then holds a pointer, not the largest probe's state inline, so
                 // spawning and finishing ten thousand checks does not copy it around each time.
-                outcome = Box::pin(attempts(executor.as_ref(), &check)) => outcome,
-                () = sleep_until(deadline) => deadline_skip("while it ran"),
+                outcome = Box::pin(attempts(executor.as_ref(), &check, &in_flight)) => outcome,
+                () = sleep_until(deadline) => in_flight.cut_by_deadline(),
             };
             (index, finished, begun.elapsed())
         });
@@ -205,12 +215,50 @@ fn record(
     outcomes[index] = Some((outcome, duration));
 }
 
+/// The attempt of a check in progress, as the run's deadline finds it.
+#[derive(Default)]
+struct InFlight {
+    watch: Mutex<Option<Arc<Watch>>>,
+    /// Attempts started so far.
+    started: AtomicU32,
+}
+
+impl InFlight {
+    fn begin(&self) -> Arc<Watch> {
+        let watch = Watch::start();
+        *self.watch.lock().unwrap_or_else(PoisonError::into_inner) = Some(Arc::clone(&watch));
+        self.started.fetch_add(1, Ordering::Relaxed);
+        watch
+    }
+
+    /// What the deadline leaves of the check: the evidence its attempt published, else a skip.
+    fn cut_by_deadline(&self) -> Outcome {
+        let watch = self.watch.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        match watch.and_then(|w| w.cut(Cut::Deadline)) {
+            Some(attempt) => Outcome::Ran {
+                finding: attempt.finding,
+                attempts: self.started.load(Ordering::Relaxed).max(1),
+            },
+            None => deadline_skip("while it ran"),
+        }
+    }
+}
+
+/// How long one attempt of `check` may take, if the runner bounds it. A scan's `timeout` bounds
+/// each of its connects (a scan of 65,535 ports is one attempt), so the scan bounds itself.
+fn bound(check: &Check) -> Option<Duration> {
+    match check.kind() {
+        Kind::Scan => None,
+        _ => Some(check.timeout),
+    }
+}
+
 /// Runs attempts until one is conclusive or the retries are spent, backing off between them.
-async fn attempts<E: Executor>(executor: &E, check: &Check) -> Outcome {
+async fn attempts<E: Executor>(executor: &E, check: &Check, in_flight: &InFlight) -> Outcome {
     let mut backoff = FIRST_BACKOFF;
     let mut made = 0;
     loop {
-        let attempt = executor.attempt(check).await;
+        let attempt = bounded(executor, check, in_flight.begin()).await;
         made += 1;
         if !attempt.inconclusive || made > check.retries {
             return Outcome::Ran {
@@ -221,6 +269,54 @@ async fn attempts<E: Executor>(executor: &E, check: &Check) -> Outcome {
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(MAX_BACKOFF);
     }
+}
+
+/// One attempt, given up on [`GRACE`] after its timeout (time in reach's own queues not
+/// counted): then its published evidence, or a bare timeout, stands for it.
+async fn bounded<E: Executor>(executor: &E, check: &Check, watch: Arc<Watch>) -> Attempt {
+    let attempt = watch.scope(executor.attempt(check));
+    let Some(budget) = bound(check) else {
+        return attempt.await;
+    };
+    tokio::pin!(attempt);
+    loop {
+        let until = watch.ends_at(budget) + GRACE;
+        tokio::select! {
+            biased;
+            done = &mut attempt => return done,
+            () = tokio::time::sleep_until(until) => {
+                // Time spent queueing may have moved the end since this wait began.
+                if tokio::time::Instant::now() >= watch.ends_at(budget) + GRACE {
+                    return timed_out(check, &watch, budget);
+                }
+            }
+        }
+    }
+}
+
+/// The attempt the runner reports for one it gave up on: the probe's evidence so far when it
+/// published some (its verdict decided by the probe), else an error `timeout`.
+fn timed_out(check: &Check, watch: &Watch, budget: Duration) -> Attempt {
+    watch.cut(Cut::Timeout(budget)).unwrap_or_else(|| {
+        let stage = match check.kind() {
+            Kind::Dns => Stage::Dns,
+            Kind::Tls => Stage::Tls,
+            Kind::Http | Kind::Websocket | Kind::Endpoint => Stage::Http,
+            Kind::Listen => Stage::Assert,
+            Kind::Tcp | Kind::Scan => Stage::Tcp,
+        };
+        Attempt {
+            finding: Finding::error(
+                stage,
+                ErrorClass::Timeout,
+                format!(
+                    "no result within the check's {} timeout",
+                    crate::text::rounded(budget)
+                ),
+            ),
+            inconclusive: true,
+        }
+    })
 }
 
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {
@@ -270,9 +366,26 @@ mod tests {
             self.calls.fetch_add(1, Ordering::SeqCst);
             let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
             self.most_in_flight.fetch_max(now, Ordering::SeqCst);
-            // Port 1 hangs for a long time; port 2 is always inconclusive; others answer at once.
-            if tcp.port == 1 {
-                tokio::time::sleep(Duration::from_secs(3600)).await;
+            // Port 1 hangs for a long time; port 2 is always inconclusive; port 7 publishes a
+            // fail, then hangs; port 8 waits in one of reach's own queues for a long time; others
+            // answer at once.
+            match tcp.port {
+                1 => tokio::time::sleep(Duration::from_secs(3600)).await,
+                7 => {
+                    crate::probe::watch::publish(|cut| Attempt {
+                        finding: Finding::new(
+                            crate::outcome::Verdict::Fail {
+                                stage: Stage::Tcp,
+                                class: None,
+                            },
+                            format!("seen before {cut:?}"),
+                        ),
+                        inconclusive: false,
+                    });
+                    tokio::time::sleep(Duration::from_secs(3600)).await;
+                }
+                8 => crate::probe::watch::queue(tokio::time::sleep(Duration::from_secs(60))).await,
+                _ => {}
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
             self.in_flight.fetch_sub(1, Ordering::SeqCst);
@@ -286,6 +399,7 @@ mod tests {
     fn check(port: u16, tags: &[&str], vantage: &[&str]) -> Check {
         Check {
             id: format!("t.{port}"),
+            profile: "t".to_owned(),
             name: format!("port {port}"),
             tags: tags.iter().map(|t| (*t).to_owned()).collect(),
             vantage: vantage.iter().map(|v| (*v).to_owned()).collect(),
@@ -326,6 +440,55 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn an_attempt_is_given_up_after_its_timeout_and_retried() {
+        let executor = Scripted::new();
+        let started = tokio::time::Instant::now();
+        let report = run(
+            plan(vec![check(1, &[], &[])]),
+            executor,
+            &RunOptions::default(),
+            &Silent,
+        )
+        .await;
+        let outcome = &report.results[0].outcome;
+        assert_eq!((outcome.status(), outcome.attempts()), (Status::Error, 3));
+        assert_eq!(outcome.error(), Some(ErrorClass::Timeout));
+        assert!(outcome.message().contains("1s timeout"), "{}", outcome.message());
+        // Three attempts of 1s (plus the grace) and the backoff between them, nothing more.
+        let bound = 3 * (Duration::from_secs(1) + GRACE) + Duration::from_millis(300);
+        let took = started.elapsed();
+        assert!(took <= bound + Duration::from_millis(50), "{took:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn time_in_reach_own_queues_does_not_count_against_the_timeout() {
+        let executor = Scripted::new();
+        let report = run(
+            plan(vec![check(8, &[], &[])]),
+            executor,
+            &RunOptions::default(),
+            &Silent,
+        )
+        .await;
+        assert_eq!(report.results[0].outcome.message(), "scripted");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_deadline_reports_what_an_attempt_published() {
+        let executor = Scripted::new();
+        let options = RunOptions {
+            deadline: Some(Duration::from_millis(300)),
+            ..RunOptions::default()
+        };
+        let report = run(plan(vec![check(7, &[], &[])]), executor, &options, &Silent).await;
+        let outcome = &report.results[0].outcome;
+        assert_eq!(outcome.status(), Status::Fail);
+        assert_eq!(outcome.message(), "");
+        assert_eq!(outcome.summary(), "seen before Deadline");
+        assert_eq!(crate::cmd::exit::of(&report.summary()), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn a_hanging_check_is_cut_off_by_the_deadline_and_the_others_finish() {
         let executor = Scripted::new();
         let options = RunOptions {
@@ -333,7 +496,12 @@ mod tests {
             deadline: Some(Duration::from_secs(10)),
             ..RunOptions::default()
         };
-        let checks = vec![check(1, &[], &[]), check(3, &[], &[]), check(4, &[], &[])];
+        // Its timeout is longer than the run's deadline: the deadline cuts it off.
+        let hanging = Check {
+            timeout: Duration::from_secs(3600),
+            ..check(1, &[], &[])
+        };
+        let checks = vec![hanging, check(3, &[], &[]), check(4, &[], &[])];
         let report = run(plan(checks), executor, &options, &Silent).await;
         let statuses: Vec<Status> = report.results.iter().map(|r| r.outcome.status()).collect();
         assert_eq!(statuses, [Status::Skip, Status::Error, Status::Error]);
@@ -352,7 +520,11 @@ mod tests {
             deadline: Some(Duration::from_secs(1)),
             ..RunOptions::default()
         };
-        let checks = vec![check(1, &[], &[]), check(3, &[], &[]), check(4, &[], &[])];
+        let hanging = Check {
+            timeout: Duration::from_secs(3600),
+            ..check(1, &[], &[])
+        };
+        let checks = vec![hanging, check(3, &[], &[]), check(4, &[], &[])];
         let report = run(plan(checks), executor, &options, &Silent).await;
         assert_eq!(report.results.len(), 3);
         assert!(report

@@ -44,9 +44,42 @@ pub struct OutputArgs {
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
 
-    /// Write the report to this file (atomically) instead of stdout.
+    /// Write the report to this file instead of stdout: a file is replaced atomically (through a
+    /// symlink, its target), a FIFO or device is written through; an input of the run is refused.
     #[arg(short, long, value_name = "PATH")]
     pub output: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// What a report says besides the run itself, and when it says nothing: for cron and CI.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Print nothing when every check passes (cron mails only what needs attention); with -o,
+    /// the file is still written, and the human report is printed when something did not pass.
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// Compare with an earlier JSON report of this reach (same schema_version) and report what
+    /// changed: ports, statuses, TLS versions and suites, certificates, DNS answers.
+    #[arg(long, value_name = "PREV.json")]
+    pub baseline: Option<PathBuf>,
+
+    /// Exit 1 when anything changed since --baseline (Nagios: WARNING at least).
+    #[arg(long, requires = "baseline")]
+    pub fail_on_change: bool,
+
+    /// Also write the same run's report in another format to a file (repeatable), e.g.
+    /// prometheus=/var/lib/node_exporter/reach.prom beside --format json -o report.json.
+    #[arg(long, value_name = "FORMAT=PATH", value_parser = super::outputs::parse_also)]
+    pub also: Vec<super::outputs::Also>,
+
+    /// With --format nagios: a certificate that expires within N days, and is still valid, is a
+    /// WARNING.
+    #[arg(long, value_name = "N", default_value_t = crate::report::rendering::DEFAULT_WARN_CERT_DAYS,
+          value_parser = clap::value_parser!(u32).range(0..=3650))]
+    pub warn_cert_days: u32,
 }
 
 #[derive(Debug, Args)]

@@ -1,5 +1,6 @@
 //! The process exit codes (DESIGN.md): 0 every check passed, 1 at least one failed, 2 bad usage
-//! (nothing was probed), 3 something could not be observed and nothing failed.
+//! (nothing was probed) or nothing checked, 3 something could not be observed (or the report
+//! could not be written) and nothing failed; 130 and 143 when SIGINT or SIGTERM ended the run.
 
 use crate::outcome::Summary;
 
@@ -9,8 +10,13 @@ pub const PASS: u8 = 0;
 pub const FAIL: u8 = 1;
 /// Bad usage or a bad spec: nothing was probed.
 pub const USAGE: u8 = 2;
-/// At least one check could not be observed (an error, or cut off by the deadline), none failed.
+/// At least one check could not be observed (an error, or cut off by the deadline), none failed;
+/// or the checks ran and their report could not be written.
 pub const UNOBSERVED: u8 = 3;
+/// SIGINT ended the run (128 + 2, as a shell reports it); no report was written.
+pub const INTERRUPTED: u8 = 130;
+/// SIGTERM ended the run (128 + 15); no report was written.
+pub const TERMINATED: u8 = 143;
 
 /// The exit code of a run with these results: 1 on any fail; else 3 when anything could not be
 /// observed (an error, or a check the deadline cut off); else 0.

@@ -10,6 +10,7 @@ pub mod demo;
 pub mod exit;
 pub mod listeners;
 pub mod man;
+pub mod outputs;
 pub mod run;
 pub mod scan;
 pub mod schema;

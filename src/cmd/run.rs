@@ -13,7 +13,7 @@ use std::time::Duration;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Check files (TOML) to run together.
+    /// Check files (TOML) to run together; `-` reads one from stdin.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
 
@@ -23,15 +23,16 @@ pub struct RunArgs {
     #[command(flatten)]
     pub vars: VarArgs,
 
-    /// Run only checks with this tag (repeatable: any of them).
+    /// Run only checks with this tag (repeatable: any of them); a TAG no check carries is an error.
     #[arg(long = "tag", value_name = "TAG")]
     pub tags: Vec<String>,
 
     /// The vantage point this run is made from; checks bound to other vantage points are skipped.
+    /// A NAME no check declares is an error.
     #[arg(long, value_name = "NAME")]
     pub vantage: Option<String>,
 
-    /// Timeout of each attempt, replacing every check's own (e.g. 500ms, 3s).
+    /// Timeout of each attempt from start to end, replacing every check's own (e.g. 500ms, 3s).
     #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
     pub timeout: Option<Duration>,
 
@@ -44,7 +45,7 @@ pub struct RunArgs {
           value_parser = parse_concurrency)]
     pub concurrency: usize,
 
-    /// Stop the whole run after this long; unfinished checks are reported as skip.
+    /// Stop the whole run after this long; unfinished checks report what they had seen, or skip.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub deadline: Option<Duration>,
 
@@ -86,7 +87,10 @@ pub fn execute(args: RunArgs, color: ColorChoice) -> u8 {
         vantage: args.vantage,
     };
     match Session::new(&plan, args.connect, Environment::Process, &args.output, color) {
-        Ok(session) => session.with_options(run_options).execute(plan),
+        Ok(session) => session
+            .with_options(run_options)
+            .with_inputs(args.files)
+            .execute(plan),
         Err(e) => {
             eprintln!("error: {e}");
             exit::USAGE

@@ -22,7 +22,8 @@ Exit codes:
   0  no open port outside --allow (or no --allow: an inventory)
   1  at least one open port is not in --allow
   2  bad usage: nothing was probed
-  3  some ports could not be probed and no finding was made";
+  3  some ports could not be probed (or the --deadline cut the scan short) and no finding was made,
+     or the report could not be written";
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {
@@ -55,7 +56,8 @@ pub struct ScanArgs {
           value_parser = parse_concurrency)]
     pub concurrency: usize,
 
-    /// Stop after this long; hosts not finished are reported as skip.
+    /// Stop after this long: a scan cut short reports the ports it probed (and its findings);
+    /// hosts not started are reported as skip.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub deadline: Option<Duration>,
 
@@ -95,6 +97,15 @@ pub fn execute(args: ScanArgs, color: ColorChoice) -> u8 {
         retries: args.retries,
         concurrency: args.concurrency,
     };
+    // A scan connects to every port of its host, so only `HOST:*:ADDR` can pin it; a port-bound
+    // override would silently leave the scan to the system's resolver.
+    if let Some(bound) = args.resolve.iter().find(|o| o.port.is_some()) {
+        eprintln!(
+            "error: --resolve {bound} names a port, but a scan connects to every port: use {}:*:ADDR",
+            bound.host
+        );
+        return exit::USAGE;
+    }
     let plan = match command_line::scan(request) {
         Ok(plan) => plan,
         Err(e) => {

@@ -1,23 +1,28 @@
 //! One [`Session`] runs every command's plan: it is built once, from the shared connect and
 //! output arguments (as ripgrep's high-level arguments are from its low-level ones), before
-//! anything is probed, so a bad `--ca-file`, proxy variable or `-o` path stops the command
-//! with exit code 2; then it runs the plan, renders the report and says the exit code.
+//! anything is probed, so a bad `--ca-file`, proxy variable, filter or `-o` path stops the
+//! command with exit code 2; then it runs the plan, renders the report and says the exit code.
 
 use super::args::{ColorChoice, ConnectArgs, OutputArgs};
 use super::exit;
+use super::outputs;
 use crate::outcome::Summary;
 use crate::probe::http::proxy_env::ProxyEnvError;
 use crate::probe::http::settings::HttpCtx;
-use crate::probe::scan::{limits, shared::ScanShared};
+use crate::probe::limits;
+use crate::probe::scan::shared::ScanShared;
 use crate::probe::Ctx;
+use crate::report::baseline::{Baseline, BaselineError};
+use crate::report::lock::LockError;
 use crate::report::progress::{Bar, PortBar};
-use crate::report::{self, Destination, Format};
-use crate::resolve::Resolver;
+use crate::report::{self, nagios, Destination, Format, OutputError, Rendering};
+use crate::resolve::{ResolveOverride, Resolver};
 use crate::run::{self, Progress, RunOptions, RunReport, Silent};
-use crate::spec::{Plan, ProbeSpec};
+use crate::spec::{Check, Host, Plan, ProbeSpec};
 use crate::trust::{Trust, TrustError};
 use std::io::{self, IsTerminal};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// Why a session could not be set up; nothing was probed.
@@ -29,10 +34,40 @@ pub enum SessionError {
     Proxy(#[from] ProxyEnvError),
     #[error("no check is selected by {0}: nothing would be probed")]
     NothingSelected(String),
-    #[error("cannot write the report to {}: {source}", path.display())]
-    Output { path: PathBuf, source: io::Error },
+    /// A `--tag` or `--vantage` value that no check of the run carries: a typo, most likely.
+    #[error("no check is selected by {flag} {value}: no check of this run {carries} it; {known}")]
+    UnknownFilter {
+        flag: &'static str,
+        value: String,
+        carries: &'static str,
+        known: String,
+    },
+    #[error(
+        "--resolve {0} pins {host} for one port only, but a scan of {host} connects to every port: use {host}:*:ADDR",
+        host = .0.host
+    )]
+    PortPinnedScan(ResolveOverride),
+    #[error(transparent)]
+    Output(#[from] OutputError),
     #[error("cannot start the async runtime: {0}")]
     Runtime(io::Error),
+    #[error(transparent)]
+    Baseline(#[from] BaselineError),
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    #[error("--also names {} twice, or the same file as -o", .0.display())]
+    SameOutput(PathBuf),
+}
+
+impl SessionError {
+    /// Nothing was probed in any case; a report that another run is still writing is not a
+    /// usage error but a run that could not be made.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            SessionError::Lock(LockError::Busy { .. }) => exit::UNOBSERVED,
+            _ => exit::USAGE,
+        }
+    }
 }
 
 /// How a command's report looks to people: the checks table, or a command's own table.
@@ -62,6 +97,8 @@ pub struct Session<'a> {
     output: &'a OutputArgs,
     color: ColorChoice,
     view: View,
+    /// The files the run reads: `-o` must not name any of them.
+    inputs: Vec<PathBuf>,
 }
 
 impl<'a> Session<'a> {
@@ -75,6 +112,9 @@ impl<'a> Session<'a> {
         output: &'a OutputArgs,
         color: ColorChoice,
     ) -> Result<Session<'a>, SessionError> {
+        if let Some(pinned) = port_pinned_scan(plan, &connect.names.resolve) {
+            return Err(SessionError::PortPinnedScan(pinned.clone()));
+        }
         let resolver = Resolver::new(connect.names.resolve).with_dns_server(connect.names.dns.dns_server);
         let needs_roots = plan.checks.iter().any(|c| c.kind().may_verify_certificates());
         let trust = match (connect.ca_file.as_deref(), needs_roots) {
@@ -90,7 +130,7 @@ impl<'a> Session<'a> {
             resolver,
             trust,
             http,
-            scan: scan_budget(plan),
+            scan: scan_budget(plan, output.report.quiet),
         };
         Ok(Session {
             ctx,
@@ -98,6 +138,7 @@ impl<'a> Session<'a> {
             output,
             color,
             view: View::Checks,
+            inputs: connect.ca_file.into_iter().collect(),
         })
     }
 
@@ -113,61 +154,261 @@ impl<'a> Session<'a> {
         self
     }
 
+    /// Files the run reads besides `--ca-file` (check files, a policy file): `-o` may not name
+    /// one of them.
+    #[must_use]
+    pub fn with_inputs(mut self, inputs: impl IntoIterator<Item = PathBuf>) -> Self {
+        self.inputs.extend(inputs);
+        self
+    }
+
     /// Runs the plan and writes its report; returns the exit code.
     pub fn execute(self, plan: Plan) -> u8 {
+        let nagios = self.output.format == Format::Nagios;
         match self.try_execute(plan) {
             Ok(code) => code,
             Err(e) => {
                 eprintln!("error: {e}");
-                exit::USAGE
+                if nagios {
+                    // A plugin that could not run says UNKNOWN, with the reason, where Nagios reads.
+                    let line = report::escape::visible(&e.to_string()).replace('|', "¦");
+                    println!("REACH UNKNOWN - {line}");
+                    return exit::UNOBSERVED;
+                }
+                e.exit_code()
             }
         }
     }
 
-    fn try_execute(self, plan: Plan) -> Result<u8, SessionError> {
-        if let Some(filters) = nothing_selected(&plan, &self.options) {
-            return Err(SessionError::NothingSelected(filters));
-        }
+    fn try_execute(mut self, plan: Plan) -> Result<u8, SessionError> {
+        check_filters(&plan, &self.options)?;
+        let flags = &self.output.report;
+        let baseline = flags.baseline.as_deref().map(Baseline::load).transpose()?;
+        // `-o` and `--also` must not name a file the run reads, the baseline included.
+        self.inputs.extend(flags.baseline.iter().cloned());
         let path = self.output.output.as_deref();
-        let destination = Destination::open(path).map_err(|source| SessionError::Output {
-            path: path.unwrap_or(Path::new("-")).to_owned(),
-            source,
-        })?;
+        let mut files: Vec<&Path> = path.into_iter().collect();
+        for also in &flags.also {
+            if files.contains(&also.path.as_path()) {
+                return Err(SessionError::SameOutput(also.path.clone()));
+            }
+            files.push(&also.path);
+        }
+        // Held until the reports are written; waiting for them spends the run's --deadline.
+        let _locks = outputs::lock_all(&files, &mut self.options.deadline, flags.quiet)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
             .map_err(SessionError::Runtime)?;
+        // Installed before the temporary report files exist, so that no signal can leave one
+        // behind; from here on SIGINT and SIGTERM end the process through the watcher.
+        let temp_files = watch_signals(&runtime);
+        let mut destinations = vec![(self.output.format, Destination::open(path, &self.inputs)?)];
+        for also in &flags.also {
+            destinations.push((also.format, Destination::open(Some(&also.path), &self.inputs)?));
+        }
+        {
+            let mut temps = temp_files
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            temps.extend(
+                destinations
+                    .iter()
+                    .filter_map(|(_, d)| d.temp_path())
+                    .map(Path::to_owned),
+            );
+        }
+        let selected = plan
+            .checks
+            .iter()
+            .filter(|check| run::filter(check, &self.options).is_none())
+            .count();
+        let (concurrency, raise) = limits::check_concurrency(
+            plan.checks
+                .iter()
+                .filter(|check| run::filter(check, &self.options).is_none()),
+            self.options.concurrency,
+        );
+        if concurrency < self.options.concurrency.min(selected) && self.view == View::Checks {
+            eprintln!(
+                "note: the open-file limit (soft {}) allows {concurrency} checks at once, not {}: the run uses {concurrency}",
+                raise.soft(),
+                self.options.concurrency
+            );
+        }
+        self.options.concurrency = concurrency;
         let bar = match self.view {
             View::Scan => PortBar::on_terminal(Arc::clone(&self.ctx.scan.progress))
                 .map(|b| Box::new(b) as Box<dyn Progress>),
             View::Checks | View::Listeners => Bar::on_terminal().map(|b| Box::new(b) as Box<dyn Progress>),
         };
         let progress: &dyn Progress = bar.as_deref().unwrap_or(&Silent);
-        let report: RunReport = runtime.block_on(run::run(plan, Arc::new(self.ctx), &self.options, progress));
+        PROBED.store(true, Ordering::Relaxed);
+        let ctx = Arc::new(self.ctx);
+        let report: RunReport = runtime.block_on(run::run(plan, Arc::clone(&ctx), &self.options, progress));
         let summary: Summary = report.summary();
-        let format = self.output.format;
-        let colored = format == Format::Human && wants_color(self.color, destination.is_stdout());
-        let text = match (format, self.view) {
-            (Format::Human, View::Scan) => report::scan::render(&report, colored),
-            (Format::Human, View::Listeners) => report::listeners::render(&report, colored),
-            (format, _) => report::render(&report, format, colored),
-        };
-        match destination.write(&text) {
-            Ok(()) => {}
-            // Whoever read our output stopped reading (`reach run ... | head`): not a crash.
-            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
-            Err(e) => {
-                eprintln!("error: cannot write the report: {e}");
-                return Ok(exit::USAGE.max(exit::of(&summary)));
+        if let Some(note) = report::human::vantage_note(&report) {
+            if !flags.quiet {
+                eprintln!("note: {note}");
             }
         }
-        Ok(exit::of(&summary))
+        for unused in ctx.resolver.unused_overrides() {
+            let port = unused
+                .port
+                .map_or_else(|| "any port".to_owned(), |p| format!("port {p}"));
+            eprintln!(
+                "warning: --resolve {unused} was not used: no check of this run looked up {} on {port}",
+                unused.host
+            );
+        }
+        let format = self.output.format;
+        let to_stdout = destinations[0].1.is_stdout();
+        let colored = format == Format::Human && wants_color(self.color, to_stdout);
+        let changes = baseline.and_then(|baseline| match baseline.compare(&report) {
+            Ok(changes) => Some(changes),
+            Err(e) => {
+                eprintln!("warning: cannot compare the run with the baseline: {e}");
+                None
+            }
+        });
+        let rendering = Rendering {
+            color: colored,
+            changes: changes.as_ref(),
+            warn_cert_days: flags.warn_cert_days,
+            fail_on_change: flags.fail_on_change,
+        };
+        let nothing_checked = summary.total > 0 && summary.pass + summary.fail + summary.error == 0;
+        let code = match format {
+            // Nagios reads its own states; a run that checked nothing cannot vouch: UNKNOWN.
+            Format::Nagios if nothing_checked => exit::UNOBSERVED,
+            Format::Nagios => nagios::state(&report, &rendering).code(),
+            _ if nothing_checked => exit::USAGE,
+            _ if rendering.changed_and_fails() => exit::FAIL,
+            _ => exit::of(&summary),
+        };
+        let human = |rendering: &Rendering<'_>| {
+            let mut text = match self.view {
+                View::Scan => report::scan::render(&report, rendering.color),
+                View::Listeners => report::listeners::render(&report, rendering.color),
+                View::Checks => report::render(&report, Format::Human, rendering),
+            };
+            if let Some(changes) = rendering.changes {
+                text.push_str(&report::changes::render_human(changes));
+            }
+            text
+        };
+        let plain = Rendering {
+            color: false,
+            ..rendering
+        };
+        if flags.quiet && code != exit::PASS && !to_stdout {
+            // Cron mails what a job prints: with the report in a file, say what needs attention.
+            let _ = Destination::Stdout.write(&human(&plain));
+        }
+        let mut unwritten = false;
+        for (index, (format, destination)) in destinations.into_iter().enumerate() {
+            let rendering = if index == 0 { &rendering } else { &plain };
+            let text = match format {
+                Format::Human => human(rendering),
+                format => report::render(&report, format, rendering),
+            };
+            if index == 0 && flags.quiet && code == exit::PASS && destination.is_stdout() {
+                continue;
+            }
+            let name = destination.name();
+            let stdout = destination.is_stdout();
+            match destination.write(&text) {
+                Ok(()) => {}
+                // Whoever read our output stopped reading (`reach run ... | head`): not a crash.
+                Err(e) if stdout && e.kind() == io::ErrorKind::BrokenPipe => {}
+                Err(e) => {
+                    eprintln!("error: cannot write the report to {name}: {e}");
+                    unwritten = true;
+                }
+            }
+        }
+        if unwritten {
+            // Probing happened: the exit code says what it found, never "usage" (2), and never a
+            // pass when nobody can read the report.
+            eprintln!("{}", summary_line(&summary, report.duration));
+            return Ok(if summary.fail > 0 {
+                exit::FAIL
+            } else {
+                exit::UNOBSERVED
+            });
+        }
+        if nothing_checked {
+            eprintln!(
+                "error: nothing was checked: all {} selected checks were skipped",
+                summary.total
+            );
+        }
+        Ok(code)
     }
+}
+
+/// Set once a session starts probing. Exit code 2 means nothing was probed, but a Nagios
+/// CRITICAL is 2 as well: the command line turns a 2 into UNKNOWN (3) only when this is unset.
+static PROBED: AtomicBool = AtomicBool::new(false);
+
+/// Whether this process has started probing.
+pub fn probed() -> bool {
+    PROBED.load(Ordering::Relaxed)
+}
+
+/// The counts of a run in one line, for stderr when the report itself could not be written.
+fn summary_line(summary: &Summary, duration: std::time::Duration) -> String {
+    format!(
+        "{} checks in {}: {} pass, {} fail, {} error, {} skip (this report was not written)",
+        summary.total,
+        report::human::time(duration),
+        summary.pass,
+        summary.fail,
+        summary.error,
+        summary.skip
+    )
+}
+
+/// The temporary report files a signal must remove, once there are some.
+type TempFiles = Arc<std::sync::Mutex<Vec<PathBuf>>>;
+
+/// Installs handlers for SIGINT and SIGTERM whose task, on the runtime's workers, removes the
+/// temporary report file (if one was made by then) and ends the process with 128 + the signal's
+/// number, as a shell reports a process a signal killed. The run, the opening of a FIFO and the
+/// writing of the report may all be blocking the main thread when the signal arrives: the
+/// watcher does not wait for them. When the handlers cannot be installed, the signals keep their
+/// default effect.
+fn watch_signals(runtime: &tokio::runtime::Runtime) -> TempFiles {
+    use tokio::signal::unix::{signal, SignalKind};
+    let temp_files: TempFiles = Arc::default();
+    let installed = runtime.block_on(async {
+        Some((
+            signal(SignalKind::interrupt()).ok()?,
+            signal(SignalKind::terminate()).ok()?,
+        ))
+    });
+    let Some((mut interrupt, mut terminate)) = installed else {
+        return temp_files;
+    };
+    let watched = Arc::clone(&temp_files);
+    runtime.spawn(async move {
+        let (name, code) = tokio::select! {
+            _ = interrupt.recv() => ("SIGINT", exit::INTERRUPTED),
+            _ = terminate.recv() => ("SIGTERM", exit::TERMINATED),
+        };
+        let paths = std::mem::take(&mut *watched.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        for path in paths {
+            let _ = std::fs::remove_file(path);
+        }
+        eprintln!("\nreach: interrupted by {name}: no report was written");
+        std::process::exit(i32::from(code));
+    });
+    temp_files
 }
 
 /// The socket budget of the plan's scans: the open-file limit is raised (and stderr told) only
 /// when the plan holds scan checks.
-fn scan_budget(plan: &Plan) -> ScanShared {
+fn scan_budget(plan: &Plan, quiet: bool) -> ScanShared {
     let wanted = plan
         .checks
         .iter()
@@ -181,6 +422,7 @@ fn scan_budget(plan: &Plan) -> ScanShared {
     };
     match limits::raise_nofile(concurrency) {
         limits::Raise::Enough { .. } => {}
+        limits::Raise::Raised { .. } if quiet => {}
         limits::Raise::Raised { from, to } => {
             eprintln!("note: raised the open-file soft limit from {from} to {to} for {concurrency} concurrent connects");
         }
@@ -193,6 +435,68 @@ fn scan_budget(plan: &Plan) -> ScanShared {
         }
     }
     ScanShared::new(limits::socket_budget())
+}
+
+/// A scan looks its host up for no particular port, so only a `--resolve HOST:*:ADDR` answers
+/// for it; one pinned to a port would leave the scan to ask the system's resolver for a name the
+/// user pinned. The first such override, if any.
+fn port_pinned_scan<'o>(plan: &Plan, overrides: &'o [ResolveOverride]) -> Option<&'o ResolveOverride> {
+    let scanned = |name: &str| {
+        plan.checks.iter().any(|check| {
+            matches!(&check.probe, ProbeSpec::Scan(scan) if matches!(&scan.host, Host::Name(n) if n == name))
+        })
+    };
+    overrides.iter().find(|o| {
+        o.port.is_some()
+            && scanned(&o.host)
+            && !overrides
+                .iter()
+                .any(|other| other.host == o.host && other.port.is_none())
+    })
+}
+
+/// Refuses filters that would make a silent pass: a `--tag` or `--vantage` value no check
+/// carries (a typo), and filters that together select nothing.
+fn check_filters(plan: &Plan, options: &RunOptions) -> Result<(), SessionError> {
+    let known = |values: &dyn Fn(&Check) -> &[String]| -> Vec<String> {
+        let mut all: Vec<String> = plan
+            .checks
+            .iter()
+            .flat_map(|c| values(c).iter().cloned())
+            .collect();
+        all.sort_unstable();
+        all.dedup();
+        all
+    };
+    let list = |what: &str, values: &[String]| {
+        if values.is_empty() {
+            format!("the checks carry no {what}")
+        } else {
+            format!("the checks carry the {what}s {}", values.join(", "))
+        }
+    };
+    let tags = known(&|c| &c.tags);
+    if let Some(tag) = options.tags.iter().find(|t| !tags.contains(t)) {
+        return Err(SessionError::UnknownFilter {
+            flag: "--tag",
+            value: tag.clone(),
+            carries: "is tagged with",
+            known: list("tag", &tags),
+        });
+    }
+    let vantages = known(&|c| &c.vantage);
+    if let Some(vantage) = options.vantage.as_ref().filter(|v| !vantages.contains(v)) {
+        return Err(SessionError::UnknownFilter {
+            flag: "--vantage",
+            value: vantage.clone(),
+            carries: "is bound to",
+            known: list("vantage", &vantages),
+        });
+    }
+    if let Some(filters) = nothing_selected(plan, options) {
+        return Err(SessionError::NothingSelected(filters));
+    }
+    Ok(())
 }
 
 /// A run whose filters select nothing would pass silently: the filters that did it, if so.
@@ -239,5 +543,37 @@ pub fn print(text: &str) -> u8 {
             eprintln!("error: cannot write to stdout: {e}");
             exit::USAGE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::command_line::{self, ScanRequest};
+
+    fn scan_plan(host: &str) -> Plan {
+        command_line::scan(ScanRequest {
+            hosts: host,
+            ports: vec![22],
+            allow: None,
+            timeout: std::time::Duration::from_secs(1),
+            retries: 0,
+            concurrency: 8,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn a_scan_of_a_name_pinned_to_one_port_is_refused() {
+        let plan = scan_plan("db.test");
+        let pinned: Vec<ResolveOverride> = vec!["db.test:5432:127.0.0.1".parse().unwrap()];
+        assert_eq!(port_pinned_scan(&plan, &pinned), Some(&pinned[0]));
+        let both: Vec<ResolveOverride> = vec![
+            "db.test:5432:127.0.0.1".parse().unwrap(),
+            "db.test:*:127.0.0.1".parse().unwrap(),
+        ];
+        assert_eq!(port_pinned_scan(&plan, &both), None);
+        let other: Vec<ResolveOverride> = vec!["api.test:443:127.0.0.1".parse().unwrap()];
+        assert_eq!(port_pinned_scan(&plan, &other), None);
     }
 }

@@ -39,14 +39,43 @@ pub struct TlsArgs {
     #[arg(long)]
     pub exact: bool,
 
-    /// Suite classes that must not be accepted: cbc, rsa-kx, 3des, rc4, null, export, anon ...
+    /// Suite or group classes that must not be accepted: cbc, rsa-kx, 3des, rc4, null, export,
+    /// anon ..., weak-group (curves under 224 bits), ffdhe-small (ffdhe2048).
     #[arg(long, value_name = "LIST")]
     pub forbid: Option<String>,
+
+    /// Every version below this must be refused, one at or above it accepted (e.g. TLSv1.2);
+    /// replaces the protocols of --policy.
+    #[arg(long = "min-protocol", value_name = "VERSION")]
+    pub min_protocol: Option<String>,
+
+    /// Where a version accepts two or more suites, the server's own order must decide.
+    #[arg(long = "server-preference")]
+    pub server_preference: bool,
+
+    /// Key-exchange groups that may be accepted (x25519, secp256r1, ffdhe2048 ...); with
+    /// --exact, exactly these.
+    #[arg(long, value_name = "LIST")]
+    pub groups: Option<String>,
+
+    /// DHE primes and FFDHE groups must have at least this many bits.
+    #[arg(long = "min-dh-bits", value_name = "BITS")]
+    pub min_dh_bits: Option<u32>,
+
+    /// Protocol features the server must show: fallback_scsv, secure_renegotiation,
+    /// extended_master_secret, session_id_resumption, ticket_resumption ...
+    #[arg(long, value_name = "LIST")]
+    pub require: Option<String>,
+
+    /// Protocol features the server must not show: compression, client_renegotiation,
+    /// heartbleed, ccs_injection, early_data ...
+    #[arg(long, value_name = "LIST")]
+    pub deny: Option<String>,
 
     #[command(flatten)]
     pub output: OutputArgs,
 
-    /// Timeout of each connection (e.g. 500ms, 3s).
+    /// Time one attempt of the audit may take, enumeration and handshake included (e.g. 5s).
     #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
     pub timeout: Option<Duration>,
 
@@ -65,6 +94,12 @@ pub fn execute(args: TlsArgs, color: ColorChoice) -> u8 {
             tls13_ciphers: args.tls13_ciphers.as_deref(),
             exact: args.exact,
             forbid: args.forbid.as_deref(),
+            min_protocol: args.min_protocol.as_deref(),
+            server_preference: args.server_preference,
+            groups: args.groups.as_deref(),
+            min_dh_bits: args.min_dh_bits,
+            require: args.require.as_deref(),
+            deny: args.deny.as_deref(),
         },
         timeout: args.timeout,
     };
@@ -75,8 +110,14 @@ pub fn execute(args: TlsArgs, color: ColorChoice) -> u8 {
             return exit::USAGE;
         }
     };
+    // A policy that names a file is an input: `-o` must not overwrite it.
+    let policy_file = args
+        .policy
+        .as_deref()
+        .map(std::path::PathBuf::from)
+        .filter(|path| path.exists());
     match Session::new(&plan, args.connect, Environment::Process, &args.output, color) {
-        Ok(session) => session.execute(plan),
+        Ok(session) => session.with_inputs(policy_file).execute(plan),
         Err(e) => {
             eprintln!("error: {e}");
             exit::USAGE

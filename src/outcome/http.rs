@@ -1,5 +1,7 @@
 //! What an HTTP-speaking check (http, websocket, endpoint) saw.
 
+use super::verdict::Verdict;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 /// What an HTTP-speaking check saw, as far as it got.
@@ -8,7 +10,7 @@ pub struct HttpObservation {
     /// The URL of the last request made (after redirects).
     pub url: String,
     /// The address connected to (the proxy's, through a proxy).
-    pub address: Option<std::net::SocketAddr>,
+    pub address: Option<SocketAddr>,
     /// The proxy used, without credentials; `None` when direct.
     pub proxy: Option<String>,
     /// True when the request went over a connection an earlier request had opened.
@@ -16,7 +18,7 @@ pub struct HttpObservation {
     pub tls: Option<TlsSession>,
     /// The last response's status.
     pub status: Option<u16>,
-    /// `HTTP/1.1`, ...
+    /// `HTTP/1.1`, `HTTP/2`: the version the answer came over.
     pub version: Option<String>,
     /// Every redirect answered, in order.
     pub redirects: Vec<RedirectHop>,
@@ -25,8 +27,24 @@ pub struct HttpObservation {
     /// Response times over `samples` requests.
     pub latency: Option<LatencyStats>,
     pub body_bytes: Option<u64>,
+    /// The body was longer than what reach keeps (or reads): rules saw only its start.
+    pub body_truncated: bool,
     /// For WebSocket checks: whether the echo came back unchanged.
     pub echoed: Option<bool>,
+    /// `addresses = "all"`: what each address of the name answered, in resolver order.
+    pub addresses: Vec<AddressExchange>,
+}
+
+/// What one address of an `addresses = "all"` check answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddressExchange {
+    pub address: SocketAddr,
+    pub verdict: Verdict,
+    /// The last response's status, when one came.
+    pub status: Option<u16>,
+    /// Why the verdict is what it is; empty for a pass.
+    pub message: String,
+    pub response_time: Option<Duration>,
 }
 
 /// The negotiated TLS session of a connection.

@@ -18,7 +18,7 @@ mod verdict;
 
 pub use dns::{DnsAnswer, DnsObservation, DnsRecord, ServerAnswer};
 pub use finding::{Finding, Outcome};
-pub use http::{HttpObservation, LatencyStats, RedirectHop, TlsSession};
+pub use http::{AddressExchange, HttpObservation, LatencyStats, RedirectHop, TlsSession};
 pub use listen::{BindScope, ListeningSocket, OwningProcess, Transport};
 pub use observed::Observed;
 pub use port::{
@@ -28,7 +28,7 @@ pub use port::{
 pub use summary::Summary;
 pub use timings::Timings;
 pub use tls::{
-    Certificate, Handshake, HandshakeFailure, Preference, TlsObservation, Verification, VersionResult,
-    VersionState,
+    Certificate, DhObservation, FeatureResult, FeatureValue, GroupResult, Handshake, HandshakeFailure,
+    Preference, TlsObservation, Verification, VersionResult, VersionState,
 };
 pub use verdict::{ErrorClass, SkipReason, Stage, Status, Verdict};

@@ -87,11 +87,13 @@ pub struct AddressScan {
     pub ports: Vec<ScannedPort>,
     /// Ports that answered with a RST (only counted: a full scan has tens of thousands).
     pub closed: usize,
+    /// Ports never probed, in ascending order: the run's deadline cut the scan short.
+    pub unprobed: Vec<u16>,
     pub elapsed: Duration,
 }
 
 impl AddressScan {
-    /// How many ports were probed.
+    /// How many ports were probed to the end.
     pub fn scanned(&self) -> usize {
         self.ports.len() + self.closed
     }

@@ -3,7 +3,7 @@
 //! judgement is kept beside the observation, in [`super::Observed::Tls`]).
 
 use super::verdict::ErrorClass;
-use crate::tls::{Suite, Version};
+use crate::tls::{Feature, Group, Suite, Version};
 use std::net::SocketAddr;
 
 /// Everything one TLS check saw.
@@ -15,6 +15,12 @@ pub struct TlsObservation {
     /// One entry per probed version, oldest first.
     pub versions: Vec<VersionResult>,
     pub handshake: Result<Handshake, HandshakeFailure>,
+    /// Key-exchange groups per accepted version that has any (None: not probed).
+    pub groups: Option<Vec<GroupResult>>,
+    /// The DHE prime (None: not probed).
+    pub dh: Option<DhObservation>,
+    /// The protocol checks that were run, in [`Feature::ALL`] order.
+    pub features: Vec<FeatureResult>,
     /// How many hellos enumeration sent.
     pub probes: usize,
 }
@@ -27,6 +33,67 @@ impl TlsObservation {
     pub fn version(&self, version: Version) -> Option<&VersionResult> {
         self.versions.iter().find(|v| v.version == version)
     }
+
+    pub fn feature(&self, feature: Feature) -> Option<&FeatureResult> {
+        self.features.iter().find(|f| f.feature == feature)
+    }
+}
+
+/// The groups one version accepts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupResult {
+    pub version: Version,
+    /// In the server's order when it imposes one, else in reach's (the registry's).
+    pub groups: Vec<Group>,
+    /// False when a probe was inconclusive part-way: more groups may be accepted.
+    pub complete: bool,
+    pub preference: Preference,
+    /// Why the list may be incomplete.
+    pub detail: Option<String>,
+}
+
+/// The finite-field Diffie-Hellman prime of the DHE suites (TLS 1.2 and below).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DhObservation {
+    /// No accepted suite uses DHE.
+    NoDhe,
+    /// The smallest prime seen, over every version that accepts DHE suites.
+    Prime {
+        bits: u32,
+        /// The well-known group it is (`ffdhe2048`, `modp_2048`...), if any.
+        group: Option<&'static str>,
+        versions: Vec<Version>,
+    },
+    /// DHE suites are accepted but the prime could not be read.
+    Inconclusive(String),
+}
+
+/// The outcome of one protocol check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeatureValue {
+    Yes,
+    No,
+    /// Nothing conclusive was observed (the detail says why): never taken for yes or no.
+    Inconclusive,
+}
+
+impl FeatureValue {
+    pub fn from_bool(value: bool) -> FeatureValue {
+        if value {
+            FeatureValue::Yes
+        } else {
+            FeatureValue::No
+        }
+    }
+}
+
+/// One protocol check and what it saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeatureResult {
+    pub feature: Feature,
+    pub value: FeatureValue,
+    /// What was sent and answered, in words.
+    pub detail: String,
 }
 
 /// Whether a server accepts one protocol version.
@@ -137,7 +204,17 @@ pub struct Certificate {
     /// `RSA`, `EC`, `Ed25519`...
     pub key_type: String,
     pub key_bits: u32,
+    /// The named curve of an EC key (`secp256r1`...).
+    pub curve: Option<String>,
     /// `sha256WithRSAEncryption`, `ecdsa-with-SHA256`...
     pub signature_algorithm: String,
     pub self_signed: bool,
+    /// Whole days from not-before to not-after.
+    pub lifespan_days: i64,
+    /// The serial number, as lowercase hex bytes joined by `:`.
+    pub serial: String,
+    /// SHA-256 of the whole certificate (DER), lowercase hex: a renewal changes it.
+    pub fingerprint_sha256: String,
+    /// SHA-256 of the SubjectPublicKeyInfo (DER), lowercase hex: only a new key changes it.
+    pub key_sha256: String,
 }

@@ -40,7 +40,7 @@ pub enum Stage {
     Dns,
     Tcp,
     Tls,
-    /// An HTTP proxy's CONNECT tunnel.
+    /// The proxy: connecting to it, and its CONNECT tunnel or SOCKS5 handshake.
     Proxy,
     /// Waiting for the response's first byte (its status line and headers).
     Ttfb,
@@ -114,9 +114,9 @@ pub enum ErrorClass {
     RedirectLoop,
     /// More redirects than reach follows.
     TooManyRedirects,
-    /// The proxy refused to open a tunnel (403, 407...).
+    /// The proxy refused the connection or the tunnel (403, 407, SOCKS5 rules or credentials).
     ProxyRefused,
-    /// The proxy could not reach the target (502, 503, 504 to CONNECT).
+    /// The proxy could not reach the target (502, 503, 504 to CONNECT; SOCKS5 replies 1, 3-6).
     ProxyUpstream,
     /// The API answered, and rejected the key (401/403).
     KeyRejected,
@@ -124,6 +124,8 @@ pub enum ErrorClass {
     NoCredential,
     /// The server answered a WebSocket upgrade with something other than 101.
     UpgradeRefused,
+    /// The body was longer than reach keeps, so a rule about it could not be judged.
+    BodyTruncated,
     /// The DNS resolver refused the query (REFUSED): it will not answer for that name or client.
     ResolverRefused,
     /// The DNS resolver answered with another error code (FORMERR, NOTIMP...), or an answer
@@ -168,6 +170,7 @@ impl ErrorClass {
             ErrorClass::KeyRejected => "key-rejected",
             ErrorClass::NoCredential => "no-credential",
             ErrorClass::UpgradeRefused => "upgrade-refused",
+            ErrorClass::BodyTruncated => "body-truncated",
             ErrorClass::ResolverRefused => "resolver-refused",
             ErrorClass::DnsError => "dns-error",
             ErrorClass::DnsDrift => "dns-drift",

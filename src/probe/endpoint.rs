@@ -10,7 +10,7 @@ use super::context::Ctx;
 use super::http::exchange::{self, Exchange, Outgoing};
 use crate::classify;
 use crate::outcome::{ErrorClass, Finding, HttpObservation, Observed, Stage, Status, Verdict};
-use crate::spec::request::{AuthScheme, EndpointCheck};
+use crate::spec::request::{AuthScheme, EndpointCheck, HttpVersion};
 use crate::text::ms;
 use http::{HeaderName, HeaderValue};
 use std::time::Duration;
@@ -44,10 +44,12 @@ pub async fn attempt(ctx: &Ctx, check: &EndpointCheck, timeout: Duration) -> Att
     let out = Outgoing {
         method: &http::Method::GET,
         url: &check.url,
+        version: HttpVersion::Auto,
         headers: &[],
         secret,
         body: None,
         proxy: &check.proxy,
+        pin: None,
     };
     let mut attempt = match exchange::exchange(ctx, &out, timeout).await {
         Err(error) => error.into_attempt(HttpObservation {
@@ -149,7 +151,9 @@ fn judge(check: &EndpointCheck, exchange: &Exchange, key_variable: Option<&str>)
         response_time: Some(exchange.response_time),
         latency: None,
         body_bytes: Some(exchange.body_bytes),
+        body_truncated: exchange.body_truncated,
         echoed: None,
+        addresses: Vec::new(),
     };
     Attempt {
         finding: Finding::new(verdict, summary)

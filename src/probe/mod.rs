@@ -7,10 +7,12 @@ pub mod context;
 pub mod dns;
 pub mod endpoint;
 pub mod http;
+pub mod limits;
 pub mod listen;
 pub mod scan;
 pub mod tcp;
 pub mod tls;
+pub mod watch;
 pub mod websocket;
 
 pub use attempt::Attempt;

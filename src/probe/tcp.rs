@@ -12,15 +12,19 @@ use crate::spec::{PortExpectation, TcpCheck};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-/// One attempt of a TCP check: resolve, then connect to every address at once.
+/// One attempt of a TCP check: resolve, then connect to every address at once, all within
+/// `timeout`.
 pub async fn attempt(ctx: &Ctx, check: &TcpCheck, timeout: Duration) -> Attempt {
+    let deadline = Instant::now() + timeout;
     let resolved = match ctx.resolver.resolve(&check.host, check.port, timeout).await {
         Ok(resolved) => resolved,
         Err(e) => return Attempt::unresolved(e),
     };
+    // What the lookup took is not given again to the connects.
+    let left = deadline.saturating_duration_since(Instant::now());
     let probes = resolved.addresses.iter().map(|&address| async move {
         let started = Instant::now();
-        let probe = connect(SocketAddr::new(address, check.port), timeout).await;
+        let probe = connect(SocketAddr::new(address, check.port), left).await;
         AddressObservation {
             address,
             probe,

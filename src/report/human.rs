@@ -2,6 +2,7 @@
 //! under every failure, and a summary. Colour only when asked for (the caller decides from the
 //! terminal and `NO_COLOR`).
 
+use super::escape::visible;
 use crate::outcome::{SkipReason, Status};
 use crate::run::{CheckResult, RunReport};
 use std::fmt::Write as _;
@@ -62,13 +63,13 @@ pub fn render(report: &RunReport, color: bool) -> String {
     let summary = report.summary();
     let mut out = String::new();
     let files = match report.files.as_slice() {
-        [one] => one.clone(),
+        [one] => visible(one).into_owned(),
         many => format!("{} files", many.len()),
     };
     let vantage = report
         .vantage
         .as_deref()
-        .map(|v| format!(", vantage {v}"))
+        .map(|v| format!(", vantage {}", visible(v)))
         .unwrap_or_default();
     let _ = writeln!(
         out,
@@ -159,7 +160,44 @@ pub fn render(report: &RunReport, color: bool) -> String {
         time(report.duration),
         counts.join(", ")
     );
+    if let Some(note) = vantage_note(report) {
+        let _ = writeln!(out, "{}", paint.paint(YELLOW, &note));
+    }
     out
+}
+
+/// Without `--vantage`, checks bound to a vantage point are not run. One line says how many,
+/// and which `--vantage` values would run them, so a run from the wrong place is not mistaken
+/// for a complete one.
+pub fn vantage_note(report: &RunReport) -> Option<String> {
+    if report.vantage.is_some() {
+        return None;
+    }
+    let mut count = 0;
+    let mut vantages: Vec<&str> = Vec::new();
+    for result in &report.results {
+        if result.outcome.skip_reason() == Some(SkipReason::VantageFilter) {
+            count += 1;
+            for vantage in &result.check.vantage {
+                if !vantages.contains(&vantage.as_str()) {
+                    vantages.push(vantage);
+                }
+            }
+        }
+    }
+    if count == 0 {
+        return None;
+    }
+    vantages.sort_unstable();
+    let noun = if count == 1 { "check was" } else { "checks were" };
+    let flags: Vec<String> = vantages
+        .iter()
+        .map(|v| format!("--vantage {}", visible(v)))
+        .collect();
+    Some(format!(
+        "{count} {noun} not run: bound to a vantage point, and this run has no --vantage; {} would run them",
+        flags.join(" or ")
+    ))
 }
 
 fn row(result: &CheckResult) -> Row {
@@ -171,10 +209,10 @@ fn row(result: &CheckResult) -> Row {
     };
     Row {
         status: outcome.status(),
-        name: cut(&result.check.name, MAX_NAME),
-        target: cut(&result.check.target(), MAX_TARGET),
-        expected: result.check.expected(),
-        observed: outcome.summary().to_owned(),
+        name: cut(&visible(&result.check.name), MAX_NAME),
+        target: cut(&visible(&result.check.target()), MAX_TARGET),
+        expected: visible(&result.check.expected()).into_owned(),
+        observed: visible(outcome.summary()).into_owned(),
         time,
     }
 }
@@ -199,9 +237,9 @@ fn detail(result: &CheckResult) -> Option<String> {
     };
     Some(format!(
         "└ {}:{}  {}{attempts}",
-        source.file,
+        visible(&source.file),
         source.line,
-        outcome.message()
+        visible(outcome.message())
     ))
 }
 

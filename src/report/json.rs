@@ -1,11 +1,14 @@
 //! The JSON report: serde types built `From` the domain types, so a change to the domain never
 //! changes the published format by accident. `schema.json` beside this file describes it.
 
+use super::changes::{Change, Changes};
 use crate::outcome::{
     AddressProbe, AddressScan, DnsAnswer, DnsObservation, HttpObservation, ListeningSocket, Observed,
     Outcome, PortState, SkipReason, Summary, Timings,
 };
-use crate::outcome::{Certificate, Handshake, TlsObservation, Verification, VersionResult};
+use crate::outcome::{
+    Certificate, DhObservation, FeatureValue, Handshake, TlsObservation, Verification, VersionResult,
+};
 use crate::run::{CheckResult, RunReport};
 use crate::tls::Suite;
 use serde::Serialize;
@@ -25,6 +28,54 @@ pub struct Report<'a> {
     pub files: &'a [String],
     pub summary: SummaryJson,
     pub checks: Vec<CheckJson<'a>>,
+    /// With `--baseline` only: the report this run was compared with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineJson<'a>>,
+    /// With `--baseline` only: what changed since it (empty when nothing did).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changes: Option<Vec<ChangeJson<'a>>>,
+}
+
+#[derive(Serialize)]
+pub struct BaselineJson<'a> {
+    pub file: &'a str,
+    pub started_at: &'a str,
+}
+
+#[derive(Serialize)]
+pub struct ChangeJson<'a> {
+    pub id: &'a str,
+    pub what: &'static str,
+    pub subject: Option<&'a str>,
+    pub before: Option<&'a str>,
+    pub after: Option<&'a str>,
+}
+
+impl<'a> From<&'a Change> for ChangeJson<'a> {
+    fn from(change: &'a Change) -> Self {
+        ChangeJson {
+            id: &change.id,
+            what: change.what.as_str(),
+            subject: change.subject.as_deref(),
+            before: change.before.as_deref(),
+            after: change.after.as_deref(),
+        }
+    }
+}
+
+impl<'a> Report<'a> {
+    /// The report with what changed since a baseline.
+    #[must_use]
+    pub fn with_changes(mut self, changes: Option<&'a Changes>) -> Self {
+        if let Some(changes) = changes {
+            self.baseline = Some(BaselineJson {
+                file: &changes.file,
+                started_at: &changes.started_at,
+            });
+            self.changes = Some(changes.list.iter().map(ChangeJson::from).collect());
+        }
+        self
+    }
 }
 
 #[derive(Serialize)]
@@ -79,6 +130,9 @@ pub struct ObservedJson<'a> {
     /// scan: how many ports were in each state (closed ones are only counted).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub port_counts: Option<PortCountsJson>,
+    /// scan: the ports never probed, per address, when the scan was cut short.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unprobed: Option<Vec<UnprobedJson>>,
     /// listen: the listening sockets the check looked at.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sockets: Option<Vec<SocketJson>>,
@@ -196,6 +250,14 @@ pub struct PortCountsJson {
     pub closed: usize,
     pub filtered: usize,
     pub error: usize,
+    pub unprobed: usize,
+}
+
+#[derive(Serialize)]
+pub struct UnprobedJson {
+    pub address: String,
+    /// As ranges: `1000-65535`.
+    pub ports: String,
 }
 
 #[derive(Serialize)]
@@ -264,8 +326,24 @@ pub struct HttpJson {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub latency: Option<LatencyJson>,
     pub body_bytes: Option<u64>,
+    /// The body was longer than reach keeps: body rules saw its start only.
+    pub body_truncated: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub echoed: Option<bool>,
+    /// `addresses = "all"`: each address's own result.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub addresses: Vec<HttpAddressJson>,
+}
+
+#[derive(Serialize)]
+pub struct HttpAddressJson {
+    pub address: String,
+    pub status: &'static str,
+    pub stage: &'static str,
+    pub error: Option<&'static str>,
+    pub http_status: Option<u16>,
+    pub message: String,
+    pub response_ms: Option<f64>,
 }
 
 #[derive(Serialize)]
@@ -321,7 +399,21 @@ impl From<&HttpObservation> for HttpJson {
                 max_ms: millis(l.max),
             }),
             body_bytes: o.body_bytes,
+            body_truncated: o.body_truncated,
             echoed: o.echoed,
+            addresses: o
+                .addresses
+                .iter()
+                .map(|a| HttpAddressJson {
+                    address: a.address.to_string(),
+                    status: a.verdict.status().as_str(),
+                    stage: a.verdict.stage().as_str(),
+                    error: a.verdict.class().map(|c| c.as_str()),
+                    http_status: a.status,
+                    message: a.message.clone(),
+                    response_ms: a.response_time.map(millis),
+                })
+                .collect(),
         }
     }
 }
@@ -332,6 +424,8 @@ pub struct TimingsJson {
     pub dns_ms: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tcp_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy_ms: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls_ms: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -363,6 +457,8 @@ impl<'a> From<&'a RunReport> for Report<'a> {
             files: &report.files,
             summary: report.summary().into(),
             checks: report.results.iter().map(CheckJson::from).collect(),
+            baseline: None,
+            changes: None,
         }
     }
 }
@@ -409,8 +505,8 @@ impl<'a> From<&'a CheckResult> for CheckJson<'a> {
 
 fn skip_reason(reason: SkipReason) -> &'static str {
     match reason {
-        SkipReason::TagFilter => "tag-filter",
-        SkipReason::VantageFilter => "vantage-filter",
+        SkipReason::TagFilter => "tag",
+        SkipReason::VantageFilter => "vantage",
         SkipReason::Deadline => "deadline",
     }
 }
@@ -449,12 +545,22 @@ fn observed(outcome: &Outcome) -> ObservedJson<'_> {
         Observed::Http(observed) => Some(Box::new(HttpJson::from(observed.as_ref()))),
         _ => None,
     };
-    let (ports, port_counts) = match outcome.observed() {
+    let (ports, port_counts, unprobed) = match outcome.observed() {
         Observed::Scan { addresses } => (
             Some(addresses.iter().flat_map(ports).collect()),
             Some(port_counts(addresses)),
+            addresses.iter().any(|a| !a.unprobed.is_empty()).then(|| {
+                addresses
+                    .iter()
+                    .filter(|a| !a.unprobed.is_empty())
+                    .map(|a| UnprobedJson {
+                        address: a.address.to_string(),
+                        ports: crate::spec::port_ranges(&a.unprobed),
+                    })
+                    .collect()
+            }),
         ),
-        _ => (None, None),
+        _ => (None, None, None),
     };
     let sockets = match outcome.observed() {
         Observed::Listen { sockets } => Some(sockets.iter().map(SocketJson::from).collect()),
@@ -467,6 +573,7 @@ fn observed(outcome: &Outcome) -> ObservedJson<'_> {
         http,
         ports,
         port_counts,
+        unprobed,
         sockets,
         dns,
     }
@@ -493,6 +600,7 @@ fn port_counts(addresses: &[AddressScan]) -> PortCountsJson {
         closed: sum(&|a| a.closed),
         filtered: sum(&|a| a.count(PortState::Filtered)),
         error: sum(&|a| a.errors()),
+        unprobed: sum(&|a| a.unprobed.len()),
     }
 }
 
@@ -514,6 +622,7 @@ impl From<Timings> for TimingsJson {
         TimingsJson {
             dns_ms: t.dns.map(millis),
             tcp_ms: t.tcp.map(millis),
+            proxy_ms: t.proxy.map(millis),
             tls_ms: t.tls.map(millis),
             ttfb_ms: t.ttfb.map(millis),
         }
@@ -522,10 +631,15 @@ impl From<Timings> for TimingsJson {
 
 /// The report as pretty-printed JSON with a trailing newline.
 pub fn render(report: &RunReport) -> String {
+    render_with(report, None)
+}
+
+/// The report, with what changed since a baseline when there is one.
+pub fn render_with(report: &RunReport, changes: Option<&Changes>) -> String {
     // Sized up front: a 10,000-check report is ~10 MB, and letting the buffer double its way
     // there keeps two copies alive at once, which was half the run's peak memory.
     let mut out = Vec::with_capacity(1024 + report.results.len() * BYTES_PER_CHECK);
-    if let Err(e) = serde_json::to_writer_pretty(&mut out, &Report::from(report)) {
+    if let Err(e) = serde_json::to_writer_pretty(&mut out, &Report::from(report).with_changes(changes)) {
         return format!("{{\"error\": \"cannot serialise report: {e}\"}}\n");
     }
     out.push(b'\n');
@@ -548,8 +662,55 @@ pub struct TlsJson {
     pub handshake: Option<HandshakeJson>,
     pub handshake_error: Option<ProblemJson>,
     pub certificate: Option<CertificateJson>,
+    /// Accepted key-exchange groups over all versions (when probed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<GroupJson>>,
+    /// Per version: its groups in the order that decides, and whose order that is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups_by_version: Option<Vec<GroupVersionJson>>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub dh: Option<DhJson>,
+    /// The protocol checks that ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub features: Option<BTreeMap<&'static str, FeatureJson>>,
     pub probes: usize,
     pub violations: Vec<String>,
+}
+
+#[derive(Serialize)]
+pub struct GroupJson {
+    pub name: &'static str,
+    pub code: String,
+    pub bits: u16,
+    pub family: &'static str,
+    pub classes: Vec<&'static str>,
+    pub versions: Vec<&'static str>,
+}
+
+#[derive(Serialize)]
+pub struct GroupVersionJson {
+    pub version: &'static str,
+    pub groups: Vec<&'static str>,
+    pub preference: &'static str,
+    pub complete: bool,
+    pub detail: Option<String>,
+}
+
+/// `dh_bits` (null: no DHE suite accepted, or the prime was not readable), `dh_group` (the
+/// well-known group the prime is, if any), `dh_error`.
+#[derive(Serialize)]
+pub struct DhJson {
+    pub dh_bits: Option<u32>,
+    pub dh_group: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dh_error: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct FeatureJson {
+    /// true, false or "inconclusive".
+    pub value: serde_json::Value,
+    pub detail: String,
 }
 
 #[derive(Serialize)]
@@ -598,8 +759,10 @@ pub struct CertificateJson {
     pub days_left: Option<i64>,
     pub key_type: Option<String>,
     pub key_bits: Option<u32>,
+    pub curve: Option<String>,
     pub signature_algorithm: Option<String>,
     pub self_signed: Option<bool>,
+    pub lifespan_days: Option<i64>,
     pub chain_length: usize,
     pub ocsp_stapled: bool,
     /// `valid`, or the error class of the failure.
@@ -607,6 +770,9 @@ pub struct CertificateJson {
     pub chain_error: Option<String>,
     pub hostname: &'static str,
     pub hostname_error: Option<String>,
+    pub serial: Option<String>,
+    pub fingerprint_sha256: Option<String>,
+    pub key_sha256: Option<String>,
 }
 
 impl From<Suite> for SuiteJson {
@@ -654,14 +820,19 @@ fn certificate_json(h: &Handshake) -> CertificateJson {
         days_left: c.map(|c| c.days_left),
         key_type: c.map(|c| c.key_type.clone()),
         key_bits: c.map(|c| c.key_bits),
+        curve: c.and_then(|c| c.curve.clone()),
         signature_algorithm: c.map(|c| c.signature_algorithm.clone()),
         self_signed: c.map(|c| c.self_signed),
+        lifespan_days: c.map(|c| c.lifespan_days),
         chain_length: h.chain_length,
         ocsp_stapled: h.ocsp_stapled,
         chain,
         chain_error,
         hostname,
         hostname_error,
+        serial: c.map(|c| c.serial.clone()),
+        fingerprint_sha256: c.map(|c| c.fingerprint_sha256.clone()),
+        key_sha256: c.map(|c| c.key_sha256.clone()),
     }
 }
 
@@ -704,8 +875,84 @@ impl TlsJson {
             handshake,
             handshake_error,
             certificate,
+            groups: seen.groups.as_ref().map(|results| groups_json(results)),
+            groups_by_version: seen.groups.as_ref().map(|results| {
+                results
+                    .iter()
+                    .map(|r| GroupVersionJson {
+                        version: r.version.as_str(),
+                        groups: r.groups.iter().map(|g| g.name).collect(),
+                        preference: r.preference.as_str(),
+                        complete: r.complete,
+                        detail: r.detail.clone(),
+                    })
+                    .collect()
+            }),
+            dh: seen.dh.as_ref().map(|dh| match dh {
+                DhObservation::NoDhe => DhJson {
+                    dh_bits: None,
+                    dh_group: None,
+                    dh_error: None,
+                },
+                DhObservation::Prime { bits, group, .. } => DhJson {
+                    dh_bits: Some(*bits),
+                    dh_group: *group,
+                    dh_error: None,
+                },
+                DhObservation::Inconclusive(why) => DhJson {
+                    dh_bits: None,
+                    dh_group: None,
+                    dh_error: Some(why.clone()),
+                },
+            }),
+            features: (!seen.features.is_empty()).then(|| {
+                seen.features
+                    .iter()
+                    .map(|f| {
+                        let value = match f.value {
+                            FeatureValue::Yes => serde_json::Value::Bool(true),
+                            FeatureValue::No => serde_json::Value::Bool(false),
+                            FeatureValue::Inconclusive => serde_json::Value::from("inconclusive"),
+                        };
+                        (
+                            f.feature.as_str(),
+                            FeatureJson {
+                                value,
+                                detail: f.detail.clone(),
+                            },
+                        )
+                    })
+                    .collect()
+            }),
             probes: seen.probes,
             violations: violations.to_vec(),
         }
     }
+}
+
+/// One entry per accepted group, with the versions that accept it; ordered as the newest
+/// version orders them (the server's order when it has one).
+fn groups_json(results: &[crate::outcome::GroupResult]) -> Vec<GroupJson> {
+    let mut out: Vec<GroupJson> = Vec::new();
+    for result in results.iter().rev() {
+        for group in &result.groups {
+            match out.iter_mut().find(|g| g.name == group.name) {
+                Some(entry) => entry.versions.insert(0, result.version.as_str()),
+                None => out.push(GroupJson {
+                    name: group.name,
+                    code: group.hex(),
+                    bits: group.bits,
+                    family: match group.family {
+                        crate::tls::groups::Family::Ec => "ec",
+                        crate::tls::groups::Family::Ffdhe => "ffdhe",
+                        crate::tls::groups::Family::Kem => "kem",
+                        crate::tls::groups::Family::Hybrid => "hybrid",
+                    },
+                    classes: group.classes().iter().map(|c| c.as_str()).collect(),
+                    versions: vec![result.version.as_str()],
+                }),
+            }
+        }
+    }
+    out
 }

@@ -1,6 +1,7 @@
 //! The human report of `reach listeners`: one line per listening socket with its bind scope
 //! and owning process, then the verdict of each `--internal` port.
 
+use super::escape::visible;
 use super::human::{time, BOLD, DIM, YELLOW};
 use crate::outcome::{BindScope, Observed, Status};
 use crate::run::RunReport;
@@ -31,10 +32,10 @@ pub fn render(report: &RunReport, color: bool) -> String {
                         BindScope::Wildcard => paint(YELLOW, &format!("{:<10}", scope.as_str())),
                         _ => format!("{:<10}", scope.as_str()),
                     };
-                    let process = socket
-                        .process
-                        .as_ref()
-                        .map_or_else(|| "-".to_owned(), |p| format!("{} (pid {})", p.name, p.pid));
+                    let process = socket.process.as_ref().map_or_else(
+                        || "-".to_owned(),
+                        |p| format!("{} (pid {})", visible(&p.name), p.pid),
+                    );
                     let _ = writeln!(
                         out,
                         "  {:<6}{:<42}{:<7}{scope_text}{process}",
@@ -43,10 +44,10 @@ pub fn render(report: &RunReport, color: bool) -> String {
                         socket.port,
                     );
                 }
-                let _ = writeln!(out, "\n  {}", outcome.summary());
+                let _ = writeln!(out, "\n  {}", visible(outcome.summary()));
             }
             if outcome.status() == Status::Error {
-                let _ = writeln!(out, "  {} {}", paint(YELLOW, "ERROR"), outcome.message());
+                let _ = writeln!(out, "  {} {}", paint(YELLOW, "ERROR"), visible(outcome.message()));
             }
             continue;
         }
@@ -55,11 +56,11 @@ pub fn render(report: &RunReport, color: bool) -> String {
             out,
             "  {}  {}  {}",
             paint(style, &format!("{word:<5}")),
-            result.check.name,
-            outcome.summary()
+            visible(&result.check.name),
+            visible(outcome.summary())
         );
         if !outcome.message().is_empty() {
-            let _ = writeln!(out, "         └ {}", paint(DIM, outcome.message()));
+            let _ = writeln!(out, "         └ {}", paint(DIM, &visible(outcome.message())));
         }
     }
     let summary = report.summary();

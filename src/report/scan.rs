@@ -2,6 +2,7 @@
 //! filtered, unprobeable) with its service and verdict, then the findings and a summary. Closed
 //! ports are counted, not listed; the JSON report has the same facts.
 
+use super::escape::visible;
 use super::human::{time, BOLD, DIM, RED, YELLOW};
 use crate::outcome::{AddressProbe, Observed, PortEvidence, PortState};
 use crate::run::{CheckResult, RunReport};
@@ -47,9 +48,9 @@ fn host_section(out: &mut String, result: &CheckResult, paint: &dyn Fn(&str, &st
         out,
         "{}  {}  {}  expected {}  {}",
         paint(style, word),
-        paint(BOLD, &result.check.target()),
-        outcome.summary(),
-        result.check.expected(),
+        paint(BOLD, &visible(&result.check.target())),
+        visible(outcome.summary()),
+        visible(&result.check.expected()),
         paint(DIM, &time(result.duration)),
     );
     if let Observed::Scan { addresses } = outcome.observed() {
@@ -61,6 +62,20 @@ fn host_section(out: &mut String, result: &CheckResult, paint: &dyn Fn(&str, &st
                 scan.scanned(),
                 time(scan.elapsed)
             );
+            if !scan.unprobed.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "    {}",
+                    paint(
+                        YELLOW,
+                        &format!(
+                            "{} ports not probed (the scan was cut short): {}",
+                            scan.unprobed.len(),
+                            crate::spec::port_ranges(&scan.unprobed)
+                        )
+                    )
+                );
+            }
             if scan.ports.is_empty() {
                 let _ = writeln!(out, "    {}", paint(DIM, "no open or filtered port"));
                 continue;
@@ -92,7 +107,7 @@ fn host_section(out: &mut String, result: &CheckResult, paint: &dyn Fn(&str, &st
                         ..
                     } => format!("dropped (no answer to {} connects)", port.attempts),
                     AddressProbe::State { .. } => "rejected with an ICMP unreachable".to_owned(),
-                    AddressProbe::Error(e) => paint(YELLOW, &e.to_string()),
+                    AddressProbe::Error(e) => paint(YELLOW, &visible(&e.to_string())),
                 };
                 let _ = writeln!(
                     out,
@@ -106,7 +121,7 @@ fn host_section(out: &mut String, result: &CheckResult, paint: &dyn Fn(&str, &st
         }
     }
     if !outcome.message().is_empty() {
-        let _ = writeln!(out, "  └ {}", paint(DIM, outcome.message()));
+        let _ = writeln!(out, "  └ {}", paint(DIM, &visible(outcome.message())));
     }
     out.push('\n');
 }

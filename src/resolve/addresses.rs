@@ -36,11 +36,13 @@ impl Resolver {
             }
             Host::Name(name) => name,
         };
-        if let Some(found) = self
+        if let Some((found, used)) = self
             .overrides
             .iter()
-            .find(|o| o.host == *name && o.port.is_none_or(|p| p == port))
+            .zip(&self.used)
+            .find(|(o, _)| o.host == *name && o.port.is_none_or(|p| p == port))
         {
+            used.store(true, std::sync::atomic::Ordering::Relaxed);
             return Ok(Resolved {
                 addresses: found.addresses.clone(),
                 elapsed: Duration::ZERO,
@@ -237,6 +239,26 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(found.addresses, ["::1".parse::<IpAddr>().unwrap()]);
+    }
+
+    #[tokio::test]
+    async fn overrides_that_answered_nothing_are_told_apart() {
+        let resolver = Resolver::new(vec![
+            "svc.test:8000:127.0.0.9".parse().unwrap(),
+            "typo.test:*:127.0.0.9".parse().unwrap(),
+        ]);
+        assert_eq!(resolver.unused_overrides().len(), 2);
+        let host = Host::Name("svc.test".into());
+        resolver
+            .resolve(&host, 8000, Duration::from_secs(1))
+            .await
+            .unwrap();
+        let unused: Vec<&str> = resolver
+            .unused_overrides()
+            .iter()
+            .map(|o| o.host.as_str())
+            .collect();
+        assert_eq!(unused, ["typo.test"]);
     }
 
     #[test]

@@ -52,6 +52,22 @@ impl std::str::FromStr for ResolveOverride {
     }
 }
 
+/// As typed: `HOST:PORT:ADDR[,ADDR...]`.
+impl std::fmt::Display for ResolveOverride {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let port = self.port.map_or_else(|| "*".to_owned(), |p| p.to_string());
+        let addresses: Vec<String> = self
+            .addresses
+            .iter()
+            .map(|a| match a {
+                IpAddr::V4(v4) => v4.to_string(),
+                IpAddr::V6(v6) => format!("[{v6}]"),
+            })
+            .collect();
+        write!(f, "{}:{port}:{}", self.host, addresses.join(","))
+    }
+}
+
 /// A `--resolve` value that is not HOST:PORT:ADDR; the message names the part at fault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -75,5 +91,7 @@ mod tests {
         assert!("a.b:443".parse::<ResolveOverride>().is_err());
         assert!("a.b:0:127.0.0.1".parse::<ResolveOverride>().is_err());
         assert!("a.b:443:nope".parse::<ResolveOverride>().is_err());
+        assert_eq!(o.to_string(), "api.example.com:443:127.0.0.1,[::1]");
+        assert_eq!(any.to_string(), "a.b:*:127.0.0.2");
     }
 }

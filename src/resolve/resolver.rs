@@ -11,6 +11,7 @@ use crate::dns::DnsProtocol;
 use hickory_proto::op::ResponseCode;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 use tokio::sync::OnceCell;
@@ -22,6 +23,8 @@ pub(super) type SharedLookup = Arc<OnceCell<Result<Vec<IpAddr>, ResolveError>>>;
 #[derive(Default)]
 pub struct Resolver {
     pub(super) overrides: Vec<ResolveOverride>,
+    /// Whether each override answered a lookup, so that one that never did can be pointed out.
+    pub(super) used: Vec<AtomicBool>,
     /// `--dns-server`: replaces the system configuration for the whole run.
     pub(super) dns_server: Option<SocketAddr>,
     pub(super) transports: Transports,
@@ -52,9 +55,20 @@ pub struct Asked {
 impl Resolver {
     pub fn new(overrides: Vec<ResolveOverride>) -> Self {
         Resolver {
+            used: overrides.iter().map(|_| AtomicBool::default()).collect(),
             overrides,
             ..Resolver::default()
         }
+    }
+
+    /// The `--resolve` overrides that answered no lookup of the run so far.
+    pub fn unused_overrides(&self) -> Vec<&ResolveOverride> {
+        self.overrides
+            .iter()
+            .zip(&self.used)
+            .filter(|(_, used)| !used.load(Ordering::Relaxed))
+            .map(|(o, _)| o)
+            .collect()
     }
 
     /// Sends every lookup of the run to `server` instead of the system's resolvers.

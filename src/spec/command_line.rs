@@ -2,7 +2,7 @@
 //! validated by the same rules as a check file (hosts, ports, bounds, policies), with ids and
 //! names made here, so that no command builds a [`Check`] of its own.
 
-use super::context::{DEFAULT_RETRIES, DEFAULT_TIMEOUT, MAX_RETRIES, MAX_TIMEOUT};
+use super::context::{DEFAULT_RETRIES, DEFAULT_TLS_TIMEOUT, MAX_RETRIES, MAX_TIMEOUT};
 use super::host::Host;
 use super::plan::{Check, ListenCheck, ListenExpectation, Plan, ProbeSpec, ScanCheck, Source, TlsCheck};
 use super::targets;
@@ -72,6 +72,7 @@ pub fn scan(request: ScanRequest<'_>) -> Result<Plan, CommandLineError> {
         .into_iter()
         .map(|host| Check {
             id: format!("scan.{}", host.to_string().replace(':', "_")),
+            profile: "scan".to_owned(),
             name: format!("scan of {host}"),
             tags: Vec::new(),
             vantage: Vec::new(),
@@ -124,7 +125,7 @@ pub fn tls(request: &TlsRequest<'_>) -> Result<Plan, CommandLineError> {
         None => Policy::report_only(),
     };
     let policy = apply_flags(base, &request.flags).map_err(CommandLineError::Value)?;
-    let (timeout, retries) = bounded(request.timeout.unwrap_or(DEFAULT_TIMEOUT), DEFAULT_RETRIES)?;
+    let (timeout, retries) = bounded(request.timeout.unwrap_or(DEFAULT_TLS_TIMEOUT), DEFAULT_RETRIES)?;
     let target = host.with_port(port);
     let id: String = target
         .chars()
@@ -138,18 +139,19 @@ pub fn tls(request: &TlsRequest<'_>) -> Result<Plan, CommandLineError> {
         .collect();
     let check = Check {
         id: format!("tls.{}", id.trim_matches('-')),
+        profile: "tls".to_owned(),
         name: format!("TLS audit of {target}"),
         tags: Vec::new(),
         vantage: Vec::new(),
         source: source(),
         timeout,
         retries,
-        probe: ProbeSpec::Tls(TlsCheck {
+        probe: ProbeSpec::Tls(Box::new(TlsCheck {
             host,
             port,
             sni,
             policy,
-        }),
+        })),
     };
     Ok(Plan {
         files: vec![COMMAND_LINE.to_owned()],
@@ -186,6 +188,7 @@ fn split_host_port(text: &str) -> Result<(&str, u16), String> {
 pub fn listeners(internal: &[u16]) -> Plan {
     let check = |id: String, name: String, probe: ListenCheck| Check {
         id,
+        profile: "listeners".to_owned(),
         name,
         tags: Vec::new(),
         vantage: Vec::new(),

@@ -16,6 +16,17 @@ use toml::de::DeTable;
 
 /// Timeout of one attempt when neither the check, the file nor the command line sets one.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3);
+/// The same for a tls check, whose attempt is a whole enumeration: `accepted suites + 1`
+/// handshakes per version, one after the other, which over a long round trip takes seconds.
+pub const DEFAULT_TLS_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The timeout of a check of `kind` when nothing sets one.
+pub fn default_timeout(kind: Kind) -> Duration {
+    match kind {
+        Kind::Tls => DEFAULT_TLS_TIMEOUT,
+        _ => DEFAULT_TIMEOUT,
+    }
+}
 /// Extra attempts for inconclusive results when nothing else says.
 pub const DEFAULT_RETRIES: u32 = 1;
 pub const MAX_RETRIES: u32 = 10;
@@ -34,19 +45,19 @@ pub struct LoadOptions {
 
 /// `[defaults]`, validated.
 pub(super) struct FileDefaults {
-    pub(super) timeout: Duration,
+    /// `None`: each kind's own default.
+    pub(super) timeout: Option<Duration>,
     pub(super) retries: u32,
 }
 
 impl FileDefaults {
     pub(super) fn read(header: &RawHeader, locator: &Locator<'_>, errors: &mut Vec<SpecError>) -> Self {
-        let timeout = match &header.defaults.timeout {
-            Some(text) => parse_timeout(text, locator).unwrap_or_else(|e| {
+        let timeout = header.defaults.timeout.as_ref().map(|text| {
+            parse_timeout(text, locator).unwrap_or_else(|e| {
                 errors.push(e);
                 DEFAULT_TIMEOUT
-            }),
-            None => DEFAULT_TIMEOUT,
-        };
+            })
+        });
         let retries = match &header.defaults.retries {
             Some(retries) => check_retries(retries, locator).unwrap_or_else(|e| {
                 errors.push(e);
@@ -132,6 +143,7 @@ impl FileContext<'_> {
                 Some(part) => format!("{}.{local_id}/{}", self.profile, part.id),
                 None => format!("{}.{local_id}", self.profile),
             },
+            profile: self.profile.to_owned(),
             name: match (&settings.name, &part) {
                 (Some(name), None) => name.clone(),
                 (Some(name), Some(part)) => format!("{name} ({})", part.label),
@@ -159,6 +171,10 @@ impl FileContext<'_> {
         ports: Vec<u16>,
         mut make: impl FnMut(u16) -> (String, ProbeSpec),
     ) -> Vec<Check> {
+        // Reports list checks in file order, then port: the same table gives the same order
+        // however its ports are written, so reports of two runs line up.
+        let mut ports = ports;
+        ports.sort_unstable();
         let several = ports.len() > 1;
         ports
             .into_iter()
@@ -174,7 +190,13 @@ impl FileContext<'_> {
     }
 
     /// The settings of one check that do not depend on its kind.
-    pub(super) fn settings(&self, common: &RawCommon, line: usize, errors: &mut Vec<SpecError>) -> Settings {
+    pub(super) fn settings(
+        &self,
+        common: &RawCommon,
+        kind: Kind,
+        line: usize,
+        errors: &mut Vec<SpecError>,
+    ) -> Settings {
         let locator = self.locator;
         let name = common.name.as_ref().and_then(|name| {
             self.scope
@@ -218,7 +240,7 @@ impl FileContext<'_> {
                 errors.push(e);
                 DEFAULT_TIMEOUT
             }),
-            (None, None) => self.defaults.timeout,
+            (None, None) => self.defaults.timeout.unwrap_or_else(|| default_timeout(kind)),
         };
         let retries = match (&self.options.retries, &common.retries) {
             (Some(cli), _) => *cli,

@@ -118,8 +118,44 @@ impl<'a> Locator<'a> {
     /// Converts a TOML syntax or type error, which carries its own span when it has one.
     pub fn toml(&self, error: &toml::de::Error, fallback: Range<usize>) -> SpecError {
         let span = error.span().unwrap_or(fallback);
-        self.error(span, error.message().trim_end().to_owned())
+        self.error(span, in_words(error.message().trim_end()))
     }
+}
+
+/// serde's words for what it expected, with the Rust names (`u32`, `struct RawHttpExpect`)
+/// that mean nothing to someone writing a check file replaced by what they are in TOML.
+fn in_words(message: &str) -> String {
+    use std::sync::OnceLock;
+    static RULES: OnceLock<Vec<(regex_lite::Regex, &'static str)>> = OnceLock::new();
+    let rules = RULES.get_or_init(|| {
+        [
+            // An array where a table belongs: serde counts its elements against the struct's.
+            (
+                r"invalid length \d+, expected (struct \w+|a table[^,]*) with \d+ elements?",
+                "invalid type: array, expected a table",
+            ),
+            (r"expected struct \w+", "expected a table"),
+            (r"expected enum \w+", "expected one of the listed values"),
+            (
+                r"expected (u8|u16|u32|u64|u128|usize)\b",
+                "expected a whole number, 0 or more",
+            ),
+            (
+                r"expected (i8|i16|i32|i64|i128|isize)\b",
+                "expected a whole number",
+            ),
+            (r"expected (f32|f64)\b", "expected a number"),
+            (r"expected char\b", "expected a single character"),
+        ]
+        .into_iter()
+        .filter_map(|(pattern, words)| Some((regex_lite::Regex::new(pattern).ok()?, words)))
+        .collect()
+    });
+    let mut text = message.to_owned();
+    for (pattern, words) in rules {
+        text = pattern.replace_all(&text, *words).into_owned();
+    }
+    text
 }
 
 fn floor_char_boundary(text: &str, mut index: usize) -> usize {
@@ -143,6 +179,27 @@ mod tests {
             error.to_string(),
             "f.toml:2:6: bad\n  |\n2 | bb = \"x\"\n  |      ^^^"
         );
+    }
+
+    #[test]
+    fn rust_type_names_become_toml_words() {
+        assert_eq!(
+            in_words("invalid type: string \"x\", expected u32"),
+            "invalid type: string \"x\", expected a whole number, 0 or more"
+        );
+        assert_eq!(
+            in_words("invalid value: integer `-1`, expected i64"),
+            "invalid value: integer `-1`, expected a whole number"
+        );
+        assert_eq!(
+            in_words("invalid type: integer `5`, expected struct RawHttpExpect"),
+            "invalid type: integer `5`, expected a table"
+        );
+        assert_eq!(
+            in_words("invalid length 1, expected struct RawHttpExpect with 9 elements"),
+            "invalid type: array, expected a table"
+        );
+        assert_eq!(in_words("unknown field `x`"), "unknown field `x`");
     }
 
     #[test]

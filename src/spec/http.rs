@@ -2,13 +2,13 @@
 //! (status, redirect target, headers, body, latency). Also the URL, header and proxy rules that
 //! `websocket` and `endpoint` share.
 
-use super::context::{Base, FileContext};
+use super::context::{Base, FileContext, Part};
 use super::error::SpecError;
 use super::plan::{Check, ProbeSpec};
 use super::raw::OneOrMany;
 use super::request::{
-    BodyRule, HeaderRule, HeaderTest, HttpCheck, HttpExpect, Pattern, ProxyChoice, ProxyUrl, Request,
-    StatusMatch,
+    Addresses, BodyRule, HeaderRule, HeaderTest, HttpCheck, HttpExpect, HttpVersion, Pattern, ProxyChoice,
+    ProxyScheme, ProxyUrl, Request, StatusMatch,
 };
 use serde::Deserialize;
 use serde_spanned::Spanned;
@@ -22,21 +22,31 @@ const MAX_SAMPLES: i64 = 1000;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawHttp {
-    pub url: Spanned<String>,
+    pub url: Option<Spanned<String>>,
+    /// Several URLs, one check each, all with the same request and expectations.
+    pub urls: Option<Spanned<Vec<Spanned<String>>>>,
     pub method: Option<Spanned<String>>,
     pub headers: Option<Spanned<BTreeMap<String, String>>>,
     pub body: Option<Spanned<String>>,
     pub proxy: Option<Spanned<String>>,
     pub follow_redirects: Option<bool>,
     pub samples: Option<Spanned<i64>>,
+    pub http_version: Option<Spanned<String>>,
+    pub addresses: Option<Spanned<String>>,
     pub expect: Option<Spanned<RawHttpExpect>>,
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table of expectations (status, headers, body, latency...)"
+)]
 pub struct RawHttpExpect {
     pub status: Option<Spanned<RawStatus>>,
     pub redirect_to: Option<Spanned<String>>,
+    pub redirect_scheme: Option<Spanned<String>>,
+    pub redirect_keeps_path: Option<bool>,
+    pub http_version: Option<Spanned<String>>,
     #[serde(default)]
     pub headers: BTreeMap<String, Spanned<RawHeaderRule>>,
     pub body_contains: Option<Spanned<OneOrMany>>,
@@ -85,7 +95,7 @@ pub struct RawHeaderTests {
 
 impl FileContext<'_> {
     pub(super) fn http(&self, raw: RawHttp, base: &Base<'_>, errors: &mut Vec<SpecError>) -> Vec<Check> {
-        let url = self.url(&raw.url, &["http", "https"], errors);
+        let urls = self.http_urls(&raw, base, errors);
         let method = match &raw.method {
             None => Some(http::Method::GET),
             Some(written) => {
@@ -114,13 +124,59 @@ impl FileContext<'_> {
                 None
             }
         };
+        let version = self.http_version(raw.http_version.as_ref(), true, errors);
+        let addresses = match &raw.addresses {
+            None => Some(Addresses::Any),
+            Some(written) => {
+                let parsed = Addresses::parse(written.get_ref());
+                if parsed.is_none() {
+                    errors.push(self.locator.error(
+                        written.span(),
+                        format!("addresses = \"{}\": write \"any\" or \"all\"", written.get_ref()),
+                    ));
+                }
+                parsed
+            }
+        };
+        if let (Some(Addresses::All), Some(ProxyChoice::Url(proxy)), Some(written)) =
+            (addresses, &proxy, &raw.addresses)
+        {
+            if proxy.scheme != ProxyScheme::Socks5 {
+                errors.push(self.locator.error(
+                    written.span(),
+                    format!(
+                        "addresses = \"all\" cannot go through {}: that proxy picks the address itself \
+                         (use a socks5:// proxy, or none)",
+                        proxy.scheme.as_str()
+                    ),
+                ));
+            }
+        }
         let follow_redirects = raw.follow_redirects.unwrap_or(false);
         let expect = match &raw.expect {
             Some(expect) => self.http_expect(expect.get_ref(), errors),
             None => Some(HttpExpect::default()),
         };
-        let (Some(url), Some(method), Some(headers), Some(proxy), Some(samples), Some(expect)) =
-            (url, method, headers, proxy, samples, expect)
+        if let (Some(HttpVersion::Http1 | HttpVersion::Http2), Some(expect), Some(raw_expect)) =
+            (version, &expect, &raw.expect)
+        {
+            if expect.http_version.is_some_and(|wanted| Some(wanted) != version) {
+                errors.push(self.locator.error(
+                    raw_expect.span(),
+                    "expect.http_version contradicts http_version: the request cannot use that version",
+                ));
+            }
+        }
+        let (
+            Some(urls),
+            Some(method),
+            Some(headers),
+            Some(proxy),
+            Some(samples),
+            Some(version),
+            Some(addresses),
+            Some(expect),
+        ) = (urls, method, headers, proxy, samples, version, addresses, expect)
         else {
             return Vec::new();
         };
@@ -128,21 +184,110 @@ impl FileContext<'_> {
             (None, Some(_)) => return Vec::new(),
             (body, _) => body,
         };
-        let local_id = self.local_id(base.common, || format!("http-{}", raw.url.get_ref()));
-        let check = HttpCheck {
-            request: Request {
-                method,
-                url,
-                headers,
-                body,
-                proxy,
-            },
-            follow_redirects,
-            samples,
-            expect,
+        let written_first = raw
+            .url
+            .as_ref()
+            .or_else(|| raw.urls.as_ref().and_then(|u| u.get_ref().first()))
+            .map(|u| u.get_ref().clone())
+            .unwrap_or_default();
+        let local_id = self.local_id(base.common, || format!("http-{written_first}"));
+        let several = urls.len() > 1;
+        urls.into_iter()
+            .enumerate()
+            .map(|(index, url)| {
+                let part = several.then(|| Part {
+                    id: (index + 1).to_string(),
+                    label: url.to_string(),
+                });
+                let check = HttpCheck {
+                    request: Request {
+                        method: method.clone(),
+                        url,
+                        version,
+                        headers: headers.clone(),
+                        body: body.clone(),
+                        proxy: proxy.clone(),
+                    },
+                    follow_redirects,
+                    samples,
+                    addresses,
+                    expect: expect.clone(),
+                };
+                let name = format!("{} {}", check.request.method, check.request.url);
+                self.build(base, &local_id, part, name, ProbeSpec::Http(Box::new(check)))
+            })
+            .collect()
+    }
+
+    /// `url`, or each of `urls` (one check per URL); exactly one of the two.
+    fn http_urls(&self, raw: &RawHttp, base: &Base<'_>, errors: &mut Vec<SpecError>) -> Option<Vec<Url>> {
+        const SCHEMES: &[&str] = &["http", "https"];
+        match (&raw.url, &raw.urls) {
+            (Some(url), None) => self.url(url, SCHEMES, errors).map(|u| vec![u]),
+            (None, Some(list)) => {
+                if list.get_ref().is_empty() {
+                    errors.push(self.locator.error(list.span(), "the URL list is empty"));
+                    return None;
+                }
+                let before = errors.len();
+                let mut urls: Vec<Url> = Vec::new();
+                for written in list.get_ref() {
+                    if let Some(url) = self.url(written, SCHEMES, errors) {
+                        if urls.contains(&url) {
+                            errors.push(
+                                self.locator
+                                    .error(written.span(), format!("`{url}` is listed twice")),
+                            );
+                        }
+                        urls.push(url);
+                    }
+                }
+                (errors.len() == before).then_some(urls)
+            }
+            (Some(url), Some(_)) => {
+                errors.push(self.locator.error(url.span(), "write `url` or `urls`, not both"));
+                None
+            }
+            (None, None) => {
+                errors.push(self.locator.error(
+                    base.span.clone(),
+                    "an http check needs a `url` (or a list of `urls`)",
+                ));
+                None
+            }
+        }
+    }
+
+    /// `http_version = "auto" | "1.1" | "2"` (`auto` only for the request, not as an expectation).
+    fn http_version(
+        &self,
+        written: Option<&Spanned<String>>,
+        auto_allowed: bool,
+        errors: &mut Vec<SpecError>,
+    ) -> Option<HttpVersion> {
+        let Some(written) = written else {
+            return Some(HttpVersion::Auto);
         };
-        let name = format!("{} {}", check.request.method, check.request.url);
-        vec![self.build(base, &local_id, None, name, ProbeSpec::Http(Box::new(check)))]
+        match HttpVersion::parse(written.get_ref()) {
+            Some(HttpVersion::Auto) if !auto_allowed => {
+                errors.push(self.locator.error(
+                    written.span(),
+                    "expect.http_version is \"1.1\" or \"2\" (auto is not a version an answer has)",
+                ));
+                None
+            }
+            Some(version) => Some(version),
+            None => {
+                errors.push(self.locator.error(
+                    written.span(),
+                    format!(
+                        "http_version = \"{}\": write \"auto\", \"1.1\" or \"2\"",
+                        written.get_ref()
+                    ),
+                ));
+                None
+            }
+        }
     }
 
     fn http_expect(&self, raw: &RawHttpExpect, errors: &mut Vec<SpecError>) -> Option<HttpExpect> {
@@ -169,6 +314,32 @@ impl FileContext<'_> {
         }
         if let Some(target) = &raw.redirect_to {
             expect.redirect_to = self.url(target, &["http", "https"], errors);
+        }
+        if let Some(scheme) = &raw.redirect_scheme {
+            match scheme.get_ref().to_ascii_lowercase().as_str() {
+                lower @ ("http" | "https") => expect.redirect_scheme = Some(lower.to_owned()),
+                _ => errors.push(self.locator.error(
+                    scheme.span(),
+                    format!(
+                        "redirect_scheme = \"{}\": write \"https\" or \"http\"",
+                        scheme.get_ref()
+                    ),
+                )),
+            }
+        }
+        if let (Some(target), Some(scheme)) = (&expect.redirect_to, &expect.redirect_scheme) {
+            if target.scheme() != scheme {
+                if let Some(written) = &raw.redirect_scheme {
+                    errors.push(self.locator.error(
+                        written.span(),
+                        format!("redirect_scheme = \"{scheme}\" contradicts redirect_to = \"{target}\""),
+                    ));
+                }
+            }
+        }
+        expect.redirect_keeps_path = raw.redirect_keeps_path.unwrap_or(false);
+        if raw.http_version.is_some() {
+            expect.http_version = self.http_version(raw.http_version.as_ref(), false, errors);
         }
         for (name, rule) in &raw.headers {
             if http::HeaderName::from_bytes(name.as_bytes()).is_err() {

@@ -23,7 +23,10 @@ mod tls;
 pub mod vars;
 mod websocket;
 
-pub use context::{parse_duration, LoadOptions, DEFAULT_RETRIES, DEFAULT_TIMEOUT, MAX_TIMEOUT};
+pub use context::{
+    default_timeout, parse_duration, LoadOptions, DEFAULT_RETRIES, DEFAULT_TIMEOUT, DEFAULT_TLS_TIMEOUT,
+    MAX_TIMEOUT,
+};
 pub use error::{SpecError, SpecErrors};
 pub use plan::{
     port_ranges, Check, DnsCheck, DnsExpectation, DnsProtocol, DnsValue, Host, Kind, ListenCheck,
@@ -51,10 +54,15 @@ pub fn load_files(paths: &[impl AsRef<Path>], options: &LoadOptions) -> Result<P
     let mut plan = Plan::default();
     let mut texts = Vec::new();
     for path in paths {
-        let label = path.as_ref().display().to_string();
-        match std::fs::read_to_string(path) {
+        let path = path.as_ref();
+        let label = if crate::input::is_stdin(path) {
+            "stdin".to_owned()
+        } else {
+            path.display().to_string()
+        };
+        match crate::input::read_text(path) {
             Ok(text) => texts.push((label, text)),
-            Err(e) => errors.push(SpecError::whole_file(&label, format!("cannot read: {e}"))),
+            Err(e) => errors.push(SpecError::whole_file(&label, e.to_string())),
         }
     }
     for (label, text) in &texts {
@@ -299,7 +307,7 @@ fn check_table(
     })?;
 
     let mut errors = Vec::new();
-    let settings = file.settings(&common, line, &mut errors);
+    let settings = file.settings(&common, kind, line, &mut errors);
     let specific = Spanned::new(span.clone(), table);
     let base = Base {
         common: &common,
@@ -376,6 +384,7 @@ fn line_offset(text: &str, line: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn load(text: &str) -> Result<Vec<Check>, Vec<SpecError>> {
         load_str("t.toml", text, &LoadOptions::default())
@@ -405,6 +414,16 @@ mod tests {
     }
 
     #[test]
+    fn a_tls_check_gets_time_for_a_whole_enumeration_unless_told_otherwise() {
+        let tls = "[[check]]\nkind = \"tls\"\nhost = \"127.0.0.1\"\n";
+        assert_eq!(load(tls).unwrap()[0].timeout, DEFAULT_TLS_TIMEOUT);
+        let defaults = format!("[defaults]\ntimeout = \"2s\"\n{tls}");
+        assert_eq!(load(&defaults).unwrap()[0].timeout, Duration::from_secs(2));
+        let own = format!("{tls}timeout = \"1s\"\n");
+        assert_eq!(load(&own).unwrap()[0].timeout, Duration::from_secs(1));
+    }
+
+    #[test]
     fn port_lists_expand_to_one_check_per_port_with_stable_ids() {
         let text = r#"
 profile = "p"
@@ -421,15 +440,16 @@ expect = "not-exposed"
         let ids: Vec<_> = checks.iter().map(|c| c.id.as_str()).collect();
         assert_eq!(
             ids,
+            // In port order, however the list is written: reports of two runs line up.
             [
-                "p.internal/6379",
                 "p.internal/5432",
+                "p.internal/6379",
                 "p.internal/9200",
                 "p.internal/9201"
             ]
         );
-        assert_eq!(checks[1].name, "internal (port 5432)");
-        assert_eq!(checks[0].target(), "[::1]:6379");
+        assert_eq!(checks[1].name, "internal (port 6379)");
+        assert_eq!(checks[0].target(), "[::1]:5432");
         assert_eq!(checks[0].source.line, 5);
     }
 

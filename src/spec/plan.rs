@@ -22,6 +22,9 @@ pub struct Plan {
 pub struct Check {
     /// Stable identifier: `profile.local-id`, plus `/port` when the table listed several ports.
     pub id: String,
+    /// The check file's `profile` (`scan`, `tls` or `listeners` for those commands' checks):
+    /// what reports group checks by (a JUnit classname, a Prometheus label).
+    pub profile: String,
     pub name: String,
     pub tags: Vec<String>,
     /// Vantage points this check belongs to; empty means "from anywhere".
@@ -152,7 +155,7 @@ impl fmt::Display for Kind {
 pub enum ProbeSpec {
     Tcp(TcpCheck),
     Dns(DnsCheck),
-    Tls(TlsCheck),
+    Tls(Box<TlsCheck>),
     Http(Box<HttpCheck>),
     Websocket(WebsocketCheck),
     Endpoint(EndpointCheck),

@@ -7,7 +7,7 @@ use std::fmt;
 
 /// Top-level keys other than `[vars]` and `[[check]]`, which the loader reads itself.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a table")]
 pub struct RawHeader {
     pub profile: Option<Spanned<String>>,
     #[allow(dead_code)] // documentation for people; read but not used by the runner
@@ -24,7 +24,7 @@ pub struct RawHeader {
 
 /// `[defaults]`: values every check of the file inherits.
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a table with `timeout` and `retries`")]
 pub struct RawDefaults {
     pub timeout: Option<Spanned<String>>,
     pub retries: Option<Spanned<u32>>,

@@ -16,7 +16,61 @@ pub struct HttpCheck {
     pub follow_redirects: bool,
     /// Requests made per attempt; latency figures are taken over all of them.
     pub samples: u32,
+    /// Which of the host's addresses must answer.
+    pub addresses: Addresses,
     pub expect: HttpExpect,
+}
+
+/// `addresses = "any" | "all"`: which addresses of a name an http check needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Addresses {
+    /// The first address that accepts the connection answers for the name, as browsers do.
+    #[default]
+    Any,
+    /// Every address is asked on its own and must pass (load-balanced hosts, DNS round robin).
+    All,
+}
+
+impl Addresses {
+    pub fn parse(text: &str) -> Option<Addresses> {
+        match text {
+            "any" => Some(Addresses::Any),
+            "all" => Some(Addresses::All),
+            _ => None,
+        }
+    }
+}
+
+/// `http_version`: which HTTP versions a request may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum HttpVersion {
+    /// Over TLS, ALPN offers h2 and http/1.1 and the server picks; cleartext is HTTP/1.1.
+    #[default]
+    Auto,
+    /// HTTP/1.1 only (ALPN offers http/1.1).
+    Http1,
+    /// HTTP/2 only: ALPN offers h2 alone over TLS; cleartext uses prior knowledge (h2c).
+    Http2,
+}
+
+impl HttpVersion {
+    pub fn parse(text: &str) -> Option<HttpVersion> {
+        match text {
+            "auto" => Some(HttpVersion::Auto),
+            "1.1" => Some(HttpVersion::Http1),
+            "2" => Some(HttpVersion::Http2),
+            _ => None,
+        }
+    }
+
+    /// The name an answer's version is reported with (`HTTP/1.1`, `HTTP/2`).
+    pub fn label(self) -> &'static str {
+        match self {
+            HttpVersion::Auto => "auto",
+            HttpVersion::Http1 => "HTTP/1.1",
+            HttpVersion::Http2 => "HTTP/2",
+        }
+    }
 }
 
 /// What is sent, and how it reaches the server.
@@ -24,6 +78,7 @@ pub struct HttpCheck {
 pub struct Request {
     pub method: http::Method,
     pub url: Url,
+    pub version: HttpVersion,
     /// Extra request headers, names lowercased, in the written order.
     pub headers: Vec<(String, String)>,
     pub body: Option<String>,
@@ -33,25 +88,55 @@ pub struct Request {
 /// Which proxy a request goes through.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProxyChoice {
-    /// `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY`, as curl reads them.
+    /// `https_proxy`/`http_proxy`/`all_proxy`/`no_proxy`, as curl reads them.
     FromEnvironment,
     /// `proxy = "none"`: always direct, whatever the environment says.
     Direct,
-    /// `proxy = "http://host:port"`.
+    /// `proxy = "http://host:port"`, `"socks5://..."`, `"socks5h://..."`.
     Url(ProxyUrl),
 }
 
-/// An HTTP proxy (CONNECT for TLS targets, absolute-form requests for plain HTTP).
+/// How reach speaks to a proxy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProxyScheme {
+    /// An HTTP proxy: CONNECT tunnels, or absolute-form requests for plain HTTP/1.1.
+    Http,
+    /// SOCKS5 with the target's address: reach resolves the name itself.
+    Socks5,
+    /// SOCKS5 with the target's name: the proxy resolves it.
+    Socks5h,
+}
+
+impl ProxyScheme {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProxyScheme::Http => "http",
+            ProxyScheme::Socks5 => "socks5",
+            ProxyScheme::Socks5h => "socks5h",
+        }
+    }
+}
+
+/// A proxy's user name and password, percent-decoded; never shown.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Credentials {
+    pub user: String,
+    pub password: String,
+}
+
+/// A proxy: HTTP (CONNECT for TLS targets, absolute-form requests for plain HTTP) or SOCKS5.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct ProxyUrl {
+    pub scheme: ProxyScheme,
     pub host: super::host::Host,
     pub port: u16,
-    /// `user:password` from the URL, sent as Basic `Proxy-Authorization`; never shown.
-    pub credentials: Option<String>,
+    /// From the URL: Basic `Proxy-Authorization` for HTTP proxies, RFC 1929 for SOCKS5.
+    pub credentials: Option<Credentials>,
 }
 
 impl ProxyUrl {
-    /// Parses `http://[user:pass@]host[:port]`; the port defaults to 1080 like curl's.
+    /// Parses `[scheme://][user:pass@]host[:port]` with scheme `http` (the default), `socks5`
+    /// or `socks5h`; the port defaults to 1080 like curl's.
     pub fn parse(text: &str) -> Result<ProxyUrl, String> {
         let with_scheme = if text.contains("://") {
             text.to_owned()
@@ -64,29 +149,53 @@ impl ProxyUrl {
                 redact_userinfo(text)
             )
         })?;
-        if url.scheme() != "http" {
+        let scheme = match url.scheme() {
+            "http" => ProxyScheme::Http,
+            "socks5" => ProxyScheme::Socks5,
+            "socks5h" => ProxyScheme::Socks5h,
+            other => {
+                return Err(format!(
+                    "proxy scheme `{other}` is not supported: reach speaks to http://, socks5:// \
+                     and socks5h:// proxies"
+                ))
+            }
+        };
+        if !matches!(url.path(), "" | "/") || url.query().is_some() {
             return Err(format!(
-                "proxy scheme `{}` is not supported: reach speaks to HTTP proxies (http://host:port)",
-                url.scheme()
+                "`{}` is not a proxy URL: a proxy has no path",
+                redact_userinfo(text)
             ));
         }
         let host = url
             .host_str()
+            .filter(|h| !h.is_empty())
             .ok_or_else(|| format!("`{}` names no proxy host", redact_userinfo(text)))
             .and_then(super::host::Host::parse)?;
-        let credentials = (!url.username().is_empty()).then(|| {
-            let decode = |s: &str| percent_decode(s);
-            format!(
-                "{}:{}",
-                decode(url.username()),
-                decode(url.password().unwrap_or(""))
-            )
+        let credentials = (!url.username().is_empty()).then(|| Credentials {
+            user: percent_decode(url.username()),
+            password: percent_decode(url.password().unwrap_or("")),
         });
+        if let (ProxyScheme::Socks5 | ProxyScheme::Socks5h, Some(c)) = (scheme, &credentials) {
+            if c.user.len() > 255 || c.password.len() > 255 {
+                return Err(format!(
+                    "`{}`: a SOCKS5 user name or password is at most 255 bytes",
+                    redact_userinfo(text)
+                ));
+            }
+        }
         Ok(ProxyUrl {
+            scheme,
             host,
             port: url.port().unwrap_or(1080),
             credentials,
         })
+    }
+
+    /// `user:password`, as Basic authentication encodes it.
+    pub fn basic_credentials(&self) -> Option<String> {
+        self.credentials
+            .as_ref()
+            .map(|c| format!("{}:{}", c.user, c.password))
     }
 }
 
@@ -94,6 +203,7 @@ impl fmt::Debug for ProxyUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let credentials = self.credentials.as_ref().map(|_| "[redacted]");
         f.debug_struct("ProxyUrl")
+            .field("scheme", &self.scheme)
             .field("host", &self.host)
             .field("port", &self.port)
             .field("credentials", &credentials)
@@ -104,7 +214,7 @@ impl fmt::Debug for ProxyUrl {
 impl fmt::Display for ProxyUrl {
     /// The proxy as reports show it: never with its credentials.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "http://{}", self.host.with_port(self.port))
+        write!(f, "{}://{}", self.scheme.as_str(), self.host.with_port(self.port))
     }
 }
 
@@ -146,6 +256,12 @@ pub struct HttpExpect {
     pub status: Vec<StatusMatch>,
     /// The first response must redirect here (its `Location`, resolved against the request URL).
     pub redirect_to: Option<Url>,
+    /// The first response must redirect to a URL of this scheme (`https`), on any host.
+    pub redirect_scheme: Option<String>,
+    /// The first response's redirect must keep the request's path and query.
+    pub redirect_keeps_path: bool,
+    /// The answer must come over this HTTP version.
+    pub http_version: Option<HttpVersion>,
     pub headers: Vec<HeaderRule>,
     pub body: Vec<BodyRule>,
     /// Slowest response time allowed (each sample).
@@ -157,11 +273,16 @@ pub struct HttpExpect {
 }
 
 impl HttpExpect {
+    /// Whether a rule is about the first answer's redirect.
+    pub fn wants_redirect(&self) -> bool {
+        self.redirect_to.is_some() || self.redirect_scheme.is_some() || self.redirect_keeps_path
+    }
+
     /// The status rule in force: the written one, else the default.
     pub fn statuses(&self, follow_redirects: bool) -> Vec<StatusMatch> {
         if !self.status.is_empty() {
             self.status.clone()
-        } else if self.redirect_to.is_some() && !follow_redirects {
+        } else if self.wants_redirect() && !follow_redirects {
             vec![StatusMatch::Class(3)]
         } else {
             vec![StatusMatch::Class(2)]
@@ -359,6 +480,20 @@ impl HttpCheck {
         let mut parts = vec![statuses.join("|")];
         if let Some(target) = &expect.redirect_to {
             parts[0] = format!("{} -> {target}", parts[0]);
+        } else if let Some(scheme) = &expect.redirect_scheme {
+            parts[0] = format!("{} -> {scheme}://", parts[0]);
+        }
+        if expect.redirect_keeps_path {
+            parts.push("same path".to_owned());
+        }
+        if let Some(version) = expect.http_version.or(match check.request.version {
+            HttpVersion::Auto => None,
+            pinned => Some(pinned),
+        }) {
+            parts.push(version.label().to_owned());
+        }
+        if check.addresses == Addresses::All {
+            parts.push("every address".to_owned());
         }
         let rules = expect.headers.len() + expect.body.len();
         if rules > 0 {
@@ -390,11 +525,20 @@ mod tests {
     #[test]
     fn proxy_urls_keep_credentials_out_of_sight() {
         let proxy = ProxyUrl::parse("http://me:s%40cret@proxy.test:3128").unwrap();
-        assert_eq!(proxy.credentials.as_deref(), Some("me:s@cret"));
+        assert_eq!(proxy.basic_credentials().as_deref(), Some("me:s@cret"));
         assert_eq!(proxy.to_string(), "http://proxy.test:3128");
+        assert_eq!(format!("{proxy:?}").matches("cret").count(), 0);
         assert_eq!(ProxyUrl::parse("proxy.test").unwrap().port, 1080);
-        let error = ProxyUrl::parse("socks5://me:pw@proxy.test").unwrap_err();
-        assert!(error.contains("socks5") && !error.contains("pw"), "{error}");
+        let socks = ProxyUrl::parse("socks5h://u:p@[::1]:9050").unwrap();
+        assert_eq!(socks.scheme, ProxyScheme::Socks5h);
+        assert_eq!(socks.to_string(), "socks5h://[::1]:9050");
+        assert_eq!(socks.credentials.unwrap().password, "p");
+        let error = ProxyUrl::parse("socks4://me:pw@proxy.test").unwrap_err();
+        assert!(error.contains("socks4") && !error.contains("pw"), "{error}");
+        let error = ProxyUrl::parse("https://me:pw@proxy.test").unwrap_err();
+        assert!(error.contains("https") && !error.contains("pw"), "{error}");
+        let long = format!("socks5://{}:pw@proxy.test", "u".repeat(256));
+        assert!(ProxyUrl::parse(&long).unwrap_err().contains("255 bytes"));
         assert_eq!(redact_userinfo("http://a:b@h:1"), "http://[redacted]@h:1");
     }
 }

@@ -6,9 +6,9 @@ use super::error::Locator;
 use super::error::{SpecError, SpecErrors};
 use super::plan::{Check, ProbeSpec, TlsCheck};
 use super::raw::{OneOrMany, RawPorts};
-use crate::tls::policy::{CertRules, Policy};
+use crate::tls::policy::{CertRules, Policy, TextMatch};
 use crate::tls::{mozilla, Version};
-use crate::tls::{suites, WeakClass};
+use crate::tls::{suites, Feature, Group, GroupClass, WeakClass};
 use serde::de::IntoDeserializer;
 use serde::Deserialize;
 use serde_spanned::Spanned;
@@ -30,12 +30,18 @@ pub struct RawTls {
     pub tls13_ciphers: Option<Spanned<OneOrMany>>,
     pub exact: Option<Spanned<bool>>,
     pub forbid: Option<Spanned<OneOrMany>>,
+    pub min_protocol: Option<Spanned<String>>,
+    pub server_preference: Option<Spanned<bool>>,
+    pub groups: Option<Spanned<OneOrMany>>,
+    pub min_dh_bits: Option<Spanned<i64>>,
+    pub require: Option<Spanned<OneOrMany>>,
+    pub deny: Option<Spanned<OneOrMany>>,
     pub certificate: Option<RawCertificate>,
 }
 
 /// A policy file for `reach tls --policy FILE`: the policy keys of a tls check, at top level.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a table of TLS policy keys")]
 pub struct RawPolicy {
     pub policy: Option<Spanned<String>>,
     pub protocols: Option<Spanned<OneOrMany>>,
@@ -43,16 +49,34 @@ pub struct RawPolicy {
     pub tls13_ciphers: Option<Spanned<OneOrMany>>,
     pub exact: Option<Spanned<bool>>,
     pub forbid: Option<Spanned<OneOrMany>>,
+    pub min_protocol: Option<Spanned<String>>,
+    pub server_preference: Option<Spanned<bool>>,
+    pub groups: Option<Spanned<OneOrMany>>,
+    pub min_dh_bits: Option<Spanned<i64>>,
+    pub require: Option<Spanned<OneOrMany>>,
+    pub deny: Option<Spanned<OneOrMany>>,
     pub certificate: Option<RawCertificate>,
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table of certificate rules (min_days, chain, hostname...)"
+)]
 pub struct RawCertificate {
     pub chain: Option<bool>,
     pub hostname: Option<bool>,
     pub min_days: Option<Spanned<i64>>,
     pub min_rsa_bits: Option<Spanned<i64>>,
+    pub issuer: Option<Spanned<RawIssuer>>,
+}
+
+/// `certificate.issuer = { contains = "..." }` or `{ equals = "..." }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawIssuer {
+    pub contains: Option<String>,
+    pub equals: Option<String>,
 }
 
 impl FileContext<'_> {
@@ -88,6 +112,12 @@ impl FileContext<'_> {
             tls13_ciphers: raw.tls13_ciphers,
             exact: raw.exact,
             forbid: raw.forbid,
+            min_protocol: raw.min_protocol,
+            server_preference: raw.server_preference,
+            groups: raw.groups,
+            min_dh_bits: raw.min_dh_bits,
+            require: raw.require,
+            deny: raw.deny,
             certificate: raw.certificate,
         };
         let policy = build_policy(&policy, self.locator, &|text| self.scope.substitute(text), errors);
@@ -98,12 +128,12 @@ impl FileContext<'_> {
             format!("tls-{}-{}", raw.host.get_ref(), written.get_ref().as_written())
         });
         self.per_port(base, &local_id, ports, |port| {
-            let probe = ProbeSpec::Tls(TlsCheck {
+            let probe = ProbeSpec::Tls(Box::new(TlsCheck {
                 host: host.clone(),
                 port,
                 sni: sni.clone(),
                 policy: policy.clone(),
-            });
+            }));
             (format!("TLS on port {port}"), probe)
         })
     }
@@ -196,10 +226,10 @@ fn build_policy(
         }
     }
     if let Some(exact) = &raw.exact {
-        if *exact.get_ref() && raw.ciphers.is_none() && raw.tls13_ciphers.is_none() {
+        if *exact.get_ref() && raw.ciphers.is_none() && raw.tls13_ciphers.is_none() && raw.groups.is_none() {
             fail(
                 exact.span(),
-                "`exact` needs `ciphers` or `tls13_ciphers`".to_owned(),
+                "`exact` needs `ciphers`, `tls13_ciphers` or `groups`".to_owned(),
             );
         }
         policy.exact = *exact.get_ref();
@@ -207,25 +237,112 @@ fn build_policy(
     if let Some(value) = &raw.forbid {
         for text in texts(value, &mut fail) {
             for word in text.split([' ', ',', ':']).filter(|w| !w.is_empty()) {
-                match WeakClass::parse(word) {
-                    Some(class) if !policy.forbid.contains(&class) => policy.forbid.push(class),
+                match forbid_word(word, &mut policy) {
+                    Ok(()) => {}
+                    Err(e) => fail(value.span(), format!("{e} in `forbid`")),
+                }
+            }
+        }
+    }
+    if let Some(min) = &raw.min_protocol {
+        let text = substitute(min.get_ref()).unwrap_or_else(|e| {
+            fail(min.span(), e);
+            String::new()
+        });
+        match Version::parse(&text) {
+            Some(version) => {
+                if raw.protocols.is_some() {
+                    fail(
+                        min.span(),
+                        "`min_protocol` and `protocols` cannot both be given: `protocols` lists the exact versions, `min_protocol` the oldest one allowed".to_owned(),
+                    );
+                }
+                // It replaces the profile's exact list: "TLS 1.2 and up" must not fail a
+                // server that speaks TLS 1.3 only.
+                policy.protocols = None;
+                policy.min_protocol = Some(version);
+            }
+            None if text.is_empty() => {}
+            None => fail(
+                min.span(),
+                format!(
+                    "unknown protocol version `{text}`: expected SSLv3, TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3"
+                ),
+            ),
+        }
+    }
+    if let Some(value) = &raw.server_preference {
+        policy.server_preference = *value.get_ref();
+    }
+    if let Some(value) = &raw.groups {
+        let mut list = Vec::new();
+        for text in texts(value, &mut fail) {
+            for word in text.split([' ', ',', ':']).filter(|w| !w.is_empty()) {
+                match Group::by_name(word) {
+                    Some(group) if !list.contains(&group) => list.push(group),
+                    Some(_) => {}
+                    None => fail(value.span(), unknown_group(word)),
+                }
+            }
+        }
+        policy.groups = Some(list);
+    }
+    if let Some(value) = &raw.min_dh_bits {
+        match u32::try_from(*value.get_ref()) {
+            Ok(bits) if (512..=16_384).contains(&bits) => policy.min_dh_bits = Some(bits),
+            _ => fail(
+                value.span(),
+                format!(
+                    "`min_dh_bits` must be a number from 512 to 16384, not {}",
+                    value.get_ref()
+                ),
+            ),
+        }
+    }
+    for (value, deny) in [(&raw.require, false), (&raw.deny, true)] {
+        let Some(value) = value else { continue };
+        let key = if deny { "deny" } else { "require" };
+        let mut list = Vec::new();
+        for text in texts(value, &mut fail) {
+            for word in text.split([' ', ',', ':']).filter(|w| !w.is_empty()) {
+                match Feature::parse(word) {
+                    Some(feature) if !list.contains(&feature) => list.push(feature),
                     Some(_) => {}
                     None => fail(
                         value.span(),
                         format!(
-                            "unknown suite class `{word}` in `forbid`: expected one of {}",
-                            WeakClass::ALL
-                                .iter()
-                                .map(|c| c.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", ")
+                            "unknown feature `{word}` in `{key}`: expected one of {}",
+                            Feature::names()
                         ),
                     ),
                 }
             }
         }
+        if deny {
+            policy.deny = list;
+        } else {
+            policy.require = list;
+        }
+    }
+    if let (Some(both), Some(value)) = (policy.require.iter().find(|f| policy.deny.contains(f)), &raw.deny) {
+        fail(value.span(), format!("`{both}` is both required and denied"));
     }
     if let Some(cert) = &raw.certificate {
+        if let Some(issuer) = &cert.issuer {
+            let rule = match (&issuer.get_ref().contains, &issuer.get_ref().equals) {
+                (Some(text), None) if !text.trim().is_empty() => Some(TextMatch::Contains(text.clone())),
+                (None, Some(text)) if !text.trim().is_empty() => Some(TextMatch::Equals(text.clone())),
+                _ => {
+                    fail(
+                        issuer.span(),
+                        "`certificate.issuer` takes one of `contains` or `equals`, with a non-empty text"
+                            .to_owned(),
+                    );
+                    None
+                }
+            };
+            policy.certificate.issuer = rule;
+        }
         let rules = &mut policy.certificate;
         rules.chain = cert.chain.unwrap_or(rules.chain);
         rules.hostname = cert.hostname.unwrap_or(rules.hostname);
@@ -251,6 +368,35 @@ fn build_policy(
     (errors.len() == before).then_some(policy)
 }
 
+/// One word of `forbid`: a suite class or a group class.
+fn forbid_word(word: &str, policy: &mut Policy) -> Result<(), String> {
+    if let Some(class) = WeakClass::parse(word) {
+        if !policy.forbid.contains(&class) {
+            policy.forbid.push(class);
+        }
+        return Ok(());
+    }
+    if let Some(class) = GroupClass::parse(word) {
+        if !policy.forbid_groups.contains(&class) {
+            policy.forbid_groups.push(class);
+        }
+        return Ok(());
+    }
+    Err(format!(
+        "unknown class `{word}`: expected one of {}",
+        WeakClass::ALL
+            .iter()
+            .map(|c| c.as_str())
+            .chain(GroupClass::ALL.iter().map(|c| c.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+}
+
+fn unknown_group(word: &str) -> String {
+    format!("unknown group `{word}`: use an IANA name (x25519, secp256r1, ffdhe2048, X25519MLKEM768), an OpenSSL alias (prime256v1) or a code point (0x001D)")
+}
+
 /// Reads a policy for `reach tls --policy`: a Mozilla profile's name, or a TOML file of policy
 /// keys. Errors name the value (and, in a file, its line and column).
 pub fn load_policy(text: &str) -> Result<Policy, PolicyError> {
@@ -258,7 +404,7 @@ pub fn load_policy(text: &str) -> Result<Policy, PolicyError> {
         return Ok(Policy::mozilla(profile));
     }
     let path = Path::new(text);
-    if !path.is_file() {
+    if !path.exists() {
         // Neither a profile nor a file: the value itself is wrong, there is no file to locate.
         return Err(PolicyError::UnknownName(format!(
             "unknown policy `{text}`: expected {} or a policy file",
@@ -293,8 +439,8 @@ impl std::fmt::Display for PolicyError {
 impl std::error::Error for PolicyError {}
 
 fn load_policy_file(text: &str, path: &Path) -> Result<Policy, SpecErrors> {
-    let contents = std::fs::read_to_string(path)
-        .map_err(|e| SpecErrors(vec![SpecError::whole_file(text, format!("cannot read: {e}"))]))?;
+    let contents = crate::input::read_text(path)
+        .map_err(|e| SpecErrors(vec![SpecError::whole_file(text, e.to_string())]))?;
     let locator = Locator::new(text, &contents);
     let table = toml::de::DeTable::parse(&contents).map_err(|e| SpecErrors(vec![locator.toml(&e, 0..0)]))?;
     let span = table.span();
@@ -318,6 +464,12 @@ pub struct PolicyFlags<'a> {
     pub tls13_ciphers: Option<&'a str>,
     pub exact: bool,
     pub forbid: Option<&'a str>,
+    pub min_protocol: Option<&'a str>,
+    pub server_preference: bool,
+    pub groups: Option<&'a str>,
+    pub min_dh_bits: Option<u32>,
+    pub require: Option<&'a str>,
+    pub deny: Option<&'a str>,
 }
 
 /// Applies `reach tls` flags over a policy; an error names the flag and the value at fault.
@@ -339,6 +491,7 @@ pub fn apply_flags(mut policy: Policy, flags: &PolicyFlags<'_>) -> Result<Policy
         }
         versions.sort();
         policy.protocols = Some(versions);
+        policy.min_protocol = None;
     }
     for (text, tls13, flag) in [
         (flags.ciphers, false, "--ciphers"),
@@ -359,30 +512,71 @@ pub fn apply_flags(mut policy: Policy, flags: &PolicyFlags<'_>) -> Result<Policy
             policy.ciphers = Some(list);
         }
     }
+    if let Some(text) = flags.groups {
+        let mut list = Vec::new();
+        for word in words(text) {
+            let group = Group::by_name(&word).ok_or_else(|| format!("--groups: {}", unknown_group(&word)))?;
+            if !list.contains(&group) {
+                list.push(group);
+            }
+        }
+        policy.groups = Some(list);
+    }
     if flags.exact {
-        if policy.ciphers.is_none() && policy.tls13_ciphers.is_none() {
+        if policy.ciphers.is_none() && policy.tls13_ciphers.is_none() && policy.groups.is_none() {
             return Err(
-                "--exact needs --ciphers, --tls13-ciphers or a --policy that lists suites".to_owned(),
+                "--exact needs --ciphers, --tls13-ciphers, --groups or a --policy that lists suites"
+                    .to_owned(),
             );
         }
         policy.exact = true;
     }
     if let Some(text) = flags.forbid {
         for word in words(text) {
-            let class = WeakClass::parse(&word).ok_or_else(|| {
+            forbid_word(&word, &mut policy).map_err(|e| format!("--forbid: {e}"))?;
+        }
+    }
+    if let Some(text) = flags.min_protocol {
+        let version = Version::parse(text).ok_or_else(|| {
+            format!("--min-protocol: unknown protocol version `{text}`: expected SSLv3, TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3")
+        })?;
+        if flags.protocols.is_some() {
+            return Err("--min-protocol and --protocols cannot both be given".to_owned());
+        }
+        policy.protocols = None;
+        policy.min_protocol = Some(version);
+    }
+    if flags.server_preference {
+        policy.server_preference = true;
+    }
+    if let Some(bits) = flags.min_dh_bits {
+        if !(512..=16_384).contains(&bits) {
+            return Err(format!("--min-dh-bits must be from 512 to 16384, not {bits}"));
+        }
+        policy.min_dh_bits = Some(bits);
+    }
+    for (text, deny, flag) in [(flags.require, false, "--require"), (flags.deny, true, "--deny")] {
+        let Some(text) = text else { continue };
+        let mut list = Vec::new();
+        for word in words(text) {
+            let feature = Feature::parse(&word).ok_or_else(|| {
                 format!(
-                    "--forbid: unknown suite class `{word}`: expected one of {}",
-                    WeakClass::ALL
-                        .iter()
-                        .map(|c| c.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    "{flag}: unknown feature `{word}`: expected one of {}",
+                    Feature::names()
                 )
             })?;
-            if !policy.forbid.contains(&class) {
-                policy.forbid.push(class);
+            if !list.contains(&feature) {
+                list.push(feature);
             }
         }
+        if deny {
+            policy.deny = list;
+        } else {
+            policy.require = list;
+        }
+    }
+    if let Some(both) = policy.require.iter().find(|f| policy.deny.contains(f)) {
+        return Err(format!("`{both}` is both required and denied"));
     }
     Ok(policy)
 }
@@ -420,6 +614,39 @@ mod tests {
     }
 
     #[test]
+    fn deep_keys_load_and_min_protocol_replaces_the_profiles_versions() {
+        let checks = tls("policy = \"mozilla-intermediate\"\nmin_protocol = \"TLSv1.2\"\n\
+             groups = \"x25519:prime256v1\"\nexact = true\nforbid = [\"weak-group\", \"cbc\"]\n\
+             min_dh_bits = 3072\nserver_preference = true\nrequire = \"fallback-scsv\"\n\
+             certificate = { issuer = { contains = \"R11\" } }\n")
+        .unwrap();
+        let ProbeSpec::Tls(check) = &checks[0].probe else {
+            panic!("not a tls check")
+        };
+        let policy = &check.policy;
+        assert_eq!(policy.protocols, None);
+        assert_eq!(policy.min_protocol, Some(Version::Tls12));
+        assert_eq!(
+            policy
+                .groups
+                .as_ref()
+                .map(|g| g.iter().map(|g| g.code).collect::<Vec<_>>()),
+            Some(vec![0x1D, 0x17])
+        );
+        assert!(policy.exact && policy.server_preference);
+        assert_eq!(policy.forbid_groups, [crate::tls::GroupClass::WeakGroup]);
+        assert_eq!(policy.min_dh_bits, Some(3072));
+        assert_eq!(policy.require, [crate::tls::Feature::FallbackScsv]);
+        assert!(policy
+            .certificate
+            .issuer
+            .as_ref()
+            .is_some_and(|i| i.matches("CN=R11, O=Let's Encrypt")));
+        // The profile's other rules stay.
+        assert!(policy.ciphers.is_some() && policy.curves.is_some());
+    }
+
+    #[test]
     fn bad_names_are_spec_errors_that_name_the_value() {
         for (body, line, needle) in [
             (
@@ -438,6 +665,26 @@ mod tests {
             ("exact = true\n", 4, "needs `ciphers`"),
             ("certificate = { min_days = -1 }\n", 4, "min_days"),
             ("certificate = { days = 1 }\n", 4, "unknown field `days`"),
+            ("min_protocol = \"TLSv2\"\n", 4, "`TLSv2`"),
+            ("groups = [\"x25519\", \"curve9\"]\n", 4, "`curve9`"),
+            ("forbid = \"tiny-group\"\n", 4, "`tiny-group`"),
+            ("require = [\"robot\"]\n", 4, "`robot`"),
+            (
+                "require = \"compression\"\ndeny = \"compression\"\n",
+                5,
+                "both required and denied",
+            ),
+            ("min_dh_bits = 100\n", 4, "`min_dh_bits`"),
+            (
+                "certificate = { issuer = { contains = \"a\", equals = \"b\" } }\n",
+                4,
+                "one of `contains` or `equals`",
+            ),
+            (
+                "protocols = \"TLSv1.3\"\nmin_protocol = \"TLSv1.2\"\n",
+                5,
+                "cannot both be given",
+            ),
         ] {
             let errors = tls(body).expect_err(body);
             assert_eq!(errors[0].line, line, "{}", errors[0]);

@@ -8,10 +8,19 @@
 
 use super::version::Version;
 
-const HANDSHAKE: u8 = 22;
-const ALERT: u8 = 21;
+pub const CHANGE_CIPHER_SPEC: u8 = 20;
+pub const ALERT: u8 = 21;
+pub const HANDSHAKE: u8 = 22;
+pub const APPLICATION_DATA: u8 = 23;
+pub const HEARTBEAT: u8 = 24;
 const CLIENT_HELLO: u8 = 1;
-const SERVER_HELLO: u8 = 2;
+pub const SERVER_HELLO: u8 = 2;
+pub const NEW_SESSION_TICKET: u8 = 4;
+pub const CERTIFICATE: u8 = 11;
+pub const SERVER_KEY_EXCHANGE: u8 = 12;
+pub const CERTIFICATE_REQUEST: u8 = 13;
+pub const SERVER_HELLO_DONE: u8 = 14;
+pub const FINISHED: u8 = 20;
 /// Signals secure renegotiation support without an extension (RFC 5746); never selected.
 const RENEGOTIATION_SCSV: u16 = 0x00FF;
 
@@ -29,9 +38,9 @@ const P256_GENERATOR: [u8; 65] = [
     0x33, 0x57, 0x6B, 0x31, 0x5E, 0xCE, 0xCB, 0xB6, 0x40, 0x68, 0x37, 0xBF, 0x51, 0xF5,
 ];
 
-/// Groups offered in supported_groups: the modern ones first, then older curves and FFDHE, so a
-/// server never refuses a suite only for want of a common group.
-const GROUPS: &[u16] = &[
+/// Groups offered in supported_groups unless a probe names its own: the modern ones first, then
+/// older curves and FFDHE, so a server never refuses a suite only for want of a common group.
+pub const DEFAULT_GROUPS: &[u16] = &[
     0x001D, 0x0017, 0x0018, 0x0019, 0x001E, 0x0016, 0x0015, 0x0014, 0x001A, 0x001B, 0x001C, 0x0100, 0x0101,
     0x0102, 0x0103, 0x0104,
 ];
@@ -43,7 +52,8 @@ const SIGNATURE_SCHEMES: &[u16] = &[
     0x0601, 0x0303, 0x0301, 0x0302, 0x0203, 0x0201, 0x0202, 0x0402, 0x0502, 0x0602,
 ];
 
-/// What to put in one ClientHello.
+/// What to put in one ClientHello. [`Hello::new`] gives what enumeration sends; the protocol
+/// checks change single fields.
 #[derive(Debug, Clone)]
 pub struct Hello<'a> {
     /// The only version offered.
@@ -53,10 +63,66 @@ pub struct Hello<'a> {
     pub sni: Option<&'a str>,
     /// ClientHello.random (any 32 bytes do).
     pub random: [u8; 32],
+    /// supported_groups: [`DEFAULT_GROUPS`] when None.
+    pub groups: Option<&'a [u16]>,
+    /// TLS 1.3: send the X25519 and P-256 key shares (else none, which asks the server to pick a
+    /// group and say so in a HelloRetryRequest).
+    pub key_shares: bool,
+    /// Offer DEFLATE before null compression (TLS 1.2 and below).
+    pub compression: bool,
+    /// Add TLS_FALLBACK_SCSV (RFC 7507): "this is a retry at a lower version".
+    pub fallback_scsv: bool,
+    /// Offer the heartbeat extension (RFC 6520), peer allowed to send.
+    pub heartbeat: bool,
+    /// legacy_session_id for TLS 1.2 and below (TLS 1.3 hellos always carry 32 bytes).
+    pub session_id: &'a [u8],
+    /// The session_ticket extension's content (empty: "I take tickets"); None leaves it out.
+    pub ticket: Option<&'a [u8]>,
+    /// renegotiation_info with this content, instead of the signalling suite.
+    pub renegotiation_info: Option<&'a [u8]>,
+    pub extended_master_secret: bool,
 }
+
+impl<'a> Hello<'a> {
+    pub fn new(version: Version, suites: &'a [u16], sni: Option<&'a str>, random: [u8; 32]) -> Hello<'a> {
+        Hello {
+            version,
+            suites,
+            sni,
+            random,
+            groups: None,
+            key_shares: true,
+            compression: false,
+            fallback_scsv: false,
+            heartbeat: false,
+            session_id: &[],
+            ticket: Some(&[]),
+            renegotiation_info: None,
+            extended_master_secret: true,
+        }
+    }
+}
+
+/// The code point of TLS_FALLBACK_SCSV.
+pub const FALLBACK_SCSV: u16 = 0x5600;
 
 /// Builds the ClientHello record.
 pub fn client_hello(hello: &Hello<'_>) -> Vec<u8> {
+    record(
+        HANDSHAKE,
+        // TLS 1.0 in the record layer is what every client sends; SSLv3 servers want their own.
+        if hello.version == Version::Ssl3 {
+            0x0300
+        } else {
+            0x0301
+        },
+        &client_hello_message(hello),
+    )
+}
+
+/// The ClientHello handshake message alone (type, length, body), for a renegotiation inside an
+/// encrypted connection.
+pub fn client_hello_message(hello: &Hello<'_>) -> Vec<u8> {
     let tls13 = hello.version == Version::Tls13;
     let mut body = Vec::with_capacity(512);
     put_u16(&mut body, if tls13 { 0x0303 } else { hello.version.wire() });
@@ -66,17 +132,25 @@ pub fn client_hello(hello: &Hello<'_>) -> Vec<u8> {
         body.push(32);
         body.extend(hello.random.iter().rev());
     } else {
-        body.push(0);
+        body.push(hello.session_id.len() as u8);
+        body.extend_from_slice(hello.session_id);
     }
     let mut suites: Vec<u16> = hello.suites.to_vec();
-    if !tls13 {
+    if !tls13 && hello.renegotiation_info.is_none() {
         suites.push(RENEGOTIATION_SCSV);
+    }
+    if hello.fallback_scsv {
+        suites.push(FALLBACK_SCSV);
     }
     put_u16(&mut body, (suites.len() * 2) as u16);
     for code in suites {
         put_u16(&mut body, code);
     }
-    body.extend_from_slice(&[1, 0]);
+    if hello.compression && !tls13 {
+        body.extend_from_slice(&[2, 1, 0]);
+    } else {
+        body.extend_from_slice(&[1, 0]);
+    }
 
     // SSLv3 servers may choke on extensions, and SSLv3 has no use for them.
     if hello.version != Version::Ssl3 {
@@ -95,20 +169,16 @@ pub fn client_hello(hello: &Hello<'_>) -> Vec<u8> {
     handshake.push(CLIENT_HELLO);
     put_u24(&mut handshake, body.len());
     handshake.extend_from_slice(&body);
+    handshake
+}
 
-    let mut record = Vec::with_capacity(handshake.len() + 5);
-    record.push(HANDSHAKE);
-    // TLS 1.0 in the record layer is what every client sends; SSLv3 servers want their own.
-    put_u16(
-        &mut record,
-        if hello.version == Version::Ssl3 {
-            0x0300
-        } else {
-            0x0301
-        },
-    );
-    put_u16(&mut record, handshake.len() as u16);
-    record.extend_from_slice(&handshake);
+/// One record of `kind` around `fragment`.
+pub fn record(kind: u8, version: u16, fragment: &[u8]) -> Vec<u8> {
+    let mut record = Vec::with_capacity(fragment.len() + 5);
+    record.push(kind);
+    put_u16(&mut record, version);
+    put_u16(&mut record, fragment.len() as u16);
+    record.extend_from_slice(fragment);
     record
 }
 
@@ -124,27 +194,45 @@ fn extensions(hello: &Hello<'_>) -> Vec<u8> {
         data.extend_from_slice(&list);
         put_extension(&mut out, 0x0000, &data);
     }
-    put_extension(&mut out, 0x000A, &u16_list(GROUPS));
+    put_extension(
+        &mut out,
+        0x000A,
+        &u16_list(hello.groups.unwrap_or(DEFAULT_GROUPS)),
+    );
     put_extension(&mut out, 0x000B, &[1, 0]);
     if hello.version >= Version::Tls12 {
         put_extension(&mut out, 0x000D, &u16_list(SIGNATURE_SCHEMES));
     }
-    put_extension(&mut out, 0x0017, &[]);
-    put_extension(&mut out, 0x0023, &[]);
+    if hello.heartbeat {
+        put_extension(&mut out, 0x000F, &[1]);
+    }
+    if hello.extended_master_secret {
+        put_extension(&mut out, 0x0017, &[]);
+    }
+    if let Some(ticket) = hello.ticket {
+        put_extension(&mut out, 0x0023, ticket);
+    }
     if hello.version == Version::Tls13 {
         put_extension(&mut out, 0x002B, &[2, 0x03, 0x04]);
         put_extension(&mut out, 0x002D, &[1, 1]);
         let mut shares = Vec::new();
-        put_u16(&mut shares, 0x001D);
-        put_u16(&mut shares, 32);
-        shares.extend_from_slice(&hello.random);
-        put_u16(&mut shares, 0x0017);
-        put_u16(&mut shares, P256_GENERATOR.len() as u16);
-        shares.extend_from_slice(&P256_GENERATOR);
+        if hello.key_shares {
+            put_u16(&mut shares, 0x001D);
+            put_u16(&mut shares, 32);
+            shares.extend_from_slice(&hello.random);
+            put_u16(&mut shares, 0x0017);
+            put_u16(&mut shares, P256_GENERATOR.len() as u16);
+            shares.extend_from_slice(&P256_GENERATOR);
+        }
         let mut data = Vec::new();
         put_u16(&mut data, shares.len() as u16);
         data.extend_from_slice(&shares);
         put_extension(&mut out, 0x0033, &data);
+    }
+    if let Some(info) = hello.renegotiation_info {
+        let mut data = vec![info.len() as u8];
+        data.extend_from_slice(info);
+        put_extension(&mut out, 0xFF01, &data);
     }
     out
 }
@@ -172,15 +260,27 @@ fn put_u24(out: &mut Vec<u8>, value: usize) {
     out.extend_from_slice(&(value as u32).to_be_bytes()[1..]);
 }
 
-/// The fields of a ServerHello that enumeration needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The fields of a ServerHello that reach's probes need.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerHello {
     /// The negotiated version: supported_versions when present, else the legacy field.
     pub version: u16,
     pub suite: u16,
+    pub random: [u8; 32],
+    pub session_id: Vec<u8>,
+    /// The compression method (0: none, 1: DEFLATE).
+    pub compression: u8,
     /// The key-exchange group of a TLS 1.3 key_share (or the one a HelloRetryRequest asks for).
     pub group: Option<u16>,
     pub hello_retry: bool,
+    /// The extension types the server answered with, in its order.
+    pub extensions: Vec<u16>,
+}
+
+impl ServerHello {
+    pub fn has_extension(&self, kind: u16) -> bool {
+        self.extensions.contains(&kind)
+    }
 }
 
 /// The server's first answer to a ClientHello.
@@ -193,58 +293,195 @@ pub enum Answer {
     },
     /// More bytes are needed to tell.
     Incomplete,
-    /// Bytes that are not a TLS answer to our hello.
+    /// Bytes that are not a TLS answer to our hello, described for a reader.
     Unexpected(String),
 }
 
 /// Reads the server's answer from the bytes received so far.
 pub fn parse_answer(received: &[u8]) -> Answer {
+    let flight = read_flight(received);
+    match flight.messages.first() {
+        Some((SERVER_HELLO, body)) => parse_server_hello(body).map_or_else(
+            || Answer::Unexpected("a malformed ServerHello".to_owned()),
+            Answer::ServerHello,
+        ),
+        Some((other, _)) => Answer::Unexpected(format!(
+            "a {} message instead of a ServerHello",
+            handshake_name(*other)
+        )),
+        None => match flight.end {
+            FlightEnd::Alert { level, description } => Answer::Alert { level, description },
+            FlightEnd::NotTls(what) => Answer::Unexpected(what),
+            FlightEnd::Record(kind) => Answer::Unexpected(format!("a {} record", record_name(kind))),
+            FlightEnd::Incomplete => Answer::Incomplete,
+        },
+    }
+}
+
+/// The plaintext handshake messages a server sent (TLS 1.2 and below send their whole first
+/// flight in the clear), and why reading stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Flight {
+    /// (type, body) of every complete handshake message, in order.
+    pub messages: Vec<(u8, Vec<u8>)>,
+    pub end: FlightEnd,
+}
+
+impl Flight {
+    pub fn message(&self, kind: u8) -> Option<&[u8]> {
+        self.messages
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, b)| b.as_slice())
+    }
+
+    pub fn has(&self, kind: u8) -> bool {
+        self.message(kind).is_some()
+    }
+}
+
+/// Why [`read_flight`] stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FlightEnd {
+    /// The bytes ran out (more may come).
+    Incomplete,
+    Alert {
+        level: u8,
+        description: u8,
+    },
+    /// A record that is not a handshake or alert (ChangeCipherSpec, heartbeat...).
+    Record(u8),
+    /// The bytes are not TLS records at all.
+    NotTls(String),
+}
+
+/// Splits the received bytes into handshake messages, up to the first alert, non-handshake
+/// record or non-TLS byte.
+pub fn read_flight(received: &[u8]) -> Flight {
     let mut handshake = Vec::new();
     let mut rest = received;
-    loop {
+    let mut end = FlightEnd::Incomplete;
+    while !rest.is_empty() {
+        if rest[0] & 0x80 != 0 && handshake.is_empty() {
+            end = FlightEnd::NotTls("an SSLv2 answer".to_owned());
+            break;
+        }
+        if !matches!(rest[0], 20..=24) || rest.get(1).is_some_and(|major| *major != 3) {
+            end = FlightEnd::NotTls(describe_not_tls(rest));
+            break;
+        }
         if rest.len() < 5 {
-            return if handshake.is_empty() && !rest.is_empty() && rest[0] & 0x80 != 0 {
-                Answer::Unexpected("an SSLv2 answer".to_owned())
-            } else {
-                handshake_or_incomplete(&handshake)
-            };
+            break;
         }
-        let kind = rest[0];
         let length = usize::from(u16::from_be_bytes([rest[3], rest[4]]));
-        if rest[1] != 3 {
-            return Answer::Unexpected(format!("record version {:02x}{:02x}", rest[1], rest[2]));
-        }
         if rest.len() < 5 + length {
-            return handshake_or_incomplete(&handshake);
+            break;
         }
         let fragment = &rest[5..5 + length];
-        rest = &rest[5 + length..];
-        match kind {
-            ALERT if handshake.is_empty() => {
-                return match fragment {
-                    [level, description, ..] => Answer::Alert {
+        match rest[0] {
+            HANDSHAKE => handshake.extend_from_slice(fragment),
+            ALERT => {
+                end = match fragment {
+                    [level, description, ..] => FlightEnd::Alert {
                         level: *level,
                         description: *description,
                     },
-                    _ => Answer::Unexpected("a truncated alert".to_owned()),
+                    _ => FlightEnd::NotTls("a truncated alert".to_owned()),
                 };
+                break;
             }
-            HANDSHAKE => {
-                handshake.extend_from_slice(fragment);
-                let answer = handshake_or_incomplete(&handshake);
-                if answer != Answer::Incomplete {
-                    return answer;
-                }
+            other => {
+                end = FlightEnd::Record(other);
+                break;
             }
-            other => return Answer::Unexpected(format!("a record of type {other}")),
+        }
+        rest = &rest[5 + length..];
+    }
+    let mut messages = Vec::new();
+    let mut r = Reader(&handshake);
+    while r.0.len() >= 4 {
+        let kind = r.0[0];
+        let length = (usize::from(r.0[1]) << 16) | (usize::from(r.0[2]) << 8) | usize::from(r.0[3]);
+        if r.0.len() < 4 + length {
+            break;
+        }
+        r.take(4);
+        if let Some(body) = r.take(length) {
+            messages.push((kind, body.to_vec()));
         }
     }
+    Flight { messages, end }
+}
+
+/// What the first bytes of an answer that is not TLS look like, in words: the protocol when it
+/// is recognisable, else the bytes.
+pub fn describe_not_tls(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(64)]);
+    let starts = |prefix: &str| text.to_ascii_uppercase().starts_with(prefix);
+    if starts("HTTP/") || starts("<!DOCTYPE") || starts("<HTML") {
+        return "this port answered in plain HTTP, not TLS".to_owned();
+    }
+    if starts("SSH-") {
+        return "this port answered as an SSH server, not TLS".to_owned();
+    }
+    if starts("220") || starts("* OK") || starts("+OK") {
+        let line = text.lines().next().unwrap_or("").trim();
+        return format!(
+            "this port answered with a plain-text greeting, not TLS: \"{}\"",
+            printable(line)
+        );
+    }
+    let hex: Vec<String> = bytes.iter().take(8).map(|b| format!("{b:02X}")).collect();
+    format!(
+        "this port answered with bytes that are not TLS ({})",
+        hex.join(" ")
+    )
+}
+
+fn printable(text: &str) -> String {
+    text.chars()
+        .take(60)
+        .map(|c| if c.is_control() { '.' } else { c })
+        .collect()
+}
+
+/// The name of a record type, for messages.
+pub fn record_name(kind: u8) -> String {
+    match kind {
+        CHANGE_CIPHER_SPEC => "ChangeCipherSpec".to_owned(),
+        ALERT => "alert".to_owned(),
+        HANDSHAKE => "handshake".to_owned(),
+        APPLICATION_DATA => "application data".to_owned(),
+        HEARTBEAT => "heartbeat".to_owned(),
+        other => format!("type-{other}"),
+    }
+}
+
+/// The name of a handshake message type, for messages.
+pub fn handshake_name(kind: u8) -> String {
+    let name = match kind {
+        0 => "HelloRequest",
+        1 => "ClientHello",
+        2 => "ServerHello",
+        4 => "NewSessionTicket",
+        8 => "EncryptedExtensions",
+        11 => "Certificate",
+        12 => "ServerKeyExchange",
+        13 => "CertificateRequest",
+        14 => "ServerHelloDone",
+        15 => "CertificateVerify",
+        16 => "ClientKeyExchange",
+        20 => "Finished",
+        22 => "CertificateStatus",
+        other => return format!("type-{other} handshake"),
+    };
+    name.to_owned()
 }
 
 /// What the server's first flight says about its certificate (TLS 1.2 and below send it in the
 /// clear right after the ServerHello).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Flight {
+pub enum CertificateFlight {
     /// The Certificate message: the chain, leaf first, as DER.
     Certificates(Vec<Vec<u8>>),
     /// The flight ended (ServerHelloDone) or broke off without a Certificate message.
@@ -254,42 +491,16 @@ pub enum Flight {
 }
 
 /// Reads the certificate chain from the bytes a TLS 1.2-or-older server sent after a hello.
-pub fn certificate_flight(received: &[u8]) -> Flight {
-    const CERTIFICATE: u8 = 11;
-    const SERVER_HELLO_DONE: u8 = 14;
-    let mut handshake = Vec::new();
-    let mut rest = received;
-    while rest.len() >= 5 {
-        let length = usize::from(u16::from_be_bytes([rest[3], rest[4]]));
-        if rest.len() < 5 + length {
-            break;
-        }
-        match rest[0] {
-            HANDSHAKE => handshake.extend_from_slice(&rest[5..5 + length]),
-            _ => return Flight::NoCertificate,
-        }
-        rest = &rest[5 + length..];
+pub fn certificate_flight(received: &[u8]) -> CertificateFlight {
+    let flight = read_flight(received);
+    if let Some(body) = flight.message(CERTIFICATE) {
+        return certificates(body).map_or(CertificateFlight::NoCertificate, CertificateFlight::Certificates);
     }
-    let mut messages = Reader(&handshake);
-    while messages.0.len() >= 4 {
-        let kind = messages.0[0];
-        let length = (usize::from(messages.0[1]) << 16)
-            | (usize::from(messages.0[2]) << 8)
-            | usize::from(messages.0[3]);
-        if messages.0.len() < 4 + length {
-            return Flight::Incomplete;
-        }
-        messages.take(4);
-        let Some(body) = messages.take(length) else {
-            return Flight::Incomplete;
-        };
-        match kind {
-            CERTIFICATE => return certificates(body).map_or(Flight::NoCertificate, Flight::Certificates),
-            SERVER_HELLO_DONE => return Flight::NoCertificate,
-            _ => {}
-        }
+    if flight.has(SERVER_HELLO_DONE) || flight.end != FlightEnd::Incomplete {
+        CertificateFlight::NoCertificate
+    } else {
+        CertificateFlight::Incomplete
     }
-    Flight::Incomplete
 }
 
 fn certificates(body: &[u8]) -> Option<Vec<Vec<u8>>> {
@@ -304,40 +515,66 @@ fn certificates(body: &[u8]) -> Option<Vec<Vec<u8>>> {
     Some(chain)
 }
 
-fn handshake_or_incomplete(handshake: &[u8]) -> Answer {
-    if handshake.len() < 4 {
-        return Answer::Incomplete;
-    }
-    if handshake[0] != SERVER_HELLO {
-        return Answer::Unexpected(format!(
-            "handshake message {} instead of ServerHello",
-            handshake[0]
-        ));
-    }
-    let length =
-        (usize::from(handshake[1]) << 16) | (usize::from(handshake[2]) << 8) | usize::from(handshake[3]);
-    if handshake.len() < 4 + length {
-        return Answer::Incomplete;
-    }
-    parse_server_hello(&handshake[4..4 + length]).map_or_else(
-        || Answer::Unexpected("a malformed ServerHello".to_owned()),
-        Answer::ServerHello,
-    )
+/// The ephemeral key a TLS 1.2-or-older server sent in its ServerKeyExchange.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyExchange {
+    /// ECDHE: the named curve and the server's public point.
+    Ecdhe { group: u16, public: Vec<u8> },
+    /// DHE: the prime, the generator and the server's public value.
+    Dhe {
+        prime: Vec<u8>,
+        generator: Vec<u8>,
+        public: Vec<u8>,
+    },
 }
 
-fn parse_server_hello(body: &[u8]) -> Option<ServerHello> {
+/// Reads the parameters of a ServerKeyExchange body for an ECDHE or DHE suite (the signature
+/// that follows is not checked: reach only reports the parameters).
+pub fn key_exchange(body: &[u8], ecdhe: bool) -> Option<KeyExchange> {
+    let mut r = Reader(body);
+    if ecdhe {
+        // 3: named_curve; explicit curves are long gone.
+        if r.u8()? != 3 {
+            return None;
+        }
+        let group = r.u16()?;
+        let length = usize::from(r.u8()?);
+        let public = r.take(length)?.to_vec();
+        Some(KeyExchange::Ecdhe { group, public })
+    } else {
+        let mut vector = || -> Option<Vec<u8>> {
+            let length = usize::from(r.u16()?);
+            Some(r.take(length)?.to_vec())
+        };
+        let prime = vector()?;
+        let generator = vector()?;
+        let public = vector()?;
+        Some(KeyExchange::Dhe {
+            prime,
+            generator,
+            public,
+        })
+    }
+}
+
+/// Reads a ServerHello body (without its handshake header).
+pub fn parse_server_hello(body: &[u8]) -> Option<ServerHello> {
     let mut r = Reader(body);
     let legacy_version = r.u16()?;
-    let random = r.take(32)?;
+    let random: [u8; 32] = r.take(32)?.try_into().ok()?;
     let session_id = usize::from(r.u8()?);
-    r.take(session_id)?;
+    let session_id = r.take(session_id)?.to_vec();
     let suite = r.u16()?;
-    r.u8()?;
+    let compression = r.u8()?;
     let mut hello = ServerHello {
         version: legacy_version,
         suite,
+        random,
+        session_id,
+        compression,
         group: None,
         hello_retry: random == HELLO_RETRY_RANDOM,
+        extensions: Vec::new(),
     };
     if r.0.is_empty() {
         return Some(hello);
@@ -348,6 +585,7 @@ fn parse_server_hello(body: &[u8]) -> Option<ServerHello> {
         let kind = extensions.u16()?;
         let size = usize::from(extensions.u16()?);
         let mut data = Reader(extensions.take(size)?);
+        hello.extensions.push(kind);
         match kind {
             0x002B => hello.version = data.u16()?,
             0x0033 => hello.group = Some(data.u16()?),
@@ -389,9 +627,18 @@ pub fn alert_name(description: u8) -> String {
         0 => "close_notify",
         10 => "unexpected_message",
         20 => "bad_record_mac",
+        21 => "decryption_failed",
+        22 => "record_overflow",
+        30 => "decompression_failure",
         40 => "handshake_failure",
         42 => "bad_certificate",
+        43 => "unsupported_certificate",
+        44 => "certificate_revoked",
+        45 => "certificate_expired",
+        46 => "certificate_unknown",
         47 => "illegal_parameter",
+        48 => "unknown_ca",
+        49 => "access_denied",
         50 => "decode_error",
         51 => "decrypt_error",
         70 => "protocol_version",
@@ -399,6 +646,7 @@ pub fn alert_name(description: u8) -> String {
         80 => "internal_error",
         86 => "inappropriate_fallback",
         90 => "user_canceled",
+        100 => "no_renegotiation",
         109 => "missing_extension",
         110 => "unsupported_extension",
         112 => "unrecognized_name",
@@ -410,26 +658,7 @@ pub fn alert_name(description: u8) -> String {
 
 /// The name of a named group (key exchange), for reports.
 pub fn group_name(group: u16) -> String {
-    let name = match group {
-        0x0015 => "secp224r1",
-        0x0016 => "secp256k1",
-        0x0017 => "secp256r1",
-        0x0018 => "secp384r1",
-        0x0019 => "secp521r1",
-        0x001A => "brainpoolP256r1",
-        0x001B => "brainpoolP384r1",
-        0x001C => "brainpoolP512r1",
-        0x001D => "x25519",
-        0x001E => "x448",
-        0x0100 => "ffdhe2048",
-        0x0101 => "ffdhe3072",
-        0x0102 => "ffdhe4096",
-        0x0103 => "ffdhe6144",
-        0x0104 => "ffdhe8192",
-        0x11EC => "X25519MLKEM768",
-        other => return format!("0x{other:04X}"),
-    };
-    name.to_owned()
+    super::groups::name(group)
 }
 
 #[cfg(test)]
@@ -437,12 +666,7 @@ mod tests {
     use super::*;
 
     fn hello(version: Version, suites: &[u16]) -> Vec<u8> {
-        client_hello(&Hello {
-            version,
-            suites,
-            sni: Some("example.test"),
-            random: [7; 32],
-        })
+        client_hello(&Hello::new(version, suites, Some("example.test"), [7; 32]))
     }
 
     #[test]
@@ -505,15 +729,15 @@ mod tests {
         let mut record = vec![HANDSHAKE, 3, 3];
         put_u16(&mut record, message.len() as u16);
         record.extend_from_slice(&message);
-        assert_eq!(certificate_flight(&flight), Flight::Incomplete);
+        assert_eq!(certificate_flight(&flight), CertificateFlight::Incomplete);
         flight.extend_from_slice(&record);
         assert_eq!(
             certificate_flight(&flight[..flight.len() - 1]),
-            Flight::Incomplete
+            CertificateFlight::Incomplete
         );
         assert_eq!(
             certificate_flight(&flight),
-            Flight::Certificates(vec![vec![0xAA, 0xBB], vec![0xCC]])
+            CertificateFlight::Certificates(vec![vec![0xAA, 0xBB], vec![0xCC]])
         );
     }
 
@@ -525,8 +749,12 @@ mod tests {
             Answer::ServerHello(ServerHello {
                 version: 0x0303,
                 suite: 0xC02F,
+                random: [1; 32],
+                session_id: Vec::new(),
+                compression: 0,
                 group: None,
-                hello_retry: false
+                hello_retry: false,
+                extensions: Vec::new(),
             })
         );
         assert_eq!(parse_answer(&tls12[..20]), Answer::Incomplete);
@@ -545,9 +773,60 @@ mod tests {
                 description: 40
             }
         );
-        assert!(matches!(
+        assert_eq!(
             parse_answer(b"HTTP/1.1 400 Bad Request\r\n"),
-            Answer::Unexpected(_)
-        ));
+            Answer::Unexpected("this port answered in plain HTTP, not TLS".to_owned())
+        );
+        assert_eq!(
+            parse_answer(b"SSH-2.0-OpenSSH_9.2\r\n"),
+            Answer::Unexpected("this port answered as an SSH server, not TLS".to_owned())
+        );
+        match parse_answer(&[0x00, 0x01, 0x02, 0x03, 0x04, 0x05]) {
+            Answer::Unexpected(text) => assert!(text.ends_with("(00 01 02 03 04 05)"), "{text}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn flights_yield_key_exchange_parameters() {
+        let mut ske = vec![3, 0x00, 0x1D, 4, 9, 9, 9, 9];
+        ske.extend_from_slice(&[0, 0]);
+        assert_eq!(
+            key_exchange(&ske, true),
+            Some(KeyExchange::Ecdhe {
+                group: 0x1D,
+                public: vec![9; 4]
+            })
+        );
+        let dhe = [0, 2, 0xFF, 0xFB, 0, 1, 2, 0, 1, 7];
+        assert_eq!(
+            key_exchange(&dhe, false),
+            Some(KeyExchange::Dhe {
+                prime: vec![0xFF, 0xFB],
+                generator: vec![2],
+                public: vec![7]
+            })
+        );
+        assert_eq!(key_exchange(&[0, 2, 0xFF], false), None);
+    }
+
+    #[test]
+    fn hellos_carry_the_options_the_checks_set() {
+        let mut hello = Hello::new(Version::Tls12, &[0xC02F], None, [3; 32]);
+        hello.fallback_scsv = true;
+        hello.compression = true;
+        hello.heartbeat = true;
+        hello.session_id = &[5; 32];
+        let record = client_hello(&hello);
+        let bytes = |needle: &[u8]| record.windows(needle.len()).any(|w| w == needle);
+        assert!(bytes(&[0x56, 0x00]), "fallback SCSV");
+        assert!(bytes(&[2, 1, 0]), "DEFLATE offered");
+        assert!(bytes(&[0x00, 0x0F, 0, 1, 1]), "heartbeat");
+        assert!(bytes(&[32, 5, 5, 5]), "session id");
+        let mut empty = Hello::new(Version::Tls13, &[0x1301], None, [3; 32]);
+        empty.key_shares = false;
+        assert!(client_hello(&empty)
+            .windows(6)
+            .any(|w| w == [0x00, 0x33, 0, 2, 0, 0]));
     }
 }

@@ -311,6 +311,12 @@ fn the_layers_point_down() {
                 "outcome", "probe", "spec", "resolve", "run", "report", "cmd", "cli",
             ],
         ),
+        (
+            "input",
+            &[
+                "outcome", "probe", "spec", "resolve", "run", "report", "cmd", "cli", "trust",
+            ],
+        ),
     ];
     for (module, forbidden) in below {
         let uses = modules.get(*module).cloned().unwrap_or_default();

@@ -58,7 +58,8 @@ fn unknown_flags_and_bad_values_exit_2() {
 fn help_documents_the_exit_codes() {
     let out = Reach::new().args(["run", "--help"]).output().expect_code(0);
     assert!(
-        out.stdout.contains("3  at least one check could not be observed"),
+        out.stdout
+            .contains("3    at least one check could not be observed"),
         "{}",
         out.stdout
     );
@@ -77,7 +78,7 @@ fn tag_and_vantage_filters_skip_checks_visibly() {
     let report = out.json();
     assert_eq!(report["checks"][0]["status"], "pass");
     assert_eq!(report["checks"][1]["status"], "skip");
-    assert_eq!(report["checks"][1]["skip_reason"], "tag-filter");
+    assert_eq!(report["checks"][1]["skip_reason"], "tag");
 
     // Without --vantage, a vantage-bound check is skipped and says how to run it.
     let out = ws.reach().args(["run", "f.toml"]).output().expect_code(0);
@@ -88,7 +89,7 @@ fn tag_and_vantage_filters_skip_checks_visibly() {
         .output()
         .expect_code(0);
     let report = out.json();
-    assert_eq!(report["checks"][1]["skip_reason"], "vantage-filter");
+    assert_eq!(report["checks"][1]["skip_reason"], "vantage");
     assert!(report["checks"][1]["message"]
         .as_str()
         .unwrap()
@@ -307,4 +308,36 @@ fn a_bad_ca_file_is_a_usage_error_even_when_no_check_uses_tls() {
         assert!(out.stderr.contains(ca), "{}", out.stderr);
         assert!(out.stdout.is_empty(), "nothing was probed: {}", out.stdout);
     }
+}
+
+#[test]
+fn a_low_open_file_limit_lowers_the_concurrency_instead_of_failing_checks() {
+    // 5,000 checks with room for 64 descriptors: each check holds a socket, so at most a few
+    // may run at once. None may fail for lack of a descriptor (EMFILE).
+    let ws = Workspace::new();
+    let port = closed_port();
+    let mut spec = String::new();
+    for i in 0..5000 {
+        spec.push_str(&format!(
+            "[[check]]\nid = \"c{i}\"\nkind = \"tcp\"\nhost = \"127.0.0.1\"\nport = {port}\nexpect = \"closed\"\n"
+        ));
+    }
+    let path = ws.write("many.toml", &spec);
+    let out = Reach::wrapped(&["sh", "-c", "ulimit -n 64 && exec \"$0\" \"$@\""])
+        .args(["run", path.to_str().unwrap(), "--format", "json"])
+        .output();
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}\n{}",
+            out.stderr,
+            &out.stdout[..out.stdout.len().min(2000)]
+        )
+    });
+    assert_eq!(
+        report["summary"]["pass"], 5000,
+        "{}\n{}",
+        out.stderr, report["summary"]
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("the open-file limit"), "{}", out.stderr);
 }

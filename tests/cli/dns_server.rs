@@ -52,6 +52,8 @@ pub enum Behaviour {
     DropFirst,
     /// Over UDP, a datagram with a wrong id first, then the real answer.
     StrayThenAnswer,
+    /// The real answer, this long after the query (the server answers nothing else meanwhile).
+    Slow(std::time::Duration),
 }
 
 /// The records and behaviours a server answers with.
@@ -446,6 +448,7 @@ fn respond(zone: &Zone, query: &[u8], transport: Transport) -> Option<Vec<u8>> {
         }
         Some(Behaviour::CompressionLoop) => return Some(hostile_answer(&request, Hostile::PointerLoop)),
         Some(Behaviour::BadRdata) => return Some(hostile_answer(&request, Hostile::ShortRdata)),
+        Some(Behaviour::Slow(delay)) => std::thread::sleep(delay),
         Some(Behaviour::TcpOnly) if transport == Transport::Udp => return None,
         Some(Behaviour::ServFail) => {
             response.set_response_code(ResponseCode::ServFail);

@@ -865,10 +865,10 @@ fn spec_errors_of_the_http_kinds_are_located() {
         "`GE T` is not an HTTP method",
     );
     rejected(
-        &format!("{HTTP}proxy = \"socks5://proxy.test:1080\"\n"),
+        &format!("{HTTP}proxy = \"socks4://proxy.test:1080\"\n"),
         4,
         9,
-        "proxy scheme `socks5` is not supported",
+        "proxy scheme `socks4` is not supported",
     );
     rejected(
         &format!("{HTTP}expect.stauts = 200\n"),
@@ -909,7 +909,7 @@ fn a_bad_proxy_variable_is_a_usage_error_that_hides_its_password() {
     let out = ws
         .reach()
         .args(["run", "ok.toml"])
-        .env("HTTPS_PROXY", "socks5://me:hunter2@proxy.test:1080")
+        .env("HTTPS_PROXY", "socks4://me:hunter2@proxy.test:1080")
         .output()
         .expect_code(2);
     assert!(out.stderr.contains("HTTPS_PROXY"), "{}", out.stderr);
@@ -936,7 +936,7 @@ fn the_shipped_http_example_validates() {
         .args(["--var", "host=app.example.test"])
         .output()
         .expect_code(0);
-    assert_eq!(out.stdout, "ok: 8 checks in 1 file\n");
+    assert_eq!(out.stdout, "ok: 11 checks in 1 file\n");
 }
 
 #[test]
@@ -968,5 +968,863 @@ fn a_silent_first_address_leaves_time_for_the_next() {
         check["observed"]["http"]["address"],
         format!("127.0.0.2:{port}"),
         "{check:#}"
+    );
+}
+
+/// `observed.http` of a check.
+fn http_of(check: &Value) -> &Value {
+    &check["observed"]["http"]
+}
+
+fn message(check: &Value) -> &str {
+    check["message"].as_str().unwrap_or_default()
+}
+
+/// A timing of a check in milliseconds (panics when absent).
+#[track_caller]
+fn ms(check: &Value, stage: &str) -> f64 {
+    check["timings"][format!("{stage}_ms")]
+        .as_f64()
+        .unwrap_or_else(|| panic!("no {stage}_ms in {check:#}"))
+}
+
+#[test]
+fn http2_is_negotiated_by_alpn_required_and_reported() {
+    let pki = Pki::new();
+    let names = ["h2.test", "h1.test", "bare.test"];
+    let both = Server::hyper(Some(pki.server_config_alpn(&names, &[b"h2", b"http/1.1"])), false);
+    let h1_only = Server::hyper(Some(pki.server_config_alpn(&names, &[b"http/1.1"])), false);
+    let no_alpn = Server::hyper(Some(pki.server_config_alpn(&names, &[])), false);
+    let spec = format!(
+        r#"
+[defaults]
+retries = 0
+[[check]]
+id = "auto"
+kind = "http"
+url = "https://h2.test:{both}/"
+expect.http_version = "2"
+expect.body_contains = "HTTP/2.0"
+[[check]]
+id = "pinned-1-1"
+kind = "http"
+url = "https://h2.test:{both}/"
+http_version = "1.1"
+expect.body_contains = "HTTP/1.1"
+[[check]]
+id = "expects-2-gets-1-1"
+kind = "http"
+url = "https://h1.test:{h1_only}/"
+expect.http_version = "2"
+[[check]]
+id = "requires-2-alpn-refused"
+kind = "http"
+url = "https://h1.test:{h1_only}/"
+http_version = "2"
+[[check]]
+id = "requires-2-no-alpn"
+kind = "http"
+url = "https://bare.test:{no_alpn}/"
+http_version = "2"
+[[check]]
+id = "samples-multiplexed"
+kind = "http"
+url = "https://h2.test:{both}/wait"
+http_version = "2"
+samples = 4
+"#,
+        both = both.port(),
+        h1_only = h1_only.port(),
+        no_alpn = no_alpn.port(),
+    );
+    let ws = Workspace::new();
+    let ca = pki.write_ca(ws.path());
+    let mut args = vec!["--ca-file".to_owned(), ca.display().to_string()];
+    for (name, server) in [("h2.test", &both), ("h1.test", &h1_only), ("bare.test", &no_alpn)] {
+        args.push("--resolve".into());
+        args.push(format!("{name}:{}:127.0.0.1", server.port()));
+    }
+    let out = run(&ws, &spec, &strs(&args), 1);
+    let checks = checks(&out);
+    assert_eq!(verdict(&checks[0]), v("pass", "http", "-"), "{:#}", checks[0]);
+    assert_eq!(http_of(&checks[0])["version"], "HTTP/2");
+    assert_eq!(http_of(&checks[0])["tls"]["alpn"], "h2");
+    assert!(checks[0]["observed"]["summary"]
+        .as_str()
+        .unwrap()
+        .contains("over HTTP/2"));
+    assert_eq!(verdict(&checks[1]), v("pass", "http", "-"), "{:#}", checks[1]);
+    assert_eq!(http_of(&checks[1])["version"], "HTTP/1.1");
+    assert_eq!(http_of(&checks[1])["tls"]["alpn"], "http/1.1");
+    assert_eq!(verdict(&checks[2]), v("fail", "http", "-"), "{:#}", checks[2]);
+    assert!(message(&checks[2]).contains("answered over HTTP/1.1 (expected HTTP/2)"));
+    assert_eq!(
+        verdict(&checks[3]),
+        v("fail", "tls", "tls-alert"),
+        "{:#}",
+        checks[3]
+    );
+    assert!(
+        message(&checks[3]).contains("ALPN offered only h2"),
+        "{:#}",
+        checks[3]
+    );
+    assert_eq!(
+        verdict(&checks[4]),
+        v("fail", "tls", "http-protocol"),
+        "{:#}",
+        checks[4]
+    );
+    assert!(
+        message(&checks[4]).contains("did not agree to HTTP/2"),
+        "{:#}",
+        checks[4]
+    );
+    assert_eq!(verdict(&checks[5]), v("pass", "http", "-"), "{:#}", checks[5]);
+    // The server saw each version as the client spoke it, not just what reach reported.
+    let seen = both.seen();
+    assert!(seen.contains(&"GET / HTTP/2.0".to_owned()), "{seen:?}");
+    assert!(seen.contains(&"GET / HTTP/1.1".to_owned()), "{seen:?}");
+    assert_eq!(seen.iter().filter(|l| *l == "GET /wait HTTP/2.0").count(), 4);
+}
+
+#[test]
+fn http2_with_prior_knowledge_on_cleartext_when_asked() {
+    let h2c = Server::hyper(None, true);
+    let h1 = Server::http(None);
+    let proxy = Server::connect_proxy(h2c.address);
+    let spec = format!(
+        r#"
+[defaults]
+retries = 0
+timeout = "3s"
+[[check]]
+id = "h2c"
+kind = "http"
+url = "http://127.0.0.1:{h2c}/"
+http_version = "2"
+expect.http_version = "2"
+[[check]]
+id = "auto-is-1-1-on-cleartext"
+kind = "http"
+url = "http://127.0.0.1:{h2c}/"
+[[check]]
+id = "h1-server-asked-h2c"
+kind = "http"
+url = "http://127.0.0.1:{h1}/health"
+http_version = "2"
+[[check]]
+id = "h2c-through-an-http-proxy"
+kind = "http"
+url = "http://h2c.test/"
+http_version = "2"
+proxy = "http://127.0.0.1:{proxy}"
+"#,
+        h2c = h2c.port(),
+        h1 = h1.port(),
+        proxy = proxy.port(),
+    );
+    let ws = Workspace::new();
+    let out = run(&ws, &spec, &[], 1);
+    let checks = checks(&out);
+    assert_eq!(verdict(&checks[0]), v("pass", "http", "-"), "{:#}", checks[0]);
+    assert_eq!(http_of(&checks[0])["version"], "HTTP/2");
+    assert_eq!(http_of(&checks[0])["tls"], Value::Null);
+    assert_eq!(checks[1]["status"], "fail", "{:#}", checks[1]);
+    assert_eq!(
+        verdict(&checks[2]),
+        v("fail", "http", "http-protocol"),
+        "{:#}",
+        checks[2]
+    );
+    assert!(
+        message(&checks[2]).contains("does not speak HTTP/2 with prior knowledge"),
+        "{:#}",
+        checks[2]
+    );
+    // A proxy speaks HTTP/1.1: prior knowledge goes through a CONNECT tunnel.
+    assert_eq!(verdict(&checks[3]), v("pass", "http", "-"), "{:#}", checks[3]);
+    assert_eq!(http_of(&checks[3])["version"], "HTTP/2");
+    assert_eq!(proxy.seen(), ["CONNECT h2c.test:80 HTTP/1.1"]);
+    assert_eq!(h2c.seen(), ["GET / HTTP/2.0", "GET / HTTP/2.0"]);
+}
+
+#[test]
+fn socks5_proxies_carry_requests_and_name_their_failures() {
+    use crate::http_servers::Socks;
+    let pki = Pki::new();
+    let upstream = Server::http(Some(pki.server_config(&["api.openai.com"])));
+    let plain = Server::http(None);
+    let socks = Server::socks5(upstream.address, Socks::default());
+    let socks_plain = Server::socks5(plain.address, Socks::default());
+    let with_auth = Server::socks5(
+        upstream.address,
+        Socks {
+            credentials: Some(("me", "s3cret-pw")),
+            ..Socks::default()
+        },
+    );
+    let refusing = |reply| {
+        Server::socks5(
+            upstream.address,
+            Socks {
+                reply,
+                ..Socks::default()
+            },
+        )
+    };
+    let (ruleset, target_refused, general) = (refusing(2), refusing(5), refusing(1));
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed_port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let p = |s: &Server| s.port();
+    let spec = format!(
+        r#"
+[defaults]
+retries = 0
+[[check]]
+id = "socks5h"
+kind = "endpoint"
+provider = "openai"
+proxy = "socks5h://127.0.0.1:{socks}"
+[[check]]
+id = "socks5-resolves-here"
+kind = "endpoint"
+provider = "openai"
+proxy = "socks5://127.0.0.1:{socks}"
+[[check]]
+id = "auth-ok"
+kind = "endpoint"
+provider = "openai"
+proxy = "socks5h://me:s3cret-pw@127.0.0.1:{auth}"
+[[check]]
+id = "auth-wrong"
+kind = "endpoint"
+provider = "openai"
+proxy = "socks5h://me:wrong-pw@127.0.0.1:{auth}"
+[[check]]
+id = "auth-missing"
+kind = "endpoint"
+provider = "openai"
+proxy = "socks5h://127.0.0.1:{auth}"
+[[check]]
+id = "ruleset"
+kind = "endpoint"
+provider = "openai"
+proxy = "socks5h://127.0.0.1:{ruleset}"
+[[check]]
+id = "target-refused"
+kind = "endpoint"
+provider = "openai"
+proxy = "socks5h://127.0.0.1:{target_refused}"
+[[check]]
+id = "general-failure"
+kind = "endpoint"
+provider = "openai"
+proxy = "socks5h://127.0.0.1:{general}"
+[[check]]
+id = "proxy-down"
+kind = "endpoint"
+provider = "openai"
+proxy = "socks5h://127.0.0.1:{closed_port}"
+[[check]]
+id = "websocket"
+kind = "websocket"
+url = "wss://api.openai.com/ws"
+echo = "through socks"
+proxy = "socks5h://127.0.0.1:{socks}"
+[[check]]
+id = "plain-from-env"
+kind = "http"
+url = "http://intranet.test/health"
+"#,
+        socks = p(&socks),
+        auth = p(&with_auth),
+        ruleset = p(&ruleset),
+        target_refused = p(&target_refused),
+        general = p(&general),
+    );
+    let ws = Workspace::new();
+    let ca = pki.write_ca(ws.path());
+    ws.write("spec.toml", &spec);
+    let out = ws
+        .reach()
+        .args([
+            "run",
+            "spec.toml",
+            "--format",
+            "json",
+            "--ca-file",
+            ca.to_str().unwrap(),
+        ])
+        // socks5:// resolves here: the run's resolver answers, and only loopback.
+        .args(["--resolve", "api.openai.com:443:127.0.0.2"])
+        .args(["--resolve", "intranet.test:80:127.0.0.1"])
+        .env(
+            "ALL_PROXY",
+            &format!("socks5h://127.0.0.1:{}", socks_plain.port()),
+        )
+        .env_remove("HTTPS_PROXY")
+        .env_remove("https_proxy")
+        .env_remove("HTTP_PROXY")
+        .env_remove("http_proxy")
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .output()
+        .expect_code(1);
+    assert!(!out.stdout.contains("s3cret-pw") && !out.stderr.contains("s3cret-pw"));
+    let checks = checks(&out);
+    let by_id = |id: &str| {
+        checks
+            .iter()
+            .find(|c| c["id"].as_str().unwrap().ends_with(id))
+            .unwrap_or_else(|| panic!("no check {id}"))
+    };
+    let check = by_id(".socks5h");
+    assert_eq!(verdict(check), v("pass", "http", "-"), "{check:#}");
+    assert_eq!(
+        http_of(check)["proxy"],
+        format!("socks5h://127.0.0.1:{}", socks.port())
+    );
+    assert!(check["timings"]["proxy_ms"].is_number(), "{check:#}");
+    assert_eq!(http_of(check)["status"], 401, "{check:#}");
+    assert_eq!(
+        check["timings"]["dns_ms"],
+        Value::Null,
+        "the proxy is an address, the name goes to it"
+    );
+    assert_eq!(verdict(by_id(".socks5-resolves-here")), v("pass", "http", "-"));
+    // The proxy saw the name for socks5h and the run's own answer for socks5.
+    // Through a SOCKS5 tunnel the origin gets what it would get directly: origin-form requests.
+    assert!(
+        upstream
+            .seen()
+            .iter()
+            .all(|l| l == "GET /v1/models HTTP/1.1" || l == "GET /ws HTTP/1.1"),
+        "{:?}",
+        upstream.seen()
+    );
+    let seen = socks.seen();
+    assert!(seen.contains(&"api.openai.com:443".to_owned()), "{seen:?}");
+    assert!(seen.contains(&"127.0.0.2:443".to_owned()), "{seen:?}");
+    assert_eq!(verdict(by_id(".auth-ok")), v("pass", "http", "-"));
+    for (id, class, needle) in [
+        (
+            ".auth-wrong",
+            "proxy-refused",
+            "rejected the user name and password",
+        ),
+        (".auth-missing", "proxy-refused", "wants credentials"),
+        (".ruleset", "proxy-refused", "not allowed by ruleset"),
+        (".target-refused", "proxy-upstream", "refused by the target"),
+        (
+            ".general-failure",
+            "proxy-upstream",
+            "general SOCKS server failure",
+        ),
+        (".proxy-down", "proxy-refused", "refused the connection"),
+    ] {
+        let check = by_id(id);
+        assert_eq!(verdict(check), v("fail", "proxy", class), "{check:#}");
+        assert!(message(check).contains(needle), "{id}: {check:#}");
+    }
+    let check = by_id(".websocket");
+    assert_eq!(verdict(check), v("pass", "http", "-"), "{check:#}");
+    assert_eq!(http_of(check)["echoed"], true);
+    let check = by_id(".plain-from-env");
+    assert_eq!(verdict(check), v("pass", "http", "-"), "{check:#}");
+    assert_eq!(
+        http_of(check)["proxy"],
+        format!("socks5h://127.0.0.1:{}", socks_plain.port())
+    );
+    assert_eq!(socks_plain.seen(), ["intranet.test:80"]);
+    assert_eq!(plain.seen(), ["GET /health HTTP/1.1"]);
+}
+
+#[test]
+fn stage_timings_follow_their_controlled_causes() {
+    use crate::http_servers::Socks;
+    use std::time::Duration;
+    let pki = Pki::new();
+    let slow_tls = Server::http_tls_delayed(
+        std::net::TcpListener::bind("127.0.0.1:0").unwrap(),
+        Some(pki.server_config(&["slow.test"])),
+        Duration::from_millis(300),
+    );
+    let fast_tls = Server::http(Some(pki.server_config(&["slow.test"])));
+    let plain = Server::http(None);
+    let slow_connect = Server::connect_proxy_delayed(fast_tls.address, Duration::from_millis(300));
+    let slow_socks = Server::socks5(
+        fast_tls.address,
+        Socks {
+            delay: Duration::from_millis(300),
+            ..Socks::default()
+        },
+    );
+    let spec = format!(
+        r#"
+[defaults]
+retries = 0
+timeout = "5s"
+[[check]]
+id = "slow-tls"
+kind = "http"
+url = "https://slow.test:{slow_tls}/health"
+[[check]]
+id = "slow-first-byte"
+kind = "http"
+url = "http://127.0.0.1:{plain}/wait"
+[[check]]
+id = "slow-connect"
+kind = "http"
+url = "https://slow.test:443/health"
+proxy = "http://127.0.0.1:{slow_connect}"
+[[check]]
+id = "slow-socks"
+kind = "http"
+url = "https://slow.test:443/health"
+proxy = "socks5h://127.0.0.1:{slow_socks}"
+"#,
+        slow_tls = slow_tls.port(),
+        plain = plain.port(),
+        slow_connect = slow_connect.port(),
+        slow_socks = slow_socks.port(),
+    );
+    let ws = Workspace::new();
+    let ca = pki.write_ca(ws.path());
+    let resolve = format!("slow.test:{}:127.0.0.1", slow_tls.port());
+    let out = run(
+        &ws,
+        &spec,
+        &["--ca-file", ca.to_str().unwrap(), "--resolve", &resolve],
+        0,
+    );
+    let checks = checks(&out);
+    // "Well under": a loopback connect takes well below a millisecond; the bound only keeps a
+    // loaded machine from failing the test, while the 300 ms delay can never fit under it.
+    let well_under = 150.0;
+    assert!(ms(&checks[0], "tls") >= 300.0, "{:#}", checks[0]);
+    assert!(ms(&checks[0], "tcp") < well_under, "{:#}", checks[0]);
+    assert!(ms(&checks[0], "ttfb") < 300.0, "{:#}", checks[0]);
+    assert!(ms(&checks[1], "ttfb") >= 300.0, "{:#}", checks[1]);
+    assert!(ms(&checks[1], "tcp") < well_under, "{:#}", checks[1]);
+    for check in &checks[2..] {
+        assert!(ms(check, "proxy") >= 300.0, "{check:#}");
+        assert!(
+            ms(check, "tcp") < well_under,
+            "CONNECT time is not TCP time: {check:#}"
+        );
+        assert!(ms(check, "tls") < 300.0, "{check:#}");
+    }
+}
+
+#[test]
+fn the_timings_are_those_of_the_request_that_was_judged() {
+    let server = Server::http(None);
+    let base = format!("http://127.0.0.1:{}", server.port());
+    let spec = format!(
+        r#"
+[defaults]
+retries = 0
+[[check]]
+id = "later-sample-fails"
+kind = "http"
+url = "{base}/fast-then-slow-503"
+samples = 3
+[[check]]
+id = "redirect-to-a-slow-page"
+kind = "http"
+url = "{base}/to?/wait"
+follow_redirects = true
+"#
+    );
+    let ws = Workspace::new();
+    ws.write("spec.toml", &spec);
+    // One check at a time, so the first request the server sees is the first sample's.
+    let out = ws
+        .reach()
+        .args(["run", "spec.toml", "--format", "json", "--concurrency", "1"])
+        .output()
+        .expect_code(1);
+    let checks = checks(&out);
+    assert_eq!(
+        verdict(&checks[0]),
+        v("fail", "http", "http-5xx"),
+        "{:#}",
+        checks[0]
+    );
+    // The failing sample waited 300 ms for its first byte; the first sample did not.
+    assert!(ms(&checks[0], "ttfb") >= 300.0, "{:#}", checks[0]);
+    assert_eq!(verdict(&checks[1]), v("pass", "http", "-"), "{:#}", checks[1]);
+    assert!(ms(&checks[1], "ttfb") >= 300.0, "{:#}", checks[1]);
+}
+
+#[test]
+fn addresses_any_takes_the_first_that_answers_and_all_asks_each() {
+    let server = Server::http(None);
+    let port = server.port();
+    // 127.0.0.2:PORT: nothing listens there, so it refuses.
+    let spec = format!(
+        r#"
+[defaults]
+retries = 0
+[[check]]
+id = "any"
+kind = "http"
+url = "http://svc.test:{port}/health"
+[[check]]
+id = "all"
+kind = "http"
+url = "http://svc.test:{port}/health"
+addresses = "all"
+"#
+    );
+    let ws = Workspace::new();
+    let resolve = format!("svc.test:{port}:127.0.0.2,127.0.0.1");
+    let out = run(&ws, &spec, &["--resolve", &resolve], 1);
+    let found = checks(&out);
+    assert_eq!(verdict(&found[0]), v("pass", "http", "-"), "{:#}", found[0]);
+    assert_eq!(http_of(&found[0])["address"], format!("127.0.0.1:{port}"));
+    let all = &found[1];
+    assert_eq!(verdict(all), v("fail", "tcp", "refused"), "{all:#}");
+    assert_eq!(all["observed"]["summary"], "2 addresses: 1 pass, 1 fail");
+    assert!(
+        message(all).starts_with(&format!("127.0.0.2:{port}: ")),
+        "{all:#}"
+    );
+    let addresses = http_of(all)["addresses"].as_array().unwrap();
+    assert_eq!(addresses.len(), 2);
+    assert_eq!(addresses[0]["address"], format!("127.0.0.2:{port}"));
+    assert_eq!(
+        (
+            &addresses[0]["status"],
+            &addresses[0]["stage"],
+            &addresses[0]["error"]
+        ),
+        (&Value::from("fail"), &Value::from("tcp"), &Value::from("refused"))
+    );
+    assert_eq!(addresses[1]["address"], format!("127.0.0.1:{port}"));
+    assert_eq!(addresses[1]["status"], "pass");
+    assert_eq!(addresses[1]["http_status"], 200);
+
+    // Through socks5:// each address is handed to the proxy as the target.
+    let socks = Server::socks5(server.address, crate::http_servers::Socks::default());
+    let via_socks = format!(
+        "[[check]]\nkind = \"http\"\nurl = \"http://svc.test:{port}/health\"\naddresses = \"all\"\nproxy = \"socks5://127.0.0.1:{}\"\n",
+        socks.port()
+    );
+    let out = run(&ws, &via_socks, &["--resolve", &resolve], 0);
+    assert_eq!(checks(&out)[0]["observed"]["summary"], "2 addresses: 2 pass");
+    let mut targets = socks.seen();
+    targets.sort();
+    assert_eq!(
+        targets,
+        [format!("127.0.0.1:{port}"), format!("127.0.0.2:{port}")]
+    );
+
+    // Both addresses up: `all` passes, and each one really was asked.
+    let second = Server::http_on(std::net::TcpListener::bind(("127.0.0.2", port)).unwrap(), None);
+    let out = run(&ws, &spec, &["--resolve", &resolve], 0);
+    let all = &checks(&out)[1];
+    assert_eq!(all["observed"]["summary"], "2 addresses: 2 pass");
+    // One request from each check: `any` now finds 127.0.0.2 up.
+    assert_eq!(second.seen(), ["GET /health HTTP/1.1", "GET /health HTTP/1.1"]);
+}
+
+#[test]
+fn a_redirect_to_another_origin_drops_credentials() {
+    let first = Server::http(None);
+    let other = Server::http(None);
+    let spec = format!(
+        r#"
+[defaults]
+retries = 0
+[[check]]
+id = "cross-origin"
+kind = "http"
+url = "http://127.0.0.1:{first}/to?http://127.0.0.1:{other}/headers"
+follow_redirects = true
+headers = {{ Authorization = "Bearer tok-1234", Cookie = "session=abc", X-Api-Key = "key-5678", Accept = "text/plain" }}
+[[check]]
+id = "same-origin"
+kind = "http"
+url = "http://127.0.0.1:{first}/to?/headers"
+follow_redirects = true
+headers = {{ Authorization = "Bearer tok-1234", Accept = "text/plain" }}
+"#,
+        first = first.port(),
+        other = other.port()
+    );
+    let ws = Workspace::new();
+    let out = run(&ws, &spec, &[], 0);
+    assert_eq!(checks(&out).len(), 2);
+    let lower = |head: &Vec<String>| head.iter().map(|l| l.to_ascii_lowercase()).collect::<Vec<_>>();
+    let others = other.heads();
+    assert_eq!(others.len(), 1, "{others:?}");
+    let head = lower(&others[0]);
+    assert!(head.contains(&"accept: text/plain".to_owned()), "{head:?}");
+    for secret in ["authorization:", "cookie:", "x-api-key:"] {
+        assert!(
+            !head.iter().any(|l| l.starts_with(secret)),
+            "{secret} crossed: {head:?}"
+        );
+    }
+    // On the check's own origin the headers go along, on the first request and after a redirect.
+    let firsts: Vec<Vec<String>> = first.heads().iter().map(lower).collect();
+    assert_eq!(firsts.len(), 3, "{firsts:?}");
+    for head in &firsts {
+        assert!(
+            head.contains(&"authorization: bearer tok-1234".to_owned()),
+            "{head:?}"
+        );
+    }
+    assert!(firsts.iter().any(|h| h[0] == "get /headers http/1.1"));
+}
+
+#[test]
+fn answers_that_would_mislead_a_check_are_named_for_what_they_are() {
+    let server = Server::http(None);
+    let base = format!("http://127.0.0.1:{}", server.port());
+    let spec = format!(
+        r#"
+[defaults]
+retries = 0
+[[check]]
+id = "latin1-present"
+kind = "http"
+url = "{base}/latin1"
+expect.headers.x-city = {{ present = true }}
+[[check]]
+id = "latin1-shown"
+kind = "http"
+url = "{base}/latin1"
+expect.headers.x-city = {{ present = false }}
+[[check]]
+id = "big-start"
+kind = "http"
+url = "{base}/big"
+expect.body_contains = "BEGIN"
+[[check]]
+id = "big-end"
+kind = "http"
+url = "{base}/big"
+expect.body_contains = "THE-END"
+[[check]]
+id = "big-regex"
+kind = "http"
+url = "{base}/big"
+expect.body_regex = "END$"
+[[check]]
+id = "endless-headers"
+kind = "http"
+url = "{base}/endless-headers"
+timeout = "5s"
+[[check]]
+id = "slow-endless-headers"
+kind = "http"
+url = "{base}/endless-slow-headers"
+timeout = "500ms"
+"#
+    );
+    let ws = Workspace::new();
+    let out = run(&ws, &spec, &[], 1);
+    let checks = checks(&out);
+    assert_eq!(verdict(&checks[0]), v("pass", "http", "-"), "{:#}", checks[0]);
+    assert_eq!(verdict(&checks[1]), v("fail", "assert", "-"));
+    assert!(
+        message(&checks[1]).contains("is present (Z\u{fffd}rich)"),
+        "{:#}",
+        checks[1]
+    );
+    assert_eq!(verdict(&checks[2]), v("pass", "http", "-"), "{:#}", checks[2]);
+    assert_eq!(http_of(&checks[2])["body_truncated"], true);
+    assert_eq!(http_of(&checks[2])["body_bytes"], 2 * 1024 * 1024);
+    assert_eq!(http_of(&checks[0])["body_truncated"], false);
+    for check in &checks[3..5] {
+        assert_eq!(
+            verdict(check),
+            v("error", "assert", "body-truncated"),
+            "{check:#}"
+        );
+        assert!(message(check).contains("2097152 bytes"), "{check:#}");
+    }
+    assert_eq!(
+        verdict(&checks[5]),
+        v("fail", "http", "http-protocol"),
+        "{:#}",
+        checks[5]
+    );
+    assert!(
+        message(&checks[5]).contains("headers were not finished"),
+        "{:#}",
+        checks[5]
+    );
+    assert_eq!(
+        verdict(&checks[6]),
+        v("fail", "http", "timeout"),
+        "{:#}",
+        checks[6]
+    );
+    assert!(
+        message(&checks[6]).contains("headers were not finished"),
+        "{:#}",
+        checks[6]
+    );
+}
+
+#[test]
+fn several_urls_make_one_check_each_and_redirects_are_judged_by_scheme_and_path() {
+    let server = Server::http(None);
+    let base = format!("http://127.0.0.1:{}", server.port());
+    let spec = format!(
+        r#"
+[defaults]
+retries = 0
+[[check]]
+id = "to-https"
+kind = "http"
+urls = ["{base}/keep/", "{base}/to?http://secure.test/", "{base}/health"]
+expect.redirect_scheme = "https"
+[[check]]
+id = "keeps-path"
+kind = "http"
+urls = ["{base}/keep/deep/page?q=1", "{base}/drop/deep/page?q=1"]
+expect.redirect_scheme = "https"
+expect.redirect_keeps_path = true
+"#
+    );
+    let ws = Workspace::new();
+    let out = run(&ws, &spec, &[], 1);
+    let checks = checks(&out);
+    let ids: Vec<&str> = checks.iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(
+        ids,
+        [
+            "spec.to-https/1",
+            "spec.to-https/2",
+            "spec.to-https/3",
+            "spec.keeps-path/1",
+            "spec.keeps-path/2"
+        ]
+    );
+    assert_eq!(verdict(&checks[0]), v("pass", "http", "-"), "{:#}", checks[0]);
+    assert_eq!(checks[0]["expected"], "3xx -> https://");
+    assert_eq!(verdict(&checks[1]), v("fail", "http", "-"));
+    assert!(
+        message(&checks[1]).contains("expected an https:// URL"),
+        "{:#}",
+        checks[1]
+    );
+    assert_eq!(verdict(&checks[2]), v("fail", "http", "-"));
+    assert!(
+        message(&checks[2]).contains("answered 200 without a redirect"),
+        "{:#}",
+        checks[2]
+    );
+    assert_eq!(verdict(&checks[3]), v("pass", "http", "-"), "{:#}", checks[3]);
+    assert_eq!(verdict(&checks[4]), v("fail", "http", "-"));
+    assert!(
+        message(&checks[4]).contains("drops the path /drop/deep/page?q=1"),
+        "{:#}",
+        checks[4]
+    );
+}
+
+#[test]
+fn spec_errors_of_versions_addresses_and_url_lists_are_located() {
+    rejected(
+        &format!("{HTTP}http_version = \"3\"\n"),
+        4,
+        16,
+        "write \"auto\", \"1.1\" or \"2\"",
+    );
+    rejected(
+        &format!("{HTTP}expect.http_version = \"auto\"\n"),
+        4,
+        23,
+        "auto is not a version an answer has",
+    );
+    rejected(
+        &format!("{HTTP}http_version = \"1.1\"\nexpect.http_version = \"2\"\n"),
+        5,
+        1,
+        "contradicts http_version",
+    );
+    rejected(
+        &format!("{HTTP}addresses = \"every\"\n"),
+        4,
+        13,
+        "write \"any\" or \"all\"",
+    );
+    rejected(
+        &format!("{HTTP}addresses = \"all\"\nproxy = \"http://proxy.test:3128\"\n"),
+        4,
+        13,
+        "cannot go through http",
+    );
+    rejected(
+        "[[check]]\nkind = \"http\"\nurls = []\n",
+        3,
+        8,
+        "the URL list is empty",
+    );
+    rejected(
+        "[[check]]\nkind = \"http\"\nurl = \"http://a.test/\"\nurls = [\"http://b.test/\"]\n",
+        3,
+        7,
+        "write `url` or `urls`, not both",
+    );
+    rejected(
+        "[[check]]\nkind = \"http\"\nurls = [\"http://a.test/\", \"http://a.test/\"]\n",
+        3,
+        27,
+        "listed twice",
+    );
+    rejected("[[check]]\nkind = \"http\"\n", 1, 1, "needs a `url`");
+    rejected(
+        &format!("{HTTP}expect.redirect_scheme = \"ftp\"\n"),
+        4,
+        26,
+        "write \"https\" or \"http\"",
+    );
+}
+
+#[test]
+fn a_burst_of_checks_shares_one_http2_connection() {
+    let pki = Pki::new();
+    let h2 = Server::hyper(
+        Some(pki.server_config_alpn(&["burst.test"], &[b"h2", b"http/1.1"])),
+        false,
+    );
+    let h1 = Server::http(Some(pki.server_config(&["burst.test"])));
+    let mut spec = String::from("[defaults]\nretries = 0\n");
+    for (server, label) in [(&h2, "h2"), (&h1, "h1")] {
+        for n in 0..40 {
+            spec.push_str(&format!(
+                "[[check]]\nid = \"{label}-{n}\"\nkind = \"http\"\nurl = \"https://burst.test:{}/wait\"\n",
+                server.port()
+            ));
+        }
+    }
+    let ws = Workspace::new();
+    let ca = pki.write_ca(ws.path());
+    let mut args = vec!["--ca-file".to_owned(), ca.display().to_string()];
+    for server in [&h2, &h1] {
+        args.push("--resolve".into());
+        args.push(format!("burst.test:{}:127.0.0.1", server.port()));
+    }
+    let out = run(&ws, &spec, &strs(&args), 0);
+    assert_eq!(out.json()["summary"]["pass"], 80);
+    let connections = |s: &Server| s.connections.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(
+        connections(&h2),
+        1,
+        "the checks multiplex on one HTTP/2 connection"
+    );
+    // HTTP/1.1 carries one request at a time: the burst opens connections in parallel.
+    assert!(connections(&h1) > 1, "{}", connections(&h1));
+    assert_eq!(
+        h2.seen().iter().filter(|l| *l == "GET /wait HTTP/2.0").count(),
+        40
     );
 }

@@ -1,7 +1,8 @@
 //! Local servers for the HTTP tests, all on loopback: a test PKI (rcgen, generated per run), an
-//! HTTP/1.1 server (plain or TLS) with fixed routes that also misbehave on demand, a CONNECT
-//! proxy, and a listener that drops every connection. Servers run on one shared runtime for the
-//! rest of the test process; readiness comes from binding before the port is handed out.
+//! HTTP/1.1 server (plain or TLS) with fixed routes that also misbehave on demand, hyper's own
+//! server for HTTP/2 (ALPN over TLS, or prior knowledge), a CONNECT proxy, a SOCKS5 proxy, and a
+//! listener that drops every connection. Servers run on one shared runtime for the rest of the
+//! test process; readiness comes from binding before the port is handed out.
 
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
@@ -10,6 +11,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
+use std::time::Instant;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 
 /// The key every provider route accepts.
@@ -49,13 +51,20 @@ impl Pki {
         path
     }
 
-    /// A server config with a leaf for `names`, signed by this CA.
+    /// A server config with a leaf for `names`, signed by this CA (ALPN: http/1.1).
     pub fn server_config(&self, names: &[&str]) -> Arc<rustls::ServerConfig> {
+        self.server_config_alpn(names, &[b"http/1.1"])
+    }
+
+    /// The same with the ALPN protocols the server accepts, in its order of preference.
+    pub fn server_config_alpn(&self, names: &[&str], alpn: &[&[u8]]) -> Arc<rustls::ServerConfig> {
         let key = KeyPair::generate().unwrap();
         let params =
             CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>()).unwrap();
         let cert = params.signed_by(&key, &self.ca).unwrap();
-        config(vec![cert.der().clone(), self.ca.der().clone()], key)
+        let mut config = config(vec![cert.der().clone(), self.ca.der().clone()], key);
+        Arc::get_mut(&mut config).unwrap().alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+        config
     }
 
     /// A server config with a self-signed leaf that no CA vouches for.
@@ -81,13 +90,23 @@ fn config(chain: Vec<rustls::pki_types::CertificateDer<'static>>, key: KeyPair) 
     Arc::new(config)
 }
 
+/// What a server saw.
+#[derive(Default)]
+pub struct Log {
+    /// Request lines (or proxy targets) seen so far.
+    seen: Mutex<Vec<String>>,
+    /// Every request head seen so far, line by line.
+    heads: Mutex<Vec<Vec<String>>>,
+    /// Requests answered so far.
+    requests: AtomicUsize,
+}
+
 /// A running test server.
 pub struct Server {
     pub address: SocketAddr,
     /// Connections accepted so far.
     pub connections: Arc<AtomicUsize>,
-    /// Request lines (or CONNECT targets) seen so far.
-    pub seen: Arc<Mutex<Vec<String>>>,
+    log: Arc<Log>,
 }
 
 impl Server {
@@ -96,7 +115,12 @@ impl Server {
     }
 
     pub fn seen(&self) -> Vec<String> {
-        self.seen.lock().unwrap().clone()
+        self.log.seen.lock().unwrap().clone()
+    }
+
+    /// The request heads seen so far, each as its lines (the request line first).
+    pub fn heads(&self) -> Vec<Vec<String>> {
+        self.log.heads.lock().unwrap().clone()
     }
 
     /// The HTTP test server on 127.0.0.1, plain or with TLS.
@@ -105,15 +129,59 @@ impl Server {
     }
 
     pub fn http_on(listener: TcpListener, tls: Option<Arc<rustls::ServerConfig>>) -> Server {
-        serve(listener, move |stream, seen| {
+        Server::http_tls_delayed(listener, tls, Duration::ZERO)
+    }
+
+    /// The HTTP test server that waits `delay` after accepting a connection before its TLS
+    /// handshake: the TCP handshake is already done (the kernel completes it from the backlog),
+    /// so only the TLS stage is slow.
+    pub fn http_tls_delayed(
+        listener: TcpListener,
+        tls: Option<Arc<rustls::ServerConfig>>,
+        delay: Duration,
+    ) -> Server {
+        serve(listener, move |stream, log| {
             let tls = tls.clone();
             async move {
                 match tls {
-                    None => http_connection(stream, seen).await,
+                    None => http_connection(stream, log).await,
+                    Some(config) => {
+                        tokio::time::sleep(delay).await;
+                        let acceptor = tokio_rustls::TlsAcceptor::from(config);
+                        if let Ok(stream) = acceptor.accept(stream).await {
+                            http_connection(stream, log).await;
+                        }
+                    }
+                }
+            }
+        })
+    }
+
+    /// hyper's server: over TLS it serves whatever the client speaks after ALPN (HTTP/2 or
+    /// HTTP/1.1), on cleartext HTTP/2 with prior knowledge only when `h2c_only`. `GET /`
+    /// answers 200 with the version it was asked in; `/wait` answers after 300 ms.
+    pub fn hyper(tls: Option<Arc<rustls::ServerConfig>>, h2c_only: bool) -> Server {
+        use hyper_util::rt::{TokioExecutor, TokioIo};
+        use hyper_util::server::conn::auto;
+        serve(TcpListener::bind("127.0.0.1:0").unwrap(), move |stream, log| {
+            let tls = tls.clone();
+            async move {
+                let service = hyper::service::service_fn(move |request| {
+                    let log = Arc::clone(&log);
+                    async move { Ok::<_, std::convert::Infallible>(hyper_answer(request, &log).await) }
+                });
+                let mut builder = auto::Builder::new(TokioExecutor::new());
+                if h2c_only {
+                    builder = builder.http2_only();
+                }
+                match tls {
+                    None => {
+                        let _ = builder.serve_connection(TokioIo::new(stream), service).await;
+                    }
                     Some(config) => {
                         let acceptor = tokio_rustls::TlsAcceptor::from(config);
                         if let Ok(stream) = acceptor.accept(stream).await {
-                            http_connection(stream, seen).await;
+                            let _ = builder.serve_connection(TokioIo::new(stream), service).await;
                         }
                     }
                 }
@@ -136,15 +204,21 @@ impl Server {
     /// credentials (407). Plain absolute-form requests
     /// are answered by the proxy itself with `via proxy`.
     pub fn connect_proxy(upstream: SocketAddr) -> Server {
+        Server::connect_proxy_delayed(upstream, Duration::ZERO)
+    }
+
+    /// The CONNECT proxy, answering each CONNECT only after `delay`.
+    pub fn connect_proxy_delayed(upstream: SocketAddr, delay: Duration) -> Server {
         serve(
             TcpListener::bind("127.0.0.1:0").unwrap(),
-            move |stream, seen| async move {
+            move |stream, log| async move {
                 let mut reader = BufReader::new(stream);
                 let Some(head) = read_head(&mut reader).await else {
                     return;
                 };
                 let line = head.first().cloned().unwrap_or_default();
-                seen.lock().unwrap().push(line.clone());
+                log.seen.lock().unwrap().push(line.clone());
+                tokio::time::sleep(delay).await;
                 let mut parts = line.split_whitespace();
                 let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
                 let mut client = reader.into_inner();
@@ -185,29 +259,148 @@ impl Server {
     }
 }
 
+/// How the SOCKS5 test proxy behaves.
+#[derive(Clone, Default)]
+pub struct Socks {
+    /// RFC 1929 user and password it requires; `None`: it wants no authentication.
+    pub credentials: Option<(&'static str, &'static str)>,
+    /// Its reply to CONNECT when not 0 (success).
+    pub reply: u8,
+    /// How long it waits before that reply.
+    pub delay: Duration,
+}
+
+impl Server {
+    /// A SOCKS5 proxy: every CONNECT goes to `upstream` whatever it names (so nothing is ever
+    /// resolved); the target as asked (`name:port` or `address:port`) is logged in `seen`.
+    pub fn socks5(upstream: SocketAddr, socks: Socks) -> Server {
+        serve(
+            TcpListener::bind("127.0.0.1:0").unwrap(),
+            move |mut client, log| {
+                let socks = socks.clone();
+                async move {
+                    let Some(target) = socks_handshake(&mut client, &socks).await else {
+                        return;
+                    };
+                    log.seen.lock().unwrap().push(target);
+                    tokio::time::sleep(socks.delay).await;
+                    let refuse = |code: u8| [5, code, 0, 1, 0, 0, 0, 0, 0, 0];
+                    if socks.reply != 0 {
+                        let _ = client.write_all(&refuse(socks.reply)).await;
+                        return;
+                    }
+                    let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await else {
+                        let _ = client.write_all(&refuse(5)).await;
+                        return;
+                    };
+                    let mut ok = vec![5, 0, 0, 1, 127, 0, 0, 1];
+                    ok.extend_from_slice(&upstream.port().to_be_bytes());
+                    if client.write_all(&ok).await.is_ok() {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                }
+            },
+        )
+    }
+}
+
+/// The server side of a SOCKS5 greeting, authentication and CONNECT request: the target as
+/// `host:port`, or `None` when the client is turned away.
+async fn socks_handshake(client: &mut tokio::net::TcpStream, socks: &Socks) -> Option<String> {
+    let mut head = [0u8; 2];
+    client.read_exact(&mut head).await.ok()?;
+    let mut methods = vec![0u8; usize::from(head[1])];
+    client.read_exact(&mut methods).await.ok()?;
+    match socks.credentials {
+        None if methods.contains(&0) => client.write_all(&[5, 0]).await.ok()?,
+        Some((user, password)) if methods.contains(&2) => {
+            client.write_all(&[5, 2]).await.ok()?;
+            let mut version_and_length = [0u8; 2];
+            client.read_exact(&mut version_and_length).await.ok()?;
+            let mut got_user = vec![0u8; usize::from(version_and_length[1])];
+            client.read_exact(&mut got_user).await.ok()?;
+            let mut got_password = vec![0u8; usize::from(client.read_u8().await.ok()?)];
+            client.read_exact(&mut got_password).await.ok()?;
+            let good = got_user == user.as_bytes() && got_password == password.as_bytes();
+            client.write_all(&[1, if good { 0 } else { 1 }]).await.ok()?;
+            if !good {
+                return None;
+            }
+        }
+        _ => {
+            let _ = client.write_all(&[5, 0xff]).await;
+            return None;
+        }
+    }
+    let mut request = [0u8; 4];
+    client.read_exact(&mut request).await.ok()?;
+    let host = match request[3] {
+        1 => {
+            let mut ip = [0u8; 4];
+            client.read_exact(&mut ip).await.ok()?;
+            IpAddr::from(ip).to_string()
+        }
+        4 => {
+            let mut ip = [0u8; 16];
+            client.read_exact(&mut ip).await.ok()?;
+            format!("[{}]", IpAddr::from(ip))
+        }
+        3 => {
+            let mut name = vec![0u8; usize::from(client.read_u8().await.ok()?)];
+            client.read_exact(&mut name).await.ok()?;
+            String::from_utf8_lossy(&name).into_owned()
+        }
+        _ => return None,
+    };
+    let port = client.read_u16().await.ok()?;
+    Some(format!("{host}:{port}"))
+}
+
 fn serve<F, Fut>(listener: TcpListener, handle: F) -> Server
 where
-    F: Fn(tokio::net::TcpStream, Arc<Mutex<Vec<String>>>) -> Fut + Send + Sync + 'static,
+    F: Fn(tokio::net::TcpStream, Arc<Log>) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
     let address = listener.local_addr().unwrap();
     listener.set_nonblocking(true).unwrap();
     let connections = Arc::new(AtomicUsize::new(0));
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let (count, log) = (Arc::clone(&connections), Arc::clone(&seen));
+    let log = Arc::new(Log::default());
+    let (count, shared) = (Arc::clone(&connections), Arc::clone(&log));
     let handle = Arc::new(handle);
     runtime().spawn(async move {
         let listener = tokio::net::TcpListener::from_std(listener).unwrap();
         while let Ok((stream, _)) = listener.accept().await {
             count.fetch_add(1, Ordering::SeqCst);
-            tokio::spawn(handle(stream, Arc::clone(&log)));
+            tokio::spawn(handle(stream, Arc::clone(&shared)));
         }
     });
     Server {
         address,
         connections,
-        seen,
+        log,
     }
+}
+
+/// The answer of [`Server::hyper`].
+async fn hyper_answer(
+    request: hyper::Request<hyper::body::Incoming>,
+    log: &Log,
+) -> hyper::Response<http_body_util::Full<bytes::Bytes>> {
+    let version = format!("{:?}", request.version());
+    log.seen
+        .lock()
+        .unwrap()
+        .push(format!("{} {} {version}", request.method(), request.uri().path()));
+    if request.uri().path() == "/wait" {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let mut response = hyper::Response::new(http_body_util::Full::new(bytes::Bytes::from(format!(
+        "served over {version}"
+    ))));
+    response
+        .headers_mut()
+        .insert("x-served-over", http::HeaderValue::from_str(&version).unwrap());
+    response
 }
 
 /// Lines of one request head; `None` at end of stream.
@@ -255,11 +448,13 @@ impl Reply {
 }
 
 /// Serves requests on one connection until the client closes it.
-async fn http_connection<S: AsyncRead + AsyncWrite + Unpin>(stream: S, seen: Arc<Mutex<Vec<String>>>) {
+async fn http_connection<S: AsyncRead + AsyncWrite + Unpin>(stream: S, log: Arc<Log>) {
     let mut reader = BufReader::new(stream);
     while let Some(head) = read_head(&mut reader).await {
         let line = head.first().cloned().unwrap_or_default();
-        seen.lock().unwrap().push(line.clone());
+        log.seen.lock().unwrap().push(line.clone());
+        log.heads.lock().unwrap().push(head.clone());
+        let nth = log.requests.fetch_add(1, Ordering::SeqCst);
         let length: usize = header(&head, "content-length")
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
@@ -276,6 +471,56 @@ async fn http_connection<S: AsyncRead + AsyncWrite + Unpin>(stream: S, seen: Arc
                 return;
             }
             "/delay" => tokio::time::sleep(Duration::from_millis(50)).await,
+            "/wait" => tokio::time::sleep(Duration::from_millis(300)).await,
+            // 200 at once to this server's first request, 503 after 300 ms to every later one.
+            "/fast-then-slow-503" if nth > 0 => {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                let _ = reader
+                    .get_mut()
+                    .write_all(b"HTTP/1.1 503 Test\r\nContent-Length: 4\r\n\r\nslow")
+                    .await;
+                continue;
+            }
+            "/endless-headers" | "/endless-slow-headers" => {
+                let slow = path == "/endless-slow-headers";
+                let started = Instant::now();
+                let out = reader.get_mut();
+                if out.write_all(b"HTTP/1.1 200 Test\r\n").await.is_err() {
+                    return;
+                }
+                // Headers without end, for longer than any test waits.
+                for n in 0.. {
+                    let line = format!("X-Padding-{n}: {}\r\n", "x".repeat(100));
+                    if out.write_all(line.as_bytes()).await.is_err()
+                        || started.elapsed() > Duration::from_secs(10)
+                    {
+                        return;
+                    }
+                    if slow {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                }
+            }
+            "/latin1" => {
+                // A header value in Latin-1 (not UTF-8, not ASCII), as old servers send.
+                let _ = reader
+                    .get_mut()
+                    .write_all(b"HTTP/1.1 200 Test\r\nX-City: Z\xfcrich\r\nContent-Length: 2\r\n\r\nok")
+                    .await;
+                continue;
+            }
+            "/big" => {
+                // 2 MiB: "BEGIN", filler, "THE-END".
+                let mut body = b"BEGIN".to_vec();
+                body.resize(2 * 1024 * 1024 - 7, b'.');
+                body.extend_from_slice(b"THE-END");
+                let head = format!("HTTP/1.1 200 Test\r\nContent-Length: {}\r\n\r\n", body.len());
+                let out = reader.get_mut();
+                if out.write_all(head.as_bytes()).await.is_err() || out.write_all(&body).await.is_err() {
+                    return;
+                }
+                continue;
+            }
             "/ws" if header(&head, "upgrade").is_some_and(|v| v.eq_ignore_ascii_case("websocket")) => {
                 websocket(reader, &head).await;
                 return;
@@ -314,6 +559,13 @@ fn route(path: &str, head: &[String]) -> Reply {
     if let Some(target) = path.strip_prefix("/to?") {
         return Reply::new(301, "").header("Location", target);
     }
+    // To HTTPS on secure.test, keeping the path and query, or dropping them.
+    if path.starts_with("/keep/") {
+        return Reply::new(301, "").header("Location", &format!("https://secure.test{path}"));
+    }
+    if path.starts_with("/drop/") {
+        return Reply::new(301, "").header("Location", "https://secure.test/");
+    }
     match path {
         // 200 to the first request of the whole test binary, 503 to every later one.
         "/then-503" => {
@@ -326,6 +578,9 @@ fn route(path: &str, head: &[String]) -> Reply {
         "/loop/a" => Reply::new(302, "").header("Location", "/loop/b"),
         "/loop/b" => Reply::new(302, "").header("Location", "/loop/a"),
         "/delay" => Reply::new(200, "late"),
+        "/wait" => Reply::new(200, "waited"),
+        "/fast-then-slow-503" => Reply::new(200, "fast"),
+        "/headers" => Reply::new(200, "recorded"),
         "/health" => {
             Reply::new(200, r#"{"status": "ok", "version": 3}"#).header("Content-Type", "application/json")
         }

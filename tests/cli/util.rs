@@ -231,3 +231,45 @@ pub fn assert_rejected_at(spec: &str, location: &str, needle: &str) {
         );
     }
 }
+
+/// A loopback server that answers every connection with `answer` once the request head has
+/// arrived, then closes it: for answers no well-behaved server library would send. Returns its
+/// port; the server lives as long as the test process.
+pub fn raw_http_server(answer: Vec<u8>) -> u16 {
+    use std::io::{Read, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    let port = listener.local_addr().expect("local addr").port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let answer = answer.clone();
+            std::thread::spawn(move || {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = stream.write_all(&answer);
+            });
+        }
+    });
+    port
+}
+
+/// A loopback server that accepts every connection and never sends a byte: a hung service.
+/// Returns its port; the server and the connections it accepted live as long as the test
+/// process.
+pub fn silent_server() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    let port = listener.local_addr().expect("local addr").port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            held.extend(stream.ok());
+        }
+    });
+    port
+}

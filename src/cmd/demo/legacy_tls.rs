@@ -136,12 +136,7 @@ mod tests {
     use crate::tls::Version;
 
     fn hello(version: Version, suites: &[u16]) -> Vec<u8> {
-        codec::client_hello(&Hello {
-            version,
-            suites,
-            sni: Some("shop.demo.test"),
-            random: [7; 32],
-        })
+        codec::client_hello(&Hello::new(version, suites, Some("shop.demo.test"), [7; 32]))
     }
 
     #[test]

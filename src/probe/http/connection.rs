@@ -1,64 +1,84 @@
 //! Connections for the HTTP-speaking probes, opened one stage at a time (dns, tcp, proxy
-//! CONNECT, tls) so that a failure names the stage it happened in and every stage is timed.
+//! tunnel or SOCKS5, tls with ALPN) so that a failure names the stage it happened in and every
+//! stage is timed on one clock ([`Checkpoints`]).
 //!
 //! reqwest would hide these stages behind one error; driving them by hand with the run's
 //! resolver (`--resolve`), the TCP connect of [`crate::probe::connect`] and the run's trust store
 //! (`--ca-file`) is what lets reach say "DNS", "firewall", "TLS-intercepting proxy" or "provider".
 
+use super::clock::{now, Checkpoints};
 use super::origin::Origin;
 use super::stage::StageError;
+use super::tunnel;
 use crate::classify;
-use crate::outcome::{AddressProbe, ErrorClass, PortEvidence, PortState, Stage, Timings, TlsSession};
+use crate::outcome::{AddressProbe, ErrorClass, PortEvidence, PortState, Stage, TlsSession};
 use crate::probe::context::Ctx;
-use crate::spec::request::ProxyUrl;
+use crate::resolve::Resolved;
+use crate::spec::request::{HttpVersion, ProxyScheme, ProxyUrl};
 use crate::spec::Host;
-use base64::Engine as _;
 use rustls::pki_types::ServerName;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
-/// Largest proxy answer to CONNECT that is read.
-const MAX_PROXY_HEAD: usize = 16 * 1024;
+/// A TCP stream, with TLS on top when the origin asks for it, that counts the bytes it reads
+/// (so a server that started an answer is told from one that sent nothing).
+pub struct Stream {
+    io: Io,
+    read: Arc<AtomicU64>,
+}
 
-/// A TCP stream, with TLS on top when the origin asks for it.
-pub enum Stream {
+enum Io {
     Plain(TcpStream),
     Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
 }
 
+impl Stream {
+    /// The counter of bytes read, shared with whoever watches the connection.
+    pub fn counter(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.read)
+    }
+}
+
 impl AsyncRead for Stream {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-        }
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let polled = match &mut this.io {
+            Io::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        };
+        let got = buf.filled().len().saturating_sub(before);
+        this.read.fetch_add(got as u64, Ordering::Relaxed);
+        polled
     }
 }
 
 impl AsyncWrite for Stream {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        match &mut self.get_mut().io {
+            Io::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
         }
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        match &mut self.get_mut().io {
+            Io::Plain(s) => Pin::new(s).poll_flush(cx),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
         }
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        match &mut self.get_mut().io {
+            Io::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
         }
     }
 }
@@ -68,43 +88,105 @@ pub struct Connection {
     pub stream: Stream,
     /// The address connected to: the proxy's when there is one.
     pub address: SocketAddr,
-    pub timings: Timings,
     pub tls: Option<TlsSession>,
+    /// HTTP/2 was agreed (ALPN `h2`), or asked for with prior knowledge on cleartext.
+    pub h2: bool,
 }
 
 /// How to reach an origin.
 pub struct Route<'a> {
     pub origin: &'a Origin,
     pub proxy: Option<&'a ProxyUrl>,
-    /// Open a CONNECT tunnel through the proxy even for plain HTTP (WebSocket needs one).
+    pub version: HttpVersion,
+    /// Open a CONNECT tunnel through an HTTP proxy even for plain HTTP (WebSocket needs one).
     pub tunnel_plain: bool,
+    /// Connect to this address of the origin's name instead of resolving it.
+    pub pin: Option<IpAddr>,
 }
 
-/// Opens a connection to `route`, stage by stage, before `deadline`.
-pub async fn open(ctx: &Ctx, route: &Route<'_>, deadline: Instant) -> Result<Connection, StageError> {
-    let mut timings = Timings::default();
+impl Route<'_> {
+    /// Whether the connection to an HTTP proxy becomes a tunnel (else requests go to the proxy
+    /// in absolute form). HTTP/2 with prior knowledge needs one: a proxy speaks HTTP/1.1.
+    pub fn tunnels(&self) -> bool {
+        self.proxy.is_some_and(|p| p.scheme == ProxyScheme::Http)
+            && (self.origin.tls || self.tunnel_plain || self.version == HttpVersion::Http2)
+    }
+}
+
+/// Resolves `host` with the run's resolver before `deadline`; `what` says whose name it is.
+pub async fn resolve(
+    ctx: &Ctx,
+    host: &Host,
+    port: u16,
+    deadline: Instant,
+    what: &str,
+) -> Result<Resolved, StageError> {
+    ctx.resolver
+        .resolve(host, port, remaining(deadline))
+        .await
+        .map_err(|e| {
+            let message = format!("{what}{e}");
+            // A resolver that says the target's name does not exist (or has no address) has
+            // answered: that is an observation that contradicts reachability, as for a `dns`
+            // check. A proxy's name that does not resolve is this host's configuration problem.
+            let answered = matches!(e.class(), ErrorClass::Nxdomain | ErrorClass::NoData);
+            if answered && what.is_empty() {
+                StageError::fail(Stage::Dns, e.class(), message)
+            } else {
+                StageError {
+                    inconclusive: e.is_transient(),
+                    ..StageError::error(Stage::Dns, e.class(), message)
+                }
+            }
+        })
+}
+
+/// Opens a connection to `route`, stage by stage, before `deadline`, marking `clock`.
+pub async fn open(
+    ctx: &Ctx,
+    route: &Route<'_>,
+    deadline: Instant,
+    clock: &mut Checkpoints,
+) -> Result<Connection, StageError> {
     let (host, port) = match route.proxy {
         Some(proxy) => (&proxy.host, proxy.port),
         None => (&route.origin.host, route.origin.port),
     };
     let what = if route.proxy.is_some() { "the proxy " } else { "" };
     let shown = host.with_port(port);
+    let socks_resolves_here = route.proxy.is_some_and(|p| p.scheme == ProxyScheme::Socks5);
 
-    let resolved = ctx
-        .resolver
-        .resolve(host, port, remaining(deadline))
-        .await
-        .map_err(|e| StageError {
-            inconclusive: e.is_transient(),
-            ..StageError::error(Stage::Dns, e.class(), format!("{what}{e}"))
-        })?;
-    timings.dns = Some(resolved.elapsed);
+    let addresses = match (route.pin, route.proxy, host) {
+        (Some(pin), None, _) => vec![pin],
+        // An address needs no lookup: no dns stage.
+        (_, _, Host::Ip(ip)) => vec![*ip],
+        _ => {
+            clock.dns_start = now();
+            let resolved = resolve(ctx, host, port, deadline, what).await;
+            clock.dns_end = now();
+            resolved.map_err(|e| located(e, clock, None))?.addresses
+        }
+    };
+    // socks5:// (not socks5h://): the proxy gets an address, which this run's resolver picks.
+    let socks_target = match (socks_resolves_here, route.pin, &route.origin.host) {
+        (false, _, _) => None,
+        (true, Some(pin), _) => Some(pin),
+        (true, None, Host::Ip(ip)) => Some(*ip),
+        (true, None, origin_host) => {
+            clock.dns_start = clock.dns_start.or_else(now);
+            let resolved = resolve(ctx, origin_host, route.origin.port, deadline, "").await;
+            clock.dns_end = now();
+            let resolved = resolved.map_err(|e| located(e, clock, None))?;
+            // The first address, as the resolver ordered them; `addresses = "all"` pins each.
+            resolved.addresses.first().copied()
+        }
+    };
 
-    let started = Instant::now();
+    clock.connect_start = now();
     let mut first_failure: Option<StageError> = None;
     let mut connected = None;
-    let count = resolved.addresses.len();
-    for (index, &ip) in resolved.addresses.iter().enumerate() {
+    let count = addresses.len();
+    for (index, &ip) in addresses.iter().enumerate() {
         let address = SocketAddr::new(ip, port);
         // A silent address (a broken IPv6 route, a dropped backend) must not use up the whole
         // budget: each address gets an equal share of the time left, so the next one is tried.
@@ -121,57 +203,67 @@ pub async fn open(ctx: &Ctx, route: &Route<'_>, deadline: Instant) -> Result<Con
                         Host::Ip(_) => format!("{what}{shown}"),
                     };
                     let mut failure = tcp_failure(&probe, &target);
+                    if route.proxy.is_some() {
+                        failure = at_the_proxy(failure);
+                    }
                     failure.address = Some(address);
                     first_failure = Some(failure);
                 }
             }
         }
     }
-    let Some((tcp, address)) = connected else {
-        let mut failure = first_failure.unwrap_or_else(|| {
+    clock.connect_end = now();
+    let Some((mut tcp, address)) = connected else {
+        let failure = first_failure.unwrap_or_else(|| {
             StageError::error(
                 Stage::Dns,
                 ErrorClass::NoData,
                 format!("{shown} resolved to no address"),
             )
         });
-        timings.tcp = Some(started.elapsed());
-        failure.timings = timings;
-        return Err(failure);
+        let address = failure.address;
+        return Err(located(failure, clock, address));
     };
-    timings.tcp = Some(started.elapsed());
     // Requests are small and latency is measured: do not let Nagle hold them back.
     let _ = tcp.set_nodelay(true);
 
-    let mut tcp = tcp;
     if let Some(proxy) = route.proxy {
-        if route.origin.tls || route.tunnel_plain {
-            let started = Instant::now();
-            connect_tunnel(&mut tcp, proxy, route.origin, deadline)
-                .await
-                .map_err(|e| located(e, timings, address))?;
-            // The tunnel is part of getting a TCP path to the origin.
-            timings.tcp = timings.tcp.map(|t| t + started.elapsed());
+        let opened = match proxy.scheme {
+            ProxyScheme::Http if route.tunnels() => {
+                Some(tunnel::connect(&mut tcp, proxy, route.origin, deadline).await)
+            }
+            ProxyScheme::Http => None,
+            ProxyScheme::Socks5 | ProxyScheme::Socks5h => {
+                Some(tunnel::socks(&mut tcp, proxy, route.origin, socks_target, deadline).await)
+            }
+        };
+        if let Some(opened) = opened {
+            clock.proxy_end = now();
+            opened.map_err(|e| located(e, clock, Some(address)))?;
         }
     }
 
+    let read = Arc::new(AtomicU64::new(0));
     if !route.origin.tls {
         return Ok(Connection {
-            stream: Stream::Plain(tcp),
+            stream: Stream {
+                io: Io::Plain(tcp),
+                read,
+            },
             address,
-            timings,
             tls: None,
+            h2: route.version == HttpVersion::Http2,
         });
     }
-    let config = ctx.http.tls_config(&ctx.trust).map_err(|e| {
+    let config = ctx.http.tls_config(&ctx.trust, route.version).map_err(|e| {
         located(
             StageError::error(
                 Stage::Tls,
                 ErrorClass::Io,
                 format!("cannot build the TLS configuration: {e}"),
             ),
-            timings,
-            address,
+            clock,
+            Some(address),
         )
     })?;
     let name = match &route.origin.host {
@@ -183,15 +275,16 @@ pub async fn open(ctx: &Ctx, route: &Route<'_>, deadline: Instant) -> Result<Con
                     ErrorClass::Io,
                     format!("`{name}` cannot be a TLS server name: {e}"),
                 ),
-                timings,
-                address,
+                clock,
+                Some(address),
             )
         })?,
     };
-    let started = Instant::now();
     let connector = tokio_rustls::TlsConnector::from(config);
     let origin = route.origin.host.with_port(route.origin.port);
-    let tls = match tokio::time::timeout_at(deadline.into(), connector.connect(name, tcp)).await {
+    let handshake = tokio::time::timeout_at(deadline.into(), connector.connect(name, tcp)).await;
+    clock.tls_end = now();
+    let tls = match handshake {
         Err(_) => {
             return Err(located(
                 StageError::fail(
@@ -199,53 +292,98 @@ pub async fn open(ctx: &Ctx, route: &Route<'_>, deadline: Instant) -> Result<Con
                     ErrorClass::Timeout,
                     format!("the TLS handshake with {origin} did not finish in time"),
                 ),
-                timings,
-                address,
+                clock,
+                Some(address),
             ))
         }
         Ok(Err(e)) => {
             let class = classify::stream_error(&e);
+            let mut message = tls_message(class, &origin, &e);
+            if route.version == HttpVersion::Http2 && class == ErrorClass::TlsAlert {
+                message.push_str(": ALPN offered only h2, which the server may not speak");
+            }
             return Err(located(
-                StageError::fail(Stage::Tls, class, tls_message(class, &origin, &e)),
-                timings,
-                address,
+                StageError::fail(Stage::Tls, class, message),
+                clock,
+                Some(address),
             ));
         }
         Ok(Ok(tls)) => tls,
     };
-    timings.tls = Some(started.elapsed());
-    let session = {
-        let (_, state) = tls.get_ref();
-        TlsSession {
-            version: state
-                .protocol_version()
-                .map(|v| match v {
-                    rustls::ProtocolVersion::TLSv1_3 => "TLSv1.3".to_owned(),
-                    rustls::ProtocolVersion::TLSv1_2 => "TLSv1.2".to_owned(),
-                    other => format!("{other:?}"),
-                })
-                .unwrap_or_default(),
-            cipher: state
-                .negotiated_cipher_suite()
-                .and_then(|s| s.suite().as_str())
-                .unwrap_or("unknown")
-                .to_owned(),
-            alpn: state
-                .alpn_protocol()
-                .map(|p| String::from_utf8_lossy(p).into_owned()),
-        }
-    };
+    let session = session(&tls);
+    let h2 = session.alpn.as_deref() == Some("h2");
+    if route.version == HttpVersion::Http2 && !h2 {
+        let chose = match &session.alpn {
+            Some(protocol) => format!("it chose {protocol}"),
+            None => "it chose no protocol".to_owned(),
+        };
+        return Err(located(
+            StageError::fail(
+                Stage::Tls,
+                ErrorClass::HttpProtocol,
+                format!("{origin} did not agree to HTTP/2: ALPN offered only h2 and {chose}"),
+            ),
+            clock,
+            Some(address),
+        ));
+    }
     Ok(Connection {
-        stream: Stream::Tls(Box::new(tls)),
+        stream: Stream {
+            io: Io::Tls(Box::new(tls)),
+            read,
+        },
         address,
-        timings,
         tls: Some(session),
+        h2,
     })
 }
 
-fn located(mut e: StageError, timings: Timings, address: SocketAddr) -> StageError {
-    e.timings = timings;
-    e.address = Some(address);
+fn session(tls: &tokio_rustls::client::TlsStream<TcpStream>) -> TlsSession {
+    let (_, state) = tls.get_ref();
+    TlsSession {
+        version: state
+            .protocol_version()
+            .map(|v| match v {
+                rustls::ProtocolVersion::TLSv1_3 => "TLSv1.3".to_owned(),
+                rustls::ProtocolVersion::TLSv1_2 => "TLSv1.2".to_owned(),
+                other => crate::tls::Version::from_wire(u16::from(other))
+                    .map_or_else(|| format!("0x{:04x}", u16::from(other)), |v| v.to_string()),
+            })
+            .unwrap_or_default(),
+        cipher: state
+            .negotiated_cipher_suite()
+            .and_then(|s| s.suite().as_str())
+            .unwrap_or("unknown")
+            .to_owned(),
+        alpn: state
+            .alpn_protocol()
+            .map(|p| String::from_utf8_lossy(p).into_owned()),
+    }
+}
+
+/// A failed connect to the proxy is the proxy stage's failure: the path to the target never
+/// began. A refusal is the proxy's refusal.
+fn at_the_proxy(mut failure: StageError) -> StageError {
+    let class = match failure.class() {
+        ErrorClass::Refused => ErrorClass::ProxyRefused,
+        other => other,
+    };
+    failure.verdict = match failure.verdict {
+        crate::outcome::Verdict::Error { .. } => crate::outcome::Verdict::Error {
+            stage: Stage::Proxy,
+            class,
+        },
+        _ => crate::outcome::Verdict::Fail {
+            stage: Stage::Proxy,
+            class: Some(class),
+        },
+    };
+    failure
+}
+
+fn located(mut e: StageError, clock: &Checkpoints, address: Option<SocketAddr>) -> StageError {
+    e.timings = clock.timings();
+    e.address = address.or(e.address);
     e
 }
 
@@ -282,6 +420,7 @@ fn tcp_failure(probe: &AddressProbe, target: &str) -> StageError {
 }
 
 fn tls_message(class: ErrorClass, origin: &str, error: &io::Error) -> String {
+    let error = classify::stream_words(error);
     match class {
         ErrorClass::CertUnknownIssuer => format!(
             "the certificate of {origin} does not lead to a trusted root: self-signed, a missing \
@@ -298,108 +437,10 @@ fn tls_message(class: ErrorClass, origin: &str, error: &io::Error) -> String {
     }
 }
 
-/// Asks `proxy` for a tunnel to `origin` (`CONNECT host:port`), on an open connection to it.
-async fn connect_tunnel(
-    tcp: &mut TcpStream,
-    proxy: &ProxyUrl,
-    origin: &Origin,
-    deadline: Instant,
-) -> Result<(), StageError> {
-    let target = origin.host.with_port(origin.port);
-    let mut request = format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n");
-    if let Some(credentials) = &proxy.credentials {
-        let encoded = base64::engine::general_purpose::STANDARD.encode(credentials);
-        request.push_str(&format!("Proxy-Authorization: Basic {encoded}\r\n"));
-    }
-    request.push_str("\r\n");
-    let exchange = async {
-        tcp.write_all(request.as_bytes()).await?;
-        read_head(tcp, MAX_PROXY_HEAD).await
-    };
-    let head = match tokio::time::timeout_at(deadline.into(), exchange).await {
-        Err(_) => {
-            return Err(StageError::fail(
-                Stage::Proxy,
-                ErrorClass::Timeout,
-                format!("the proxy {proxy} did not answer CONNECT {target} in time"),
-            ))
-        }
-        Ok(Err(e)) => {
-            let class = classify::stream_error(&e);
-            return Err(StageError::fail(
-                Stage::Proxy,
-                class,
-                format!("the proxy {proxy} broke off CONNECT {target} ({e})"),
-            ));
-        }
-        Ok(Ok(head)) => head,
-    };
-    let status = status_code(&head).ok_or_else(|| {
-        StageError::fail(
-            Stage::Proxy,
-            ErrorClass::HttpProtocol,
-            format!("the proxy {proxy} answered CONNECT with something that is not HTTP"),
-        )
-    })?;
-    if (200..300).contains(&status) {
-        return Ok(());
-    }
-    let class = classify::proxy_status(status);
-    let why = match class {
-        ErrorClass::ProxyUpstream => {
-            format!("the proxy {proxy} could not reach {target} (it answered {status})")
-        }
-        _ if status == 407 => format!("the proxy {proxy} wants credentials (407): put them in its URL"),
-        _ => format!("the proxy {proxy} refused a tunnel to {target} ({status})"),
-    };
-    Err(StageError::fail(Stage::Proxy, class, why))
-}
-
-/// Reads an HTTP head (up to the blank line) byte by byte, so nothing after it is consumed.
-pub async fn read_head<S: AsyncRead + Unpin>(stream: &mut S, limit: usize) -> io::Result<Vec<u8>> {
-    let mut head = Vec::with_capacity(256);
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        if head.len() >= limit {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "the answer's head is too long",
-            ));
-        }
-        if stream.read(&mut byte).await? == 0 {
-            return Err(io::Error::from(io::ErrorKind::UnexpectedEof));
-        }
-        head.push(byte[0]);
-    }
-    Ok(head)
-}
-
-/// The status code of an HTTP/1.x status line.
-pub fn status_code(head: &[u8]) -> Option<u16> {
-    let line = head.split(|&b| b == b'\n').next()?;
-    let text = std::str::from_utf8(line).ok()?;
-    let mut parts = text.split_whitespace();
-    parts.next().filter(|v| v.starts_with("HTTP/1."))?;
-    parts.next()?.parse().ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use url::Url;
-
-    #[test]
-    fn status_lines_parse() {
-        assert_eq!(
-            status_code(b"HTTP/1.1 200 Connection established\r\n\r\n"),
-            Some(200)
-        );
-        assert_eq!(
-            status_code(b"HTTP/1.0 407 Proxy Authentication Required\r\n"),
-            Some(407)
-        );
-        assert_eq!(status_code(b"SSH-2.0-OpenSSH\r\n"), None);
-    }
 
     #[test]
     fn origins_take_default_ports_by_scheme() {

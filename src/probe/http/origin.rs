@@ -4,6 +4,8 @@
 use crate::outcome::TlsSession;
 use crate::spec::Host;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use url::Url;
 
 /// Where a URL's connection goes: scheme security, host and port.
@@ -46,8 +48,18 @@ pub enum OriginError {
 /// Facts about the connection an exchange used (the first request's, for a reused one).
 #[derive(Debug, Clone)]
 pub struct ConnInfo {
+    /// Tells the connections of a run apart.
+    pub id: u64,
     pub address: SocketAddr,
     pub tls: Option<TlsSession>,
     /// The proxy, without credentials.
     pub proxy: Option<String>,
+    /// Bytes of HTTP read from the connection so far (above TLS).
+    pub read: Arc<AtomicU64>,
+}
+
+impl ConnInfo {
+    pub fn bytes_read(&self) -> u64 {
+        self.read.load(Ordering::Relaxed)
+    }
 }

@@ -56,12 +56,18 @@ fn workers(concurrency: usize) -> usize {
     cores.clamp(1, 4).min(concurrency.max(1))
 }
 
-/// Scans `ports` of `address`; the result holds every port once, in ascending order.
+/// The ports of one address whose probe has ended so far, in the order they ended: the scan
+/// fills it as it goes, so that what it saw can be reported if the scan is cut short.
+pub type Found = Arc<Mutex<Vec<PortOutcome>>>;
+
+/// Scans `ports` of `address`, filing each port in `found` as soon as its probe ends; the
+/// result holds every port once, in ascending order.
 pub async fn scan(
     address: IpAddr,
     ports: Arc<[u16]>,
     options: EngineOptions,
     progress: Arc<PortProgress>,
+    found: Found,
 ) -> Vec<PortOutcome> {
     let rtt = Arc::new(Mutex::new(RttEstimator::new(options.max_timeout)));
     let next = Arc::new(AtomicUsize::new(0));
@@ -78,16 +84,17 @@ pub async fn scan(
             progress: Arc::clone(&progress),
             in_flight: share.max(1),
             retries: options.retries,
+            found: Arc::clone(&found),
         };
         tasks.spawn(worker.run());
     }
-    let mut results = Vec::with_capacity(ports.len());
-    while let Some(joined) = tasks.join_next().await {
-        // A worker that panicked is a bug; its ports are reported as not probed below.
-        if let Ok(mut found) = joined {
-            results.append(&mut found);
-        }
-    }
+    // A worker that panicked is a bug; its ports are reported as not probed below.
+    while tasks.join_next().await.is_some() {}
+    // Copied, not taken: until the attempt returns, a cut-off report may still read it.
+    let mut results = found
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
     results.sort_unstable_by_key(|r| r.port);
     if results.len() < ports.len() {
         let mut seen = vec![false; usize::from(u16::MAX) + 1];
@@ -119,6 +126,7 @@ struct Worker {
     progress: Arc<PortProgress>,
     in_flight: usize,
     retries: u32,
+    found: Found,
 }
 
 /// A connect to make: its port and the attempts already made.
@@ -141,8 +149,7 @@ impl Worker {
         self.ports.get(index).map(|&port| Job { port, attempts: 0 })
     }
 
-    async fn run(self) -> Vec<PortOutcome> {
-        let mut results = Vec::new();
+    async fn run(self) {
         let mut retries = VecDeque::new();
         let mut in_flight = FuturesUnordered::new();
         // Sockets whose connect drew a RST, ready for the next port (see `connect_reusing`).
@@ -161,16 +168,16 @@ impl Worker {
                 match connect::start_connect(target, spare) {
                     Started::Connected(socket) => {
                         let probe = connect::established(&socket);
-                        self.record(job, probe, started.elapsed(), &mut retries, &mut results);
+                        self.record(job, probe, started.elapsed(), &mut retries);
                     }
                     Started::Answered { probe, spare } => {
                         spares.extend(spare);
-                        self.record(job, probe, started.elapsed(), &mut retries, &mut results);
+                        self.record(job, probe, started.elapsed(), &mut retries);
                         // Answers that come at once never suspend this task: let the runtime
                         // run timers and other tasks now and then.
                         answered_at_once += 1;
                         if answered_at_once.is_multiple_of(YIELD_EVERY) {
-                            self.collect_ready(&mut in_flight, &mut retries, &mut results);
+                            self.collect_ready(&mut in_flight, &mut retries);
                             tokio::task::yield_now().await;
                         }
                     }
@@ -189,7 +196,7 @@ impl Worker {
                         });
                         // Polled now, its timeout starts now rather than when this loop next
                         // waits, which may be after every other port was started.
-                        self.collect_ready(&mut in_flight, &mut retries, &mut results);
+                        self.collect_ready(&mut in_flight, &mut retries);
                     }
                 }
             }
@@ -198,35 +205,23 @@ impl Worker {
             let Some((job, probe, elapsed)) = in_flight.next().await else {
                 break;
             };
-            self.record(job, probe, elapsed, &mut retries, &mut results);
+            self.record(job, probe, elapsed, &mut retries);
         }
-        results
     }
 
     /// Polls the connects in flight once without waiting, filing those that have an answer.
-    fn collect_ready<F>(
-        &self,
-        in_flight: &mut FuturesUnordered<F>,
-        retries: &mut VecDeque<Job>,
-        results: &mut Vec<PortOutcome>,
-    ) where
+    fn collect_ready<F>(&self, in_flight: &mut FuturesUnordered<F>, retries: &mut VecDeque<Job>)
+    where
         F: std::future::Future<Output = (Job, AddressProbe, Duration)>,
     {
         while let Some(Some((job, probe, elapsed))) = in_flight.next().now_or_never() {
-            self.record(job, probe, elapsed, retries, results);
+            self.record(job, probe, elapsed, retries);
         }
     }
 
     /// Files one connect's answer: feeds the RTT estimate, queues a silent port for its retry,
     /// or keeps the result.
-    fn record(
-        &self,
-        job: Job,
-        probe: AddressProbe,
-        elapsed: Duration,
-        retries: &mut VecDeque<Job>,
-        results: &mut Vec<PortOutcome>,
-    ) {
+    fn record(&self, job: Job, probe: AddressProbe, elapsed: Duration, retries: &mut VecDeque<Job>) {
         let outcome = PortOutcome {
             port: job.port,
             probe,
@@ -254,7 +249,10 @@ impl Worker {
             }
         );
         self.progress.port_done(open);
-        results.push(outcome);
+        self.found
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(outcome);
     }
 }
 
@@ -283,6 +281,7 @@ mod tests {
             ports,
             options,
             Arc::clone(&progress),
+            Found::default(),
         )
         .await;
         let mut expected = vec![
@@ -320,7 +319,14 @@ mod tests {
             max_timeout: Duration::from_millis(200),
             retries: 2,
         };
-        let found = scan(address.ip(), vec![address.port()].into(), options, Arc::default()).await;
+        let found = scan(
+            address.ip(),
+            vec![address.port()].into(),
+            options,
+            Arc::default(),
+            Found::default(),
+        )
+        .await;
         assert_eq!(
             found,
             [PortOutcome {

@@ -2,33 +2,63 @@
 //! against the allow list. Each open port the list does not name is a finding.
 //!
 //! [`engine`] drives the connects (each one a [`crate::probe::connect`], so a port gets the same
-//! verdict as a `tcp` check), [`rtt`] adapts their timeouts, [`limits`] sizes the socket budget
-//! from the open-file limit, and [`shared`] holds what the scans of a run share.
+//! verdict as a `tcp` check), [`rtt`] adapts their timeouts, and [`shared`] holds what the scans
+//! of a run share (their socket budget comes from [`crate::probe::limits`]).
 
 pub mod engine;
-pub mod limits;
 pub mod rtt;
 pub mod shared;
 
 use super::attempt::Attempt;
 use super::context::Ctx;
+use super::watch::{self, Cut};
 use crate::outcome::{
     AddressProbe, AddressScan, ErrorClass, Finding, Observed, PortState, ScannedPort, Stage, Timings, Verdict,
 };
 use crate::services;
 use crate::spec::{port_ranges, ScanCheck};
-use engine::EngineOptions;
+use engine::{EngineOptions, Found};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// One scan: `timeout` caps each connect's adaptive timeout, `retries` is the number of extra
-/// connects a silent port gets before it is called filtered.
+/// connects a silent port gets before it is called filtered. The scan is one attempt however
+/// long it takes; what it has seen so far is published as it goes, so that a scan the run's
+/// `--deadline` cuts short still reports its ports (and fails on an unexpected open one).
 pub async fn attempt(ctx: &Ctx, check: &ScanCheck, timeout: Duration, retries: u32) -> Attempt {
+    let started = Instant::now();
     // A scan covers many ports, so only `--resolve NAME:*:ADDR` overrides apply (port 0).
     let resolved = match ctx.resolver.resolve(&check.host, 0, timeout).await {
         Ok(resolved) => resolved,
         Err(e) => return Attempt::unresolved(e),
     };
+    let found: Vec<(IpAddr, Found)> = resolved
+        .addresses
+        .iter()
+        .map(|&address| (address, Found::default()))
+        .collect();
+    {
+        let (check, found, dns) = (check.clone(), found.clone(), resolved.elapsed);
+        watch::publish(move |cut| {
+            let addresses = found
+                .iter()
+                .map(|(address, seen)| {
+                    let seen = seen
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .clone();
+                    fold(*address, seen, &check.ports, started.elapsed())
+                })
+                .collect();
+            let timings = Timings {
+                dns: Some(dns),
+                tcp: Some(started.elapsed()),
+                ..Timings::default()
+            };
+            Attempt::settled(judge(&check, addresses, timings, Some(cut)))
+        });
+    }
     let Some((_sockets, granted)) = ctx.scan.reserve(check.concurrency).await else {
         return Attempt::settled(Finding::error(
             Stage::Tcp,
@@ -45,32 +75,36 @@ pub async fn attempt(ctx: &Ctx, check: &ScanCheck, timeout: Duration, retries: u
     ctx.scan
         .progress
         .add_total(ports.len() * resolved.addresses.len());
-    let started = Instant::now();
-    let mut addresses = Vec::with_capacity(resolved.addresses.len());
-    for &address in &resolved.addresses {
+    let scanning = Instant::now();
+    let mut addresses = Vec::with_capacity(found.len());
+    for (address, seen) in &found {
         let begun = Instant::now();
-        let found = engine::scan(
-            address,
+        let outcomes = engine::scan(
+            *address,
             Arc::clone(&ports),
             options,
             Arc::clone(&ctx.scan.progress),
+            Arc::clone(seen),
         )
         .await;
-        addresses.push(fold(address, found, begun.elapsed()));
+        addresses.push(fold(*address, outcomes, &check.ports, begun.elapsed()));
     }
     let timings = Timings {
         dns: Some(resolved.elapsed),
-        tcp: Some(started.elapsed()),
+        tcp: Some(scanning.elapsed()),
         ..Timings::default()
     };
-    Attempt::settled(judge(check, addresses, timings))
+    Attempt::settled(judge(check, addresses, timings, None))
 }
 
-/// Keeps the ports worth listing and counts the closed ones.
-fn fold(address: std::net::IpAddr, found: Vec<engine::PortOutcome>, elapsed: Duration) -> AddressScan {
+/// Keeps the ports worth listing, counts the closed ones, and lists the ports of `wanted` that
+/// `found` does not hold (not probed yet).
+fn fold(address: IpAddr, found: Vec<engine::PortOutcome>, wanted: &[u16], elapsed: Duration) -> AddressScan {
+    let mut probed = vec![false; usize::from(u16::MAX) + 1];
     let mut closed = 0;
     let mut ports = Vec::new();
     for outcome in found {
+        probed[usize::from(outcome.port)] = true;
         if matches!(
             outcome.probe,
             AddressProbe::State {
@@ -89,17 +123,31 @@ fn fold(address: std::net::IpAddr, found: Vec<engine::PortOutcome>, elapsed: Dur
             unexpected: false,
         });
     }
+    ports.sort_unstable_by_key(|p| p.port);
+    let mut unprobed: Vec<u16> = wanted
+        .iter()
+        .copied()
+        .filter(|&p| !probed[usize::from(p)])
+        .collect();
+    unprobed.sort_unstable();
     AddressScan {
         address,
         ports,
         closed,
+        unprobed,
         elapsed,
     }
 }
 
-/// The verdict: a fail when a port outside the allow list is open; else an error when some
+/// The verdict: a fail when a port outside the allow list is open (whether or not the scan was
+/// cut short: that port is open); else an error when the scan was cut short (`cut`) or some
 /// ports could not be probed; else a pass.
-pub fn judge(check: &ScanCheck, mut addresses: Vec<AddressScan>, timings: Timings) -> Finding {
+pub fn judge(
+    check: &ScanCheck,
+    mut addresses: Vec<AddressScan>,
+    timings: Timings,
+    cut: Option<Cut>,
+) -> Finding {
     let several = addresses.len() > 1;
     let mut findings = Vec::new();
     for scan in &mut addresses {
@@ -136,6 +184,34 @@ pub fn judge(check: &ScanCheck, mut addresses: Vec<AddressScan>, timings: Timing
             AddressProbe::State { .. } => None,
         })
     });
+    let unreached: usize = addresses.iter().map(|a| a.unprobed.len()).sum();
+    let short = match cut {
+        _ if unreached == 0 => None,
+        Some(Cut::Timeout(budget)) => Some((
+            ErrorClass::Timeout,
+            format!("the check's {} timeout ran out", crate::text::rounded(budget)),
+        )),
+        Some(Cut::Deadline) | None => Some((ErrorClass::Deadline, "the run's --deadline passed".to_owned())),
+    };
+    let short_words = |(_, why): &(ErrorClass, String)| {
+        let wanted = check.ports.len() * addresses.len();
+        let ranges: Vec<String> = addresses
+            .iter()
+            .filter(|a| !a.unprobed.is_empty())
+            .map(|a| {
+                if several {
+                    format!("{} on {}", port_ranges(&a.unprobed), a.address)
+                } else {
+                    port_ranges(&a.unprobed)
+                }
+            })
+            .collect();
+        format!(
+            "{why} after {} of {wanted} ports: {} not probed",
+            wanted - unreached,
+            ranges.join("; ")
+        )
+    };
     let stage = Stage::Tcp;
     let (verdict, message) = if !findings.is_empty() {
         let allowed = match &check.allow {
@@ -143,9 +219,18 @@ pub fn judge(check: &ScanCheck, mut addresses: Vec<AddressScan>, timings: Timing
             _ => "no port may be open".to_owned(),
         };
         let noun = if findings.len() == 1 { "port" } else { "ports" };
+        let mut message = format!("unexpected open {noun}: {}; {allowed}", findings.join(", "));
+        if let Some(short) = &short {
+            message.push_str(&format!(" ({})", short_words(short)));
+        }
+        (Verdict::Fail { stage, class: None }, message)
+    } else if let Some(short) = &short {
         (
-            Verdict::Fail { stage, class: None },
-            format!("unexpected open {noun}: {}; {allowed}", findings.join(", ")),
+            Verdict::Error {
+                stage,
+                class: short.0,
+            },
+            short_words(short),
         )
     } else if let Some((address, count, class, detail)) = unprobed {
         (
@@ -169,6 +254,7 @@ fn summarize(addresses: &[AddressScan]) -> String {
     let filtered = sum(&|a| a.count(PortState::Filtered));
     let closed = sum(&|a| a.closed);
     let errors = sum(&|a| a.errors());
+    let unprobed = sum(&|a| a.unprobed.len());
     let mut parts = vec![if unexpected > 0 {
         format!("{open} open ({unexpected} unexpected)")
     } else {
@@ -177,7 +263,10 @@ fn summarize(addresses: &[AddressScan]) -> String {
     parts.push(format!("{filtered} filtered"));
     parts.push(format!("{closed} closed"));
     if errors > 0 {
-        parts.push(format!("{errors} not probed"));
+        parts.push(format!("{errors} could not be probed"));
+    }
+    if unprobed > 0 {
+        parts.push(format!("{unprobed} not probed"));
     }
     let mut summary = parts.join(", ");
     if addresses.len() > 1 {
@@ -208,6 +297,7 @@ mod tests {
             address: "198.18.0.1".parse().unwrap(),
             ports,
             closed: 100,
+            unprobed: Vec::new(),
             elapsed: Duration::ZERO,
         }]
     }
@@ -232,6 +322,7 @@ mod tests {
             &check(Some(vec![22, 80, 443])),
             scan_of(ports),
             Timings::default(),
+            None,
         );
         assert_eq!(outcome.verdict.status(), Status::Fail);
         assert_eq!(
@@ -252,9 +343,64 @@ mod tests {
     }
 
     #[test]
+    fn a_scan_cut_short_keeps_its_findings_and_names_what_it_did_not_probe() {
+        let cut_short = |ports: Vec<ScannedPort>| {
+            let mut addresses = scan_of(ports);
+            addresses[0].unprobed = (60..=104).collect();
+            addresses
+        };
+        let open = vec![port(22, PortState::Open, PortEvidence::SynAck)];
+        let outcome = judge(
+            &check(Some(vec![])),
+            cut_short(open.clone()),
+            Timings::default(),
+            Some(Cut::Deadline),
+        );
+        assert_eq!(outcome.verdict.status(), Status::Fail);
+        assert!(
+            outcome.message.contains("unexpected open port: 22 (ssh)")
+                && outcome.message.contains("60-104 not probed"),
+            "{}",
+            outcome.message
+        );
+        let outcome = judge(
+            &check(Some(vec![22])),
+            cut_short(open),
+            Timings::default(),
+            Some(Cut::Deadline),
+        );
+        assert_eq!(
+            outcome.verdict,
+            Verdict::Error {
+                stage: Stage::Tcp,
+                class: ErrorClass::Deadline
+            }
+        );
+        assert_eq!(
+            outcome.message,
+            "the run's --deadline passed after 59 of 104 ports: 60-104 not probed"
+        );
+        assert!(outcome.summary.ends_with("45 not probed"), "{}", outcome.summary);
+    }
+
+    #[test]
+    fn fold_lists_the_ports_not_probed() {
+        let found = vec![engine::PortOutcome {
+            port: 2,
+            probe: AddressProbe::State {
+                state: PortState::Closed,
+                evidence: PortEvidence::Reset,
+            },
+            attempts: 1,
+        }];
+        let scan = fold("127.0.0.1".parse().unwrap(), found, &[1, 2, 3], Duration::ZERO);
+        assert_eq!((scan.closed, scan.unprobed), (1, vec![1, 3]));
+    }
+
+    #[test]
     fn without_an_allow_list_a_scan_only_reports() {
         let ports = vec![port(6379, PortState::Open, PortEvidence::SynAck)];
-        let outcome = judge(&check(None), scan_of(ports), Timings::default());
+        let outcome = judge(&check(None), scan_of(ports), Timings::default(), None);
         assert_eq!(outcome.verdict.status(), Status::Pass);
     }
 
@@ -271,11 +417,17 @@ mod tests {
             &check(Some(vec![])),
             scan_of(vec![broken.clone()]),
             Timings::default(),
+            None,
         );
         assert_eq!(outcome.verdict.status(), Status::Error);
         assert_eq!(outcome.verdict.class(), Some(ErrorClass::LocalPolicy));
         let with_finding = vec![broken, port(3000, PortState::Open, PortEvidence::SynAck)];
-        let outcome = judge(&check(Some(vec![])), scan_of(with_finding), Timings::default());
+        let outcome = judge(
+            &check(Some(vec![])),
+            scan_of(with_finding),
+            Timings::default(),
+            None,
+        );
         assert_eq!(outcome.verdict.status(), Status::Fail);
         assert!(outcome.message.contains("3000 (grafana"), "{}", outcome.message);
         assert!(

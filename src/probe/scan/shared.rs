@@ -42,7 +42,7 @@ impl ScanShared {
 impl Default for ScanShared {
     /// Sized by the open-file limit as it stands (raising it is the command's decision).
     fn default() -> Self {
-        ScanShared::new(super::limits::socket_budget())
+        ScanShared::new(crate::probe::limits::socket_budget())
     }
 }
 

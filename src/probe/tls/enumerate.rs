@@ -6,24 +6,35 @@
 //! upset some servers; the parts, and the versions, run in parallel under a per-host connection
 //! cap. A timeout or an answer that is not TLS makes a result inconclusive, never a refusal.
 
+use super::wire::{ReadEnd, Wire};
 use crate::outcome::{Preference, VersionResult, VersionState};
 use crate::tls::codec::{self, Answer, Hello, ServerHello};
 use crate::tls::{Suite, Version};
 use futures_util::future::join_all;
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
-use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 
 /// Hellos with more suites than this are split (some servers reject bigger ones).
 pub const MAX_SUITES_PER_HELLO: usize = 128;
 /// Connections reach keeps open to one host at a time during enumeration.
 pub const CONNECTIONS_PER_HOST: usize = 8;
+
+/// What one hello's connection saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Exchange {
+    /// Bytes arrived: a complete first answer, or what came before the server closed.
+    Answered {
+        received: Vec<u8>,
+        closed: bool,
+    },
+    /// The connection was reset: a refusal.
+    Refused(String),
+    Inconclusive(String),
+}
 
 /// The answer to one offer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,8 +49,11 @@ enum Reply {
 pub struct Enumerator {
     pub address: SocketAddr,
     pub sni: Option<String>,
-    /// Deadline of each connection (connect, send, answer).
+    /// The check's timeout; no connection outlives it.
     pub timeout: Duration,
+    /// The end of the check's timeout: the whole enumeration (and the deep checks that use
+    /// this enumerator's connections) ends by then, and what is not answered is inconclusive.
+    pub deadline: Instant,
     limit: Semaphore,
     probes: AtomicUsize,
     random: RandomState,
@@ -50,12 +64,14 @@ impl Enumerator {
         address: SocketAddr,
         sni: Option<String>,
         timeout: Duration,
+        deadline: Instant,
         connections: usize,
     ) -> Enumerator {
         Enumerator {
             address,
             sni,
             timeout,
+            deadline,
             limit: Semaphore::new(connections.max(1)),
             probes: AtomicUsize::new(0),
             random: RandomState::new(),
@@ -204,50 +220,68 @@ impl Enumerator {
     }
 
     async fn offer(&self, version: Version, offered: &[u16]) -> Reply {
-        // The semaphore is never closed, so acquiring only fails in theory.
-        let Ok(_permit) = self.limit.acquire().await else {
-            return Reply::Inconclusive("connection limit closed".to_owned());
-        };
+        let random = self.random_bytes();
+        let hello = Hello::new(version, offered, self.sni.as_deref(), random);
+        match self.exchange(&hello).await {
+            Exchange::Answered { received, closed } => judge(version, offered, &received, closed),
+            Exchange::Refused(detail) => Reply::Refused(detail),
+            Exchange::Inconclusive(detail) => Reply::Inconclusive(detail),
+        }
+    }
+
+    /// Opens a connection under the per-host cap (counted as a probe).
+    pub async fn wire(&self) -> Result<Wire<'_>, String> {
         self.probes.fetch_add(1, Ordering::Relaxed);
-        let hello = codec::client_hello(&Hello {
-            version,
-            suites: offered,
-            sni: self.sni.as_deref(),
-            random: self.random_bytes(),
-        });
-        let exchange = async {
-            let mut stream = TcpStream::connect(self.address).await?;
-            stream.set_nodelay(true)?;
-            stream.write_all(&hello).await?;
-            let mut received = Vec::with_capacity(4096);
-            let mut buf = [0u8; 4096];
-            loop {
-                let n = stream.read(&mut buf).await?;
-                if n == 0 {
-                    return Ok::<_, io::Error>((received, true));
-                }
-                received.extend_from_slice(&buf[..n]);
-                if codec::parse_answer(&received) != Answer::Incomplete {
-                    return Ok((received, false));
-                }
-            }
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(format!(
+                "cut short: the check's {} timeout ran out",
+                crate::text::rounded(self.timeout)
+            ));
+        }
+        // Waiting for a connection slot is part of the check's time too.
+        match tokio::time::timeout(left, Wire::open(&self.limit, self.address, left)).await {
+            Ok(opened) => opened,
+            Err(_) => Err(format!(
+                "cut short: the check's {} timeout ran out",
+                crate::text::rounded(self.timeout)
+            )),
+        }
+    }
+
+    /// Sends one hello and reads until the server's first answer is complete.
+    pub async fn exchange(&self, hello: &Hello<'_>) -> Exchange {
+        let mut wire = match self.wire().await {
+            Ok(wire) => wire,
+            Err(detail) => return Exchange::Inconclusive(detail),
         };
-        let (received, closed) = match tokio::time::timeout(self.timeout, exchange).await {
-            Err(_) => {
-                return Reply::Inconclusive(format!(
-                    "no answer within {}",
-                    crate::text::rounded(self.timeout)
-                ))
-            }
-            Ok(Err(e)) if e.kind() == io::ErrorKind::ConnectionReset => {
-                // Servers and their TLS stacks commonly refuse an offer by resetting the connection.
-                // A RST on connect never gets here: that is ConnectionRefused.
-                return Reply::Refused("connection reset".to_owned());
-            }
-            Ok(Err(e)) => return Reply::Inconclusive(e.to_string()),
-            Ok(Ok(done)) => done,
-        };
-        judge(version, offered, &received, closed)
+        if let Err(detail) = wire.send(&codec::client_hello(hello)).await {
+            return Exchange::Inconclusive(detail);
+        }
+        let end = wire
+            .read_until(|r| codec::parse_answer(r) != Answer::Incomplete)
+            .await;
+        let received = std::mem::take(&mut wire.received);
+        match end {
+            ReadEnd::Enough => Exchange::Answered {
+                received,
+                closed: false,
+            },
+            ReadEnd::Closed => Exchange::Answered {
+                received,
+                closed: true,
+            },
+            // Servers and their TLS stacks commonly refuse an offer by resetting the connection.
+            // A RST on connect never gets here: that is a connect error.
+            ReadEnd::Reset => Exchange::Refused("connection reset".to_owned()),
+            ReadEnd::TimedOut => Exchange::Inconclusive(wire.timed_out()),
+            ReadEnd::Failed(e) => Exchange::Inconclusive(e),
+        }
+    }
+
+    /// Fresh ClientHello.random bytes for a probe.
+    pub fn random(&self) -> [u8; 32] {
+        self.random_bytes()
     }
 
     fn random_bytes(&self) -> [u8; 32] {
@@ -287,7 +321,7 @@ fn judge(version: Version, offered: &[u16], received: &[u8], closed: bool) -> Re
         Answer::Alert { description, .. } => Reply::Refused(codec::alert_name(description)),
         Answer::Incomplete if received.is_empty() && closed => Reply::Refused("connection closed".to_owned()),
         Answer::Incomplete => Reply::Inconclusive("the answer was cut short".to_owned()),
-        Answer::Unexpected(what) => Reply::Inconclusive(format!("not a TLS answer: {what}")),
+        Answer::Unexpected(what) => Reply::Inconclusive(what),
     }
 }
 

@@ -6,9 +6,8 @@ use crate::classify;
 use crate::outcome::ErrorClass;
 use crate::outcome::{Certificate, Handshake, HandshakeFailure, Verification};
 use crate::tls::{Suite, Version};
-use crate::trust::{self, Trust};
+use crate::trust::Trust;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::client::WebPkiServerVerifier;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 use std::net::SocketAddr;
@@ -26,10 +25,10 @@ struct Seen {
     verdict: Option<Result<(), rustls::Error>>,
 }
 
-/// Verifies like webpki would, records the verdict, and accepts anyway.
+/// Verifies like the run's verifier would, records the verdict, and accepts anyway.
 #[derive(Debug)]
 struct Recorder {
-    inner: Arc<WebPkiServerVerifier>,
+    inner: Arc<dyn ServerCertVerifier>,
     seen: Mutex<Seen>,
 }
 
@@ -88,16 +87,16 @@ pub async fn handshake(
     timeout: Duration,
 ) -> Result<Handshake, HandshakeFailure> {
     let failure = |class, detail: String| HandshakeFailure { class, detail };
-    let inner = WebPkiServerVerifier::builder_with_provider(Arc::clone(&trust.roots), trust::provider())
-        .build()
-        .map_err(|e| failure(ErrorClass::CertInvalid, format!("no usable trust anchors: {e}")))?;
+    let inner = trust
+        .verifier()
+        .map_err(|e| failure(ErrorClass::CertInvalid, e.to_string()))?;
     let recorder = Arc::new(Recorder {
         inner,
         seen: Mutex::default(),
     });
     let mut config = trust
         .client_config()
-        .map_err(|e| failure(classify::tls_error(&e), e.to_string()))?;
+        .map_err(|e| failure(classify::tls_error(&e), classify::tls_words(&e, false)))?;
     config
         .dangerous()
         .set_certificate_verifier(Arc::clone(&recorder) as Arc<dyn ServerCertVerifier>);
@@ -109,12 +108,21 @@ pub async fn handshake(
             .map_err(|e| failure(ErrorClass::Io, format!("connect: {e}")))?;
         connector.connect(server_name.clone(), tcp).await.map_err(|e| {
             let class = classify::tls_io_error(&e).unwrap_or(ErrorClass::TlsHandshake);
-            failure(class, format!("rustls (TLS 1.2/1.3) handshake failed: {e}"))
+            failure(
+                class,
+                format!(
+                    "rustls (TLS 1.2/1.3) handshake failed: {}",
+                    classify::stream_words(&e)
+                ),
+            )
         })
     };
-    let stream = tokio::time::timeout(timeout, connect)
-        .await
-        .map_err(|_| failure(ErrorClass::Timeout, format!("no handshake within {timeout:?}")))??;
+    let stream = tokio::time::timeout(timeout, connect).await.map_err(|_| {
+        failure(
+            ErrorClass::Timeout,
+            "no handshake before the check's timeout ran out".to_owned(),
+        )
+    })??;
     let (_, connection) = stream.get_ref();
     let version = connection
         .protocol_version()
@@ -159,19 +167,19 @@ pub async fn legacy_certificate(
     suite: Suite,
     timeout: Duration,
 ) -> Result<Handshake, HandshakeFailure> {
-    use crate::tls::codec::{self, Flight};
+    use crate::tls::codec::{self, CertificateFlight as Flight};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let failure = |class, detail: String| HandshakeFailure { class, detail };
     let sni = match &server_name {
         ServerName::DnsName(name) => Some(name.as_ref().to_owned()),
         _ => None,
     };
-    let hello = codec::client_hello(&codec::Hello {
+    let hello = codec::client_hello(&codec::Hello::new(
         version,
-        suites: &[suite.code],
-        sni: sni.as_deref(),
-        random: [0x5A; 32],
-    });
+        &[suite.code],
+        sni.as_deref(),
+        [0x5A; 32],
+    ));
     let exchange = async {
         let mut stream = TcpStream::connect(address).await?;
         stream.write_all(&hello).await?;
@@ -193,7 +201,7 @@ pub async fn legacy_certificate(
         Err(_) => {
             return Err(failure(
                 ErrorClass::Timeout,
-                format!("no certificate within {timeout:?}"),
+                "no certificate before the check's timeout ran out".to_owned(),
             ))
         }
         Ok(Err(e)) => return Err(failure(ErrorClass::Io, format!("reading the certificate: {e}"))),
@@ -206,9 +214,9 @@ pub async fn legacy_certificate(
         }
     };
     let chain: Vec<CertificateDer<'static>> = chain.into_iter().map(CertificateDer::from).collect();
-    let verifier = WebPkiServerVerifier::builder_with_provider(Arc::clone(&trust.roots), trust::provider())
-        .build()
-        .map_err(|e| failure(ErrorClass::CertInvalid, format!("no usable trust anchors: {e}")))?;
+    let verifier = trust
+        .verifier()
+        .map_err(|e| failure(ErrorClass::CertInvalid, e.to_string()))?;
     let verdict = verifier
         .verify_server_cert(&chain[0], &chain[1..], &server_name, &[], UnixTime::now())
         .map(|_| ());
@@ -239,7 +247,7 @@ fn verdicts(
 ) -> (Verification, Verification) {
     let invalid = |error: &rustls::Error| Verification::Invalid {
         class: classify::certificate_error(error, self_signed),
-        detail: describe(error, self_signed),
+        detail: classify::tls_words(error, self_signed),
     };
     match verdict {
         None => {
@@ -269,39 +277,6 @@ fn verdicts(
     }
 }
 
-/// Certificate errors in words, with the dates and names rustls gives.
-fn describe(error: &rustls::Error, self_signed: bool) -> String {
-    use rustls::CertificateError as C;
-    let date = |t: &UnixTime| rfc3339(i64::try_from(t.as_secs()).unwrap_or(i64::MAX));
-    match error {
-        rustls::Error::InvalidCertificate(reason) => match reason {
-            C::Expired => "expired".to_owned(),
-            C::ExpiredContext { not_after, .. } => format!("expired on {}", date(not_after)),
-            C::NotValidYet => "not valid yet".to_owned(),
-            C::NotValidYetContext { not_before, .. } => format!("not valid before {}", date(not_before)),
-            C::UnknownIssuer if self_signed => "self-signed, and not among the trusted roots".to_owned(),
-            C::UnknownIssuer => "issued by an authority that is not among the trusted roots".to_owned(),
-            C::NotValidForName => "does not name the server".to_owned(),
-            C::NotValidForNameContext { expected, presented } => format!(
-                "does not name {} (it names {})",
-                expected.to_str(),
-                if presented.is_empty() {
-                    "nothing".to_owned()
-                } else {
-                    presented.join(", ")
-                }
-            ),
-            C::Revoked => "revoked".to_owned(),
-            C::BadSignature => "its signature does not verify".to_owned(),
-            C::Other(other) if format!("{other:?}").contains("CaUsedAsEndEntity") => {
-                "a CA certificate is served as the server's certificate".to_owned()
-            }
-            other => format!("{other:?}"),
-        },
-        other => other.to_string(),
-    }
-}
-
 /// The facts of a DER certificate, or None when x509-parser cannot read it.
 fn certificate(der: &CertificateDer<'_>) -> Option<Certificate> {
     let (_, cert) = X509Certificate::from_der(der.as_ref()).ok()?;
@@ -319,6 +294,15 @@ fn certificate(der: &CertificateDer<'_>) -> Option<Certificate> {
         _ => Vec::new(),
     };
     let spki = cert.public_key();
+    let curve = match spki.parsed() {
+        Ok(PublicKey::EC(_)) => spki
+            .algorithm
+            .parameters
+            .as_ref()
+            .and_then(|p| p.as_oid().ok())
+            .map(|oid| curve_name(&oid)),
+        _ => None,
+    };
     let (key_type, key_bits) = match spki.parsed() {
         Ok(PublicKey::RSA(rsa)) => ("RSA".to_owned(), rsa.key_size()),
         Ok(PublicKey::EC(ec)) => ("EC".to_owned(), ec.key_size()),
@@ -329,6 +313,7 @@ fn certificate(der: &CertificateDer<'_>) -> Option<Certificate> {
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
     let not_after = cert.validity().not_after.timestamp();
+    let not_before = cert.validity().not_before.timestamp();
     Some(Certificate {
         subject: cert.subject().to_string(),
         sans,
@@ -338,9 +323,36 @@ fn certificate(der: &CertificateDer<'_>) -> Option<Certificate> {
         days_left: (not_after - now).div_euclid(86_400),
         key_type,
         key_bits: u32::try_from(key_bits).unwrap_or(0),
+        curve,
         signature_algorithm: oid_name(&cert.signature_algorithm.algorithm),
         self_signed: cert.subject().as_raw() == cert.issuer().as_raw(),
+        lifespan_days: (not_after - not_before).div_euclid(86_400),
+        serial: cert.raw_serial_as_string(),
+        fingerprint_sha256: sha256_hex(der.as_ref()),
+        key_sha256: sha256_hex(spki.raw),
     })
+}
+
+/// The SECG name of a named curve (`secp256r1`, not X9.62's `prime256v1`), as TLS and Mozilla's
+/// guideline name them.
+fn curve_name(oid: &x509_parser::der_parser::Oid<'_>) -> String {
+    match oid.to_id_string().as_str() {
+        "1.2.840.10045.3.1.7" => "secp256r1".to_owned(),
+        "1.2.840.10045.3.1.1" => "secp192r1".to_owned(),
+        _ => oid_name(oid),
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
+    digest
+        .as_ref()
+        .iter()
+        .fold(String::with_capacity(64), |mut hex, byte| {
+            let _ = write!(hex, "{byte:02x}");
+            hex
+        })
 }
 
 fn oid_name(oid: &x509_parser::der_parser::Oid<'_>) -> String {

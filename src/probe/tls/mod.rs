@@ -1,9 +1,15 @@
 //! TLS checks: enumerate what the server accepts with raw hellos, make one real handshake with
 //! rustls for the negotiated parameters and the certificate, then judge both against the policy.
 
+mod early;
 pub mod enumerate;
+mod features;
+mod groups;
 pub mod handshake;
 pub mod judge;
+mod server;
+mod session;
+mod wire;
 
 use super::attempt::Attempt;
 use super::context::Ctx;
@@ -18,8 +24,10 @@ use rustls::pki_types::ServerName;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-/// One attempt of a TLS check against the host's first address.
+/// One attempt of a TLS check against the host's first address: the lookup, the connect, the
+/// enumeration and the handshake all end within `timeout`.
 pub async fn attempt(ctx: &Ctx, check: &TlsCheck, timeout: Duration) -> Attempt {
+    let deadline = Instant::now() + timeout;
     let resolved = match ctx.resolver.resolve(&check.host, check.port, timeout).await {
         Ok(resolved) => resolved,
         Err(e) => return Attempt::unresolved(e),
@@ -37,7 +45,8 @@ pub async fn attempt(ctx: &Ctx, check: &TlsCheck, timeout: Duration) -> Attempt 
         ..Timings::default()
     };
     let started = Instant::now();
-    match crate::probe::connect::connect(address, timeout).await {
+    let left = deadline.saturating_duration_since(Instant::now());
+    match crate::probe::connect::connect(address, left).await {
         AddressProbe::State {
             state: PortState::Open,
             ..
@@ -79,26 +88,29 @@ pub async fn attempt(ctx: &Ctx, check: &TlsCheck, timeout: Duration) -> Attempt 
         address,
         check.server_name(),
         &check.policy,
-        timeout,
+        (timeout, deadline),
         &mut timings,
     )
     .await;
     judge(&check.policy, observation, timings)
 }
 
-/// Enumerates (when the policy needs it) and makes the real handshake, in parallel.
+/// Enumerates (when the policy needs it) and makes the real handshake, in parallel, all of it
+/// before `deadline`, the end of the check's `timeout`.
 pub async fn observe(
     ctx: &Ctx,
     address: SocketAddr,
     server_name: Option<&str>,
     policy: &Policy,
-    timeout: Duration,
+    (timeout, deadline): (Duration, Instant),
     timings: &mut Timings,
 ) -> TlsObservation {
+    let left = || deadline.saturating_duration_since(Instant::now());
     let enumerator = Enumerator::new(
         address,
         server_name.map(str::to_owned),
         timeout,
+        deadline,
         enumerate::CONNECTIONS_PER_HOST,
     );
     let enumerate = policy.needs_enumeration() || policy.is_report_only();
@@ -113,7 +125,7 @@ pub async fn observe(
     let handshake = async {
         let started = Instant::now();
         let result = match name {
-            Ok(name) => handshake::handshake(&ctx.trust, address, name, timeout).await,
+            Ok(name) => handshake::handshake(&ctx.trust, address, name, left()).await,
             Err(e) => Err(crate::outcome::HandshakeFailure {
                 class: ErrorClass::CertWrongHost,
                 detail: format!("`{}` is not a valid server name: {e}", server_name.unwrap_or("")),
@@ -123,6 +135,43 @@ pub async fn observe(
     };
     let (versions, (mut handshake, elapsed)) = tokio::join!(versions, handshake);
     timings.tls = Some(elapsed);
+    // The deep audit builds on what enumeration found: the suites to offer for groups, DH and
+    // the protocol checks. A bare audit runs all of it; a policy only what its rules judge.
+    let full = policy.is_report_only();
+    let wanted = if full {
+        crate::tls::Feature::ALL.to_vec()
+    } else {
+        policy.features()
+    };
+    let deep_groups = full || policy.judges_groups();
+    let any_accepted = versions.iter().any(|v| v.state == VersionState::Accepted);
+    let (groups, dh, features) = if any_accepted {
+        let server = server::Server {
+            enumerator: &enumerator,
+            versions: &versions,
+            server_name: name_for(server_name, address)
+                .unwrap_or_else(|_| ServerName::IpAddress(address.ip().into())),
+            tls13: tokio::sync::OnceCell::new(),
+        };
+        let groups = async {
+            if deep_groups {
+                Some(groups::groups(&enumerator, &versions).await)
+            } else {
+                None
+            }
+        };
+        let dh = async {
+            if deep_groups {
+                Some(groups::dh(&enumerator, &versions).await)
+            } else {
+                None
+            }
+        };
+        let features = features::features(&server, &wanted);
+        tokio::join!(groups, dh, features)
+    } else {
+        (None, None, Vec::new())
+    };
     // rustls speaks only TLS 1.2/1.3 with modern suites; for anything else read the certificate
     // from a raw hello of the newest version the server accepted.
     let rustls_cannot =
@@ -139,7 +188,7 @@ pub async fn observe(
             .err()
             .map(|f| f.detail.clone())
             .unwrap_or_default();
-        handshake = handshake::legacy_certificate(&ctx.trust, address, name, version, suite, timeout)
+        handshake = handshake::legacy_certificate(&ctx.trust, address, name, version, suite, left())
             .await
             .map_err(|f| HandshakeFailure {
                 detail: format!("{rustls_said}; and the raw {version} hello: {}", f.detail),
@@ -151,6 +200,9 @@ pub async fn observe(
         sni: server_name.map(str::to_owned),
         versions,
         handshake,
+        groups,
+        dh,
+        features,
         probes: enumerator.probes(),
     }
 }
@@ -202,10 +254,17 @@ pub fn judge(policy: &Policy, seen: TlsObservation, timings: Timings) -> Attempt
             .iter()
             .any(|v| v.state == VersionState::Inconclusive)
         {
+            let why = seen
+                .versions
+                .iter()
+                .find(|v| v.state == VersionState::Inconclusive)
+                .and_then(|v| v.detail.as_deref())
+                .map(|detail| format!(": {detail}"))
+                .unwrap_or_default();
             (
                 error(judgement.class),
                 true,
-                "no version answered conclusively".to_owned(),
+                format!("no version answered conclusively{why}"),
             )
         } else {
             let class = judgement.class;

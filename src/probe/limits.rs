@@ -1,7 +1,9 @@
-//! The open-file limit: every in-flight connect holds a socket, so it bounds a scan's
-//! concurrency. The soft limit is raised towards the hard one when a scan needs it (allowed
-//! without privileges), and what is left after a reserve becomes the socket budget.
+//! The open-file limit: every in-flight connect holds a socket, so it bounds how many checks run
+//! at once and a scan's concurrency. The soft limit is raised towards the hard one when a run
+//! needs it (allowed without privileges), and what is left after a reserve becomes the socket
+//! budget: scans share it port by port, other checks by how many sockets each may hold.
 
+use crate::spec::{Check, Host, ProbeSpec};
 use nix::sys::resource::{getrlimit, setrlimit, Resource};
 
 /// Descriptors kept for everything that is not a scan socket (stdio, the runtime, resolvers,
@@ -55,6 +57,43 @@ pub fn raise_nofile(sockets: usize) -> Raise {
 pub fn socket_budget() -> usize {
     let soft = getrlimit(Resource::RLIMIT_NOFILE).map_or(1024, |(soft, _)| soft);
     usize::try_from(soft.saturating_sub(RESERVE).max(16)).unwrap_or(usize::MAX)
+}
+
+/// Addresses a tcp check to a name is assumed to connect to at once (an A and an AAAA record).
+const ADDRESSES_PER_NAME: usize = 2;
+
+/// The most sockets one attempt of `check` holds at once.
+pub fn sockets_per_check(check: &Check) -> usize {
+    match &check.probe {
+        ProbeSpec::Tcp(tcp) => match tcp.host {
+            Host::Ip(_) => 1,
+            Host::Name(_) => ADDRESSES_PER_NAME,
+        },
+        // One query per server, over UDP and then TCP when the answer is truncated.
+        ProbeSpec::Dns(dns) => dns.servers.len().max(1) * 2,
+        // The enumeration's hellos, the rustls handshake and the first connect.
+        ProbeSpec::Tls(_) => super::tls::enumerate::CONNECTIONS_PER_HOST + 2,
+        // A connection, and the lookup that precedes it.
+        ProbeSpec::Http(_) | ProbeSpec::Websocket(_) | ProbeSpec::Endpoint(_) => 2,
+        // Reads /proc one file at a time.
+        ProbeSpec::Listen(_) => 1,
+        // A scan's connects come out of the scan budget; the check itself holds its lookup.
+        ProbeSpec::Scan(_) => 1,
+    }
+}
+
+/// How many of `checks` may run at once, at most `wanted`: the soft limit is raised towards
+/// what that many of the heaviest check need, and what the limit then allows is shared out.
+/// Returns the concurrency and what was done to the limit.
+pub fn check_concurrency<'a>(checks: impl IntoIterator<Item = &'a Check>, wanted: usize) -> (usize, Raise) {
+    let heaviest = checks
+        .into_iter()
+        .map(sockets_per_check)
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let raise = raise_nofile(wanted.saturating_mul(heaviest));
+    ((socket_budget() / heaviest).clamp(1, wanted.max(1)), raise)
 }
 
 #[cfg(test)]
