@@ -42,7 +42,13 @@ impl Evidence {
 
     pub fn push(&mut self, unusable: Unusable) {
         self.count += 1;
-        if self.first.len() < Self::KEPT {
+        // The same message twice says nothing more (a stray answer is evidence for every query
+        // that asked the same question).
+        let seen = self
+            .first
+            .iter()
+            .any(|kept| kept.to_string() == unusable.to_string());
+        if self.first.len() < Self::KEPT && !seen {
             self.first.push(unusable);
         }
     }
@@ -70,7 +76,7 @@ pub enum QueryError {
     Timeout { waited: Duration, sent: u32 },
     #[error("no query could be sent within {}: the server left the queries before it unanswered", rounded(*.waited))]
     NotSent { waited: Duration },
-    #[error("no usable answer within {}: the server sent only messages that are not the answer: {evidence}", rounded(*.waited))]
+    #[error("in {}, the server sent only messages that are not the answer: {evidence}", rounded(*.waited))]
     NoUsableAnswer { waited: Duration, evidence: Evidence },
     #[error("the server answered with {0}")]
     Unusable(#[source] Unusable),
@@ -190,5 +196,24 @@ impl ResolveError {
     /// A resolver that timed out or failed on its side may answer the next attempt.
     pub fn is_transient(&self) -> bool {
         matches!(self.class(), ErrorClass::Timeout | ErrorClass::Servfail)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn evidence_keeps_a_few_distinct_messages_and_counts_them_all() {
+        let mut evidence = Evidence::default();
+        for got in [2, 2, 3, 4, 5] {
+            evidence.push(Unusable::WrongId { got, want: 1 });
+        }
+        assert_eq!(
+            evidence.to_string(),
+            "a response with id 0x0002, not the query's 0x0001; a response with id 0x0003, not \
+             the query's 0x0001; a response with id 0x0004, not the query's 0x0001 (5 such \
+             messages in all)"
+        );
     }
 }
