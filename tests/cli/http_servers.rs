@@ -7,7 +7,7 @@ use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair}
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
@@ -88,6 +88,9 @@ pub struct Server {
     pub connections: Arc<AtomicUsize>,
     /// Request lines (or CONNECT targets) seen so far.
     pub seen: Arc<Mutex<Vec<String>>>,
+    /// Milliseconds the HTTP server waits before it answers each request (a slow application).
+    pub delay_ms: Arc<AtomicU64>,
+    accept: tokio::task::AbortHandle,
 }
 
 impl Server {
@@ -99,26 +102,36 @@ impl Server {
         self.seen.lock().unwrap().clone()
     }
 
+    /// Stops accepting and closes the listening socket (soon after: the runtime drops it).
+    /// Connections already open are served until their clients close them.
+    pub fn stop(&self) {
+        self.accept.abort();
+    }
+
     /// The HTTP test server on 127.0.0.1, plain or with TLS.
     pub fn http(tls: Option<Arc<rustls::ServerConfig>>) -> Server {
         Server::http_on(TcpListener::bind("127.0.0.1:0").unwrap(), tls)
     }
 
     pub fn http_on(listener: TcpListener, tls: Option<Arc<rustls::ServerConfig>>) -> Server {
-        serve(listener, move |stream, seen| {
-            let tls = tls.clone();
+        let delay = Arc::new(AtomicU64::new(0));
+        let knob = Arc::clone(&delay);
+        let mut server = serve(listener, move |stream, seen| {
+            let (tls, delay) = (tls.clone(), Arc::clone(&delay));
             async move {
                 match tls {
-                    None => http_connection(stream, seen).await,
+                    None => http_connection(stream, seen, delay).await,
                     Some(config) => {
                         let acceptor = tokio_rustls::TlsAcceptor::from(config);
                         if let Ok(stream) = acceptor.accept(stream).await {
-                            http_connection(stream, seen).await;
+                            http_connection(stream, seen, delay).await;
                         }
                     }
                 }
             }
-        })
+        });
+        server.delay_ms = knob;
+        server
     }
 
     /// Accepts connections and closes them at once, before any byte is exchanged.
@@ -196,17 +209,21 @@ where
     let seen = Arc::new(Mutex::new(Vec::new()));
     let (count, log) = (Arc::clone(&connections), Arc::clone(&seen));
     let handle = Arc::new(handle);
-    runtime().spawn(async move {
-        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-        while let Ok((stream, _)) = listener.accept().await {
-            count.fetch_add(1, Ordering::SeqCst);
-            tokio::spawn(handle(stream, Arc::clone(&log)));
-        }
-    });
+    let accept = runtime()
+        .spawn(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            while let Ok((stream, _)) = listener.accept().await {
+                count.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(handle(stream, Arc::clone(&log)));
+            }
+        })
+        .abort_handle();
     Server {
         address,
         connections,
         seen,
+        delay_ms: Arc::new(AtomicU64::new(0)),
+        accept,
     }
 }
 
@@ -255,7 +272,11 @@ impl Reply {
 }
 
 /// Serves requests on one connection until the client closes it.
-async fn http_connection<S: AsyncRead + AsyncWrite + Unpin>(stream: S, seen: Arc<Mutex<Vec<String>>>) {
+async fn http_connection<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
+    seen: Arc<Mutex<Vec<String>>>,
+    delay: Arc<AtomicU64>,
+) {
     let mut reader = BufReader::new(stream);
     while let Some(head) = read_head(&mut reader).await {
         let line = head.first().cloned().unwrap_or_default();
@@ -268,6 +289,10 @@ async fn http_connection<S: AsyncRead + AsyncWrite + Unpin>(stream: S, seen: Arc
             return;
         }
         let path = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
+        match delay.load(Ordering::SeqCst) {
+            0 => {}
+            ms => tokio::time::sleep(Duration::from_millis(ms)).await,
+        }
         match path.as_str() {
             "/drop" => return,
             "/slow" => {
@@ -315,6 +340,8 @@ fn route(path: &str, head: &[String]) -> Reply {
         return Reply::new(301, "").header("Location", target);
     }
     match path {
+        // An application's home page.
+        "/" => Reply::new(200, "index"),
         // 200 to the first request of the whole test binary, 503 to every later one.
         "/then-503" => {
             static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
