@@ -209,7 +209,7 @@ impl FileContext<'_> {
                     }
                     if let Some(pattern) = &tests.regex {
                         any = true;
-                        match regex::Regex::new(pattern) {
+                        match regex_lite::Regex::new(pattern) {
                             Ok(re) => push(HeaderTest::Matches(Pattern(re))),
                             Err(e) => errors.push(
                                 self.locator
@@ -253,7 +253,7 @@ impl FileContext<'_> {
             }
         }
         if let Some(pattern) = &raw.body_regex {
-            match regex::Regex::new(pattern.get_ref()) {
+            match regex_lite::Regex::new(pattern.get_ref()) {
                 Ok(re) => expect.body.push(BodyRule::Matches(Pattern(re))),
                 Err(e) => errors.push(self.locator.error(
                     pattern.span(),

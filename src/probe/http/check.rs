@@ -399,7 +399,7 @@ mod tests {
         )
         .is_none());
         assert!(header_problem(&rule("server", HeaderTest::Absent), &hsts).is_none());
-        let pattern = Pattern(regex::Regex::new("^max-age=\\d+$").unwrap());
+        let pattern = Pattern(regex_lite::Regex::new("^max-age=\\d+$").unwrap());
         assert!(header_problem(
             &rule("strict-transport-security", HeaderTest::Matches(pattern)),
             &hsts
