@@ -42,7 +42,9 @@ fn chatalot_behind_a_proxy_passes_as_documented_and_fails_each_forbidden_change(
         ..State::new()
     }
     .firewall(&[], &[80, 443], &[]);
-    // Every proxy check holds from anywhere; the file header runs them from outside.
+    // Every proxy check holds from anywhere; the file header runs them from outside, without
+    // --vantage (no check of the file is bound to `external`).
+    d.run_unnamed(EXTERNAL);
     d.baseline(&good, &[EXTERNAL]);
 
     d.breakage(
@@ -117,6 +119,7 @@ fn chatalot_used_directly_passes_as_documented_and_fails_each_forbidden_change()
         ..State::new()
     }
     .firewall(&[], &[8080], &[]);
+    d.run_unnamed(EXTERNAL);
     d.baseline(&good, &[EXTERNAL, HOST]);
 
     d.breakage(

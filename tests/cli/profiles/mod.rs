@@ -181,6 +181,9 @@ struct Runner {
     profile: &'static str,
     namespaces: BTreeMap<&'static str, String>,
     args: Vec<String>,
+    /// Vantages run from their namespace without `--vantage` (a profile that binds no check to
+    /// them: naming such a vantage is a usage error, issue 10).
+    unnamed: BTreeSet<&'static str>,
 }
 
 impl Runner {
@@ -287,6 +290,7 @@ impl Deployment {
                 (HOST, lab.srv.clone()),
             ]),
             args: runner_args,
+            unnamed: BTreeSet::new(),
         };
         let deployment = Deployment {
             nginx: Nginx::new(&lab.srv, &ws.path().join("nginx")),
@@ -306,6 +310,11 @@ impl Deployment {
         // The providers' names resolve whatever the deployment's records are.
         deployment.dns.set_zone(zone(&[], &BTreeSet::new()));
         Some(deployment)
+    }
+
+    /// Runs `vantage` from its namespace without `--vantage` from now on.
+    pub fn run_unnamed(&mut self, vantage: &'static str) {
+        self.runner.unnamed.insert(vantage);
     }
 
     /// Writes `leaf` as `WS/STEM-cert.pem` and `WS/STEM-key.pem` for nginx; returns the paths.
@@ -356,7 +365,8 @@ impl Deployment {
                 .iter()
                 .map(|&vantage| {
                     let (runner, lab) = (&self.runner, &self.lab);
-                    (vantage, scope.spawn(move || runner.run(lab, vantage, true, &[])))
+                    let named = !runner.unnamed.contains(vantage);
+                    (vantage, scope.spawn(move || runner.run(lab, vantage, named, &[])))
                 })
                 .collect();
             runs.into_iter()
