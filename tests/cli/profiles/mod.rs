@@ -187,8 +187,8 @@ struct Runner {
 }
 
 impl Runner {
-    /// Runs the profile from `vantage`'s namespace with `--vantage VANTAGE` and `extra`
-    /// arguments; `ns` names the namespace when the run has no `--vantage`.
+    /// Runs the profile in `vantage`'s namespace with `extra` arguments, and with `--vantage
+    /// VANTAGE` when `with_flag`.
     fn run(&self, lab: &Lab, vantage: &str, with_flag: bool, extra: &[&str]) -> Verdicts {
         let file = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("checks")
@@ -255,8 +255,10 @@ impl Deployment {
         let pki = Pki::new();
         let ca = ws.write("ca.pem", &pki.ca_pem());
         let rogue_ca = Pki::named("reach rogue CA");
+        // The providers' names resolve from the start, whatever the deployment's records are.
         let dns = crate::netns::in_namespace(&lab.prv, || {
-            DnsServer::start_at(Zone::new(), format!("{DNS_IP}:53").parse().unwrap())
+            let zone = zone(&[], &BTreeSet::new());
+            DnsServer::start_at(zone, format!("{DNS_IP}:53").parse().unwrap())
         });
         let mut served = BTreeMap::new();
         for &name in providers {
@@ -292,7 +294,7 @@ impl Deployment {
             args: runner_args,
             unnamed: BTreeSet::new(),
         };
-        let deployment = Deployment {
+        Some(Deployment {
             nginx: Nginx::new(&lab.srv, &ws.path().join("nginx")),
             app: None,
             stand_ins: BTreeMap::new(),
@@ -306,10 +308,7 @@ impl Deployment {
             pki,
             ws,
             lab,
-        };
-        // The providers' names resolve whatever the deployment's records are.
-        deployment.dns.set_zone(zone(&[], &BTreeSet::new()));
-        Some(deployment)
+        })
     }
 
     /// Runs `vantage` from its namespace without `--vantage` from now on.
@@ -343,7 +342,7 @@ impl Deployment {
                 .store(state.app_delay_ms, std::sync::atomic::Ordering::SeqCst);
         }
         self.nginx.serve(state.nginx.as_deref());
-        if old.input != state.input || old.output != state.output || old.input.is_empty() {
+        if old.input != state.input || old.output != state.output {
             self.lab.firewall(&srv, &state.input, &state.output);
         }
         if old.records != state.records || old.unlisted != state.unlisted {
