@@ -744,41 +744,21 @@ fn a_dns_server_where_nothing_listens_is_an_error() {
     );
 }
 
-/// `/etc/netns/NAME/resolv.conf`, which `ip netns exec NAME` mounts over /etc/resolv.conf;
-/// removed when dropped, even when the test fails.
-struct NetnsResolvConf(std::path::PathBuf);
-
-impl NetnsResolvConf {
-    fn write(namespace: &str, text: &str) -> NetnsResolvConf {
-        let dir = std::path::Path::new("/etc/netns").join(namespace);
-        std::fs::create_dir_all(&dir).expect("create /etc/netns/NAME");
-        std::fs::write(dir.join("resolv.conf"), text).expect("write resolv.conf");
-        NetnsResolvConf(dir)
-    }
-}
-
-impl Drop for NetnsResolvConf {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-        // /etc/netns itself, unless another test still uses it.
-        if let Some(parent) = self.0.parent() {
-            let _ = std::fs::remove_dir(parent);
-        }
-    }
-}
-
 #[test]
 fn the_system_resolvers_are_asked_in_order_and_the_one_that_answered_is_named() {
-    use crate::netns::{NetnsPair, SERVER_ADDR};
+    use crate::netns::{in_namespace, NetnsEtc, NetnsPair, SERVER_ADDR};
     let Some(pair) = NetnsPair::create() else {
         return;
     };
     // Two resolvers in the client's resolv.conf: the first has nothing listening, the second
     // is the test server. Both addresses exist only inside the test's namespaces.
     let dead = "198.18.1.1";
-    let _conf = NetnsResolvConf::write(
+    let _conf = NetnsEtc::write(
         &pair.client,
-        &format!("nameserver {dead}\nnameserver {SERVER_ADDR}\noptions timeout:1\n"),
+        &[(
+            "resolv.conf",
+            &format!("nameserver {dead}\nnameserver {SERVER_ADDR}\noptions timeout:1\n"),
+        )],
     );
     pair.exec_in(
         &pair.server,
@@ -788,17 +768,12 @@ fn the_system_resolvers_are_asked_in_order_and_the_one_that_answered_is_named() 
         &pair.client,
         &["ip", "route", "add", &format!("{dead}/32"), "via", SERVER_ADDR],
     );
-    let netns_path = format!("/var/run/netns/{}", pair.server);
-    let _server = std::thread::spawn(move || {
-        let ns = std::fs::File::open(&netns_path).expect("open netns");
-        nix::sched::setns(ns, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
+    let _server = in_namespace(&pair.server, || {
         DnsServer::start_at(
             Zone::new().a("api.shop.test", SERVER_ADDR),
             format!("{SERVER_ADDR}:53").parse().unwrap(),
         )
-    })
-    .join()
-    .expect("server thread");
+    });
     let _listener = pair.server_listener(8443);
     let ws = Workspace::new();
     ws.write(
