@@ -32,8 +32,8 @@ pub enum SessionError {
     Trust(#[from] TrustError),
     #[error(transparent)]
     Proxy(#[from] ProxyEnvError),
-    #[error("no check is selected by {0}: nothing would be probed")]
-    NothingSelected(String),
+    #[error("no check is selected by {filters}: nothing would be probed{hint}")]
+    NothingSelected { filters: String, hint: String },
     /// A `--tag` or `--vantage` value that no check of the run carries: a typo, most likely.
     #[error("no check is selected by {flag} {value}: no check of this run {carries} it; {known}")]
     UnknownFilter {
@@ -493,14 +493,15 @@ fn check_filters(plan: &Plan, options: &RunOptions) -> Result<(), SessionError> 
             known: list("vantage", &vantages),
         });
     }
-    if let Some(filters) = nothing_selected(plan, options) {
-        return Err(SessionError::NothingSelected(filters));
+    if let Some((filters, hint)) = nothing_selected(plan, options) {
+        return Err(SessionError::NothingSelected { filters, hint });
     }
     Ok(())
 }
 
-/// A run whose filters select nothing would pass silently: the filters that did it, if so.
-fn nothing_selected(plan: &Plan, options: &RunOptions) -> Option<String> {
+/// A run whose filters select nothing would pass silently: the filters that did it, and where
+/// the checks they left out would run, if so.
+fn nothing_selected(plan: &Plan, options: &RunOptions) -> Option<(String, String)> {
     if plan
         .checks
         .iter()
@@ -518,7 +519,22 @@ fn nothing_selected(plan: &Plan, options: &RunOptions) -> Option<String> {
     if filters.is_empty() {
         filters.push("no --vantage (every check is bound to a vantage point)".to_owned());
     }
-    Some(filters.join(" and "))
+    // Where the checks the tags select would run, so the user knows which vantage to ask for.
+    let mut vantages: Vec<&str> = plan
+        .checks
+        .iter()
+        .filter(|check| options.tags.is_empty() || check.tags.iter().any(|t| options.tags.contains(t)))
+        .flat_map(|check| check.vantage.iter().map(String::as_str))
+        .collect();
+    vantages.sort_unstable();
+    vantages.dedup();
+    let hint = if vantages.is_empty() {
+        String::new()
+    } else {
+        let flags: Vec<String> = vantages.iter().map(|v| format!("--vantage {v}")).collect();
+        format!(" (those checks run with {})", flags.join(" or "))
+    };
+    Some((filters.join(" and "), hint))
 }
 
 fn wants_color(choice: ColorChoice, to_stdout: bool) -> bool {

@@ -787,42 +787,9 @@ fn a_dns_server_port_that_refuses_is_refused_at_once() {
     );
 }
 
-/// `/etc/netns/NAME/resolv.conf`, which `ip netns exec NAME` mounts over /etc/resolv.conf;
-/// removed when dropped, even when the test fails.
-struct NetnsResolvConf(std::path::PathBuf);
-
-impl NetnsResolvConf {
-    fn write(namespace: &str, text: &str) -> NetnsResolvConf {
-        let dir = std::path::Path::new("/etc/netns").join(namespace);
-        std::fs::create_dir_all(&dir).expect("create /etc/netns/NAME");
-        std::fs::write(dir.join("resolv.conf"), text).expect("write resolv.conf");
-        NetnsResolvConf(dir)
-    }
-}
-
-impl Drop for NetnsResolvConf {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-        // /etc/netns itself, unless another test still uses it.
-        if let Some(parent) = self.0.parent() {
-            let _ = std::fs::remove_dir(parent);
-        }
-    }
-}
-
-/// `/etc/netns/NAME/hosts`, which `ip netns exec NAME` mounts over /etc/hosts; removed with the
-/// directory by [`NetnsResolvConf`].
-fn netns_hosts(namespace: &str, text: &str) {
-    std::fs::write(
-        std::path::Path::new("/etc/netns").join(namespace).join("hosts"),
-        text,
-    )
-    .expect("write hosts");
-}
-
 #[test]
 fn the_system_resolvers_are_asked_in_order_and_the_one_that_answered_is_named() {
-    use crate::netns::{NetnsPair, SERVER_ADDR};
+    use crate::netns::{in_namespace, NetnsEtc, NetnsPair, SERVER_ADDR};
     let Some(pair) = NetnsPair::create() else {
         return;
     };
@@ -830,14 +797,19 @@ fn the_system_resolvers_are_asked_in_order_and_the_one_that_answered_is_named() 
     // nothing listening (an ICMP port unreachable), the third is the test server. All three
     // addresses exist only inside the test's namespaces.
     let (silent, dead) = ("198.18.1.2", "198.18.1.1");
-    let _conf = NetnsResolvConf::write(
+    let _etc = NetnsEtc::write(
         &pair.client,
-        &format!(
-            "nameserver {silent}\nnameserver {dead}\nnameserver {SERVER_ADDR}\nsearch shop.test\n\
-             options timeout:1 attempts:1 ndots:1\n"
-        ),
+        &[
+            (
+                "resolv.conf",
+                &format!(
+                    "nameserver {silent}\nnameserver {dead}\nnameserver {SERVER_ADDR}\nsearch shop.test\n\
+                     options timeout:1 attempts:1 ndots:1\n"
+                ),
+            ),
+            ("hosts", &format!("{SERVER_ADDR} fromhosts.test\n")),
+        ],
     );
-    netns_hosts(&pair.client, &format!("{SERVER_ADDR} fromhosts.test\n"));
     for address in [silent, dead] {
         pair.exec_in(
             &pair.server,
@@ -854,17 +826,12 @@ fn the_system_resolvers_are_asked_in_order_and_the_one_that_answered_is_named() 
             "iptables", "-A", "INPUT", "-d", silent, "-p", "udp", "--dport", "53", "-j", "DROP",
         ],
     );
-    let netns_path = format!("/var/run/netns/{}", pair.server);
-    let _server = std::thread::spawn(move || {
-        let ns = std::fs::File::open(&netns_path).expect("open netns");
-        nix::sched::setns(ns, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
+    let _server = in_namespace(&pair.server, || {
         DnsServer::start_at(
             Zone::new().a("api.shop.test", SERVER_ADDR),
             format!("{SERVER_ADDR}:53").parse().unwrap(),
         )
-    })
-    .join()
-    .expect("server thread");
+    });
     let _listener = pair.server_listener(8443);
     let ws = Workspace::new();
     ws.write(

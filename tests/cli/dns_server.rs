@@ -18,7 +18,7 @@ use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 
 /// TTL of every record the helpers add.
@@ -241,6 +241,7 @@ pub struct DnsServer {
     pub udp_queries: Arc<AtomicUsize>,
     pub tcp_queries: Arc<AtomicUsize>,
     seen: Arc<Seen>,
+    zone: Arc<RwLock<Zone>>,
     stop: Arc<AtomicBool>,
     udp_thread: Option<JoinHandle<()>>,
     tcp_thread: Option<JoinHandle<()>>,
@@ -264,11 +265,12 @@ impl DnsServer {
 
     fn serve(zone: Zone, udp: UdpSocket, tcp: TcpListener) -> DnsServer {
         let addr = udp.local_addr().expect("local addr");
-        // The loop wakes up now and then to see whether it should stop: a wake-up datagram
-        // cannot reach a server inside another network namespace.
+        // The loops wake up now and then to see whether they should stop: a wake-up datagram
+        // or connection cannot reach a server inside another network namespace.
         udp.set_read_timeout(Some(std::time::Duration::from_millis(100)))
             .expect("read timeout");
-        let zone = Arc::new(zone);
+        tcp.set_nonblocking(true).expect("non-blocking listener");
+        let zone = Arc::new(RwLock::new(zone));
         let stop = Arc::new(AtomicBool::new(false));
         let udp_queries = Arc::new(AtomicUsize::new(0));
         let tcp_queries = Arc::new(AtomicUsize::new(0));
@@ -291,10 +293,16 @@ impl DnsServer {
             udp_queries,
             tcp_queries,
             seen,
+            zone,
             stop,
             udp_thread: Some(udp_thread),
             tcp_thread: Some(tcp_thread),
         }
+    }
+
+    /// Answers from `zone` from now on (a deployment whose records were changed).
+    pub fn set_zone(&self, zone: Zone) {
+        *self.zone.write().expect("zone lock") = zone;
     }
 
     /// `127.0.0.1:PORT`, as `server =` and `--dns-server` take it.
@@ -311,17 +319,12 @@ impl DnsServer {
 impl Drop for DnsServer {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        if let Some(thread) = self.udp_thread.take() {
-            let _ = thread.join();
-        }
-        // Wake the accept loop so it sees the flag. Only on loopback: a server inside a test's
-        // namespace cannot be reached from here (and nothing may be sent off this machine), so
-        // its thread is left to end with the process.
-        if !self.addr.ip().is_loopback() {
-            return;
-        }
-        let woken = TcpStream::connect_timeout(&self.addr, std::time::Duration::from_millis(500)).is_ok();
-        if let Some(thread) = self.tcp_thread.take().filter(|_| woken) {
+        // Both loops see the flag within their polling interval and close their sockets, so a
+        // server inside a test's namespace does not keep that namespace alive.
+        for thread in [self.udp_thread.take(), self.tcp_thread.take()]
+            .into_iter()
+            .flatten()
+        {
             let _ = thread.join();
         }
     }
@@ -339,7 +342,7 @@ fn bind_pair() -> (UdpSocket, TcpListener) {
     panic!("no loopback port was free for both UDP and TCP");
 }
 
-fn serve_udp(socket: &UdpSocket, zone: &Zone, stop: &AtomicBool, count: &AtomicUsize, seen: &Seen) {
+fn serve_udp(socket: &UdpSocket, zone: &RwLock<Zone>, stop: &AtomicBool, count: &AtomicUsize, seen: &Seen) {
     let mut buf = vec![0u8; 4096];
     while !stop.load(Ordering::SeqCst) {
         let Ok((len, peer)) = socket.recv_from(&mut buf) else {
@@ -350,6 +353,7 @@ fn serve_udp(socket: &UdpSocket, zone: &Zone, stop: &AtomicBool, count: &AtomicU
         }
         count.fetch_add(1, Ordering::SeqCst);
         seen.udp_peers.lock().expect("lock").insert(peer);
+        let zone = zone.read().expect("zone lock");
         let query = &buf[..len];
         let owner = Message::from_vec(query)
             .ok()
@@ -363,7 +367,7 @@ fn serve_udp(socket: &UdpSocket, zone: &Zone, stop: &AtomicBool, count: &AtomicU
                 continue;
             }
         }
-        let Some(reply) = respond(zone, query, Transport::Udp) else {
+        let Some(reply) = respond(&zone, query, Transport::Udp) else {
             continue;
         };
         if behaviour == Some(Behaviour::StrayThenAnswer) {
@@ -375,18 +379,30 @@ fn serve_udp(socket: &UdpSocket, zone: &Zone, stop: &AtomicBool, count: &AtomicU
     }
 }
 
-fn serve_tcp(listener: &TcpListener, zone: &Arc<Zone>, stop: &Arc<AtomicBool>, count: &Arc<AtomicUsize>) {
-    for stream in listener.incoming() {
-        if stop.load(Ordering::SeqCst) {
-            break;
+fn serve_tcp(
+    listener: &TcpListener,
+    zone: &Arc<RwLock<Zone>>,
+    stop: &Arc<AtomicBool>,
+    count: &Arc<AtomicUsize>,
+) {
+    while !stop.load(Ordering::SeqCst) {
+        let stream = match listener.accept() {
+            Ok((stream, _)) => stream,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+                continue;
+            }
+            Err(_) => continue,
+        };
+        if stream.set_nonblocking(false).is_err() {
+            continue;
         }
-        let Ok(stream) = stream else { continue };
         let (zone, count) = (Arc::clone(zone), Arc::clone(count));
         std::thread::spawn(move || serve_connection(stream, &zone, &count));
     }
 }
 
-fn serve_connection(mut stream: TcpStream, zone: &Zone, count: &AtomicUsize) {
+fn serve_connection(mut stream: TcpStream, zone: &RwLock<Zone>, count: &AtomicUsize) {
     loop {
         let mut len = [0u8; 2];
         if stream.read_exact(&mut len).is_err() {
@@ -397,7 +413,8 @@ fn serve_connection(mut stream: TcpStream, zone: &Zone, count: &AtomicUsize) {
             return;
         }
         count.fetch_add(1, Ordering::SeqCst);
-        let Some(reply) = respond(zone, &message, Transport::Tcp) else {
+        let reply = respond(&zone.read().expect("zone lock"), &message, Transport::Tcp);
+        let Some(reply) = reply else {
             continue;
         };
         let Ok(reply_len) = u16::try_from(reply.len()) else {

@@ -8,7 +8,7 @@ use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair}
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use std::time::Instant;
@@ -99,6 +99,8 @@ pub struct Log {
     heads: Mutex<Vec<Vec<String>>>,
     /// Requests answered so far.
     requests: AtomicUsize,
+    /// Milliseconds the HTTP server waits before it answers each request (a slow application).
+    delay_ms: Arc<AtomicU64>,
 }
 
 /// A running test server.
@@ -106,7 +108,10 @@ pub struct Server {
     pub address: SocketAddr,
     /// Connections accepted so far.
     pub connections: Arc<AtomicUsize>,
+    /// Milliseconds the HTTP server waits before it answers each request (a slow application).
+    pub delay_ms: Arc<AtomicU64>,
     log: Arc<Log>,
+    accept: tokio::task::AbortHandle,
 }
 
 impl Server {
@@ -121,6 +126,12 @@ impl Server {
     /// The request heads seen so far, each as its lines (the request line first).
     pub fn heads(&self) -> Vec<Vec<String>> {
         self.log.heads.lock().unwrap().clone()
+    }
+
+    /// Stops accepting and closes the listening socket (soon after: the runtime drops it).
+    /// Connections already open are served until their clients close them.
+    pub fn stop(&self) {
+        self.accept.abort();
     }
 
     /// The HTTP test server on 127.0.0.1, plain or with TLS.
@@ -367,17 +378,21 @@ where
     let log = Arc::new(Log::default());
     let (count, shared) = (Arc::clone(&connections), Arc::clone(&log));
     let handle = Arc::new(handle);
-    runtime().spawn(async move {
-        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-        while let Ok((stream, _)) = listener.accept().await {
-            count.fetch_add(1, Ordering::SeqCst);
-            tokio::spawn(handle(stream, Arc::clone(&shared)));
-        }
-    });
+    let accept = runtime()
+        .spawn(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            while let Ok((stream, _)) = listener.accept().await {
+                count.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(handle(stream, Arc::clone(&shared)));
+            }
+        })
+        .abort_handle();
     Server {
         address,
         connections,
+        delay_ms: Arc::clone(&log.delay_ms),
         log,
+        accept,
     }
 }
 
@@ -463,6 +478,10 @@ async fn http_connection<S: AsyncRead + AsyncWrite + Unpin>(stream: S, log: Arc<
             return;
         }
         let path = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
+        match log.delay_ms.load(Ordering::SeqCst) {
+            0 => {}
+            ms => tokio::time::sleep(Duration::from_millis(ms)).await,
+        }
         match path.as_str() {
             "/drop" => return,
             "/slow" => {
@@ -567,6 +586,8 @@ fn route(path: &str, head: &[String]) -> Reply {
         return Reply::new(301, "").header("Location", "https://secure.test/");
     }
     match path {
+        // An application's home page.
+        "/" => Reply::new(200, "index"),
         // 200 to the first request of the whole test binary, 503 to every later one.
         "/then-503" => {
             static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);

@@ -1,6 +1,8 @@
 //! Firewall behaviour that loopback cannot show: two network namespaces joined by a veth pair
 //! (no default route, addresses from the 198.18.0.0/15 benchmarking range that exist only inside
-//! them), with iptables DROP and REJECT rules in the server's namespace.
+//! them), with iptables DROP and REJECT rules in the server's namespace. Also the helpers every
+//! namespace test shares (unique names, the prerequisites, entering a namespace, /etc/netns
+//! files); the larger lab of the profile proofs is in `lab.rs`.
 //!
 //! These tests need root, iproute2 and iptables. Without them they print why and pass, unless
 //! `REACH_REQUIRE_NETNS=1` (set by CI), in which case they fail.
@@ -23,16 +25,11 @@ pub struct NetnsPair {
 impl NetnsPair {
     /// Builds the pair, or returns `None` after printing why it cannot (see the module doc).
     pub fn create() -> Option<NetnsPair> {
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        if let Err(reason) = prerequisites() {
-            if std::env::var("REACH_REQUIRE_NETNS").is_ok_and(|v| v == "1") {
-                panic!("REACH_REQUIRE_NETNS=1 but network namespaces are unavailable: {reason}");
-            }
-            eprintln!("skipped: network namespace test ({reason})");
+        if let Err(reason) = prerequisites(&[]) {
+            skip(&reason);
             return None;
         }
-        let n = NEXT.fetch_add(1, Ordering::SeqCst);
-        let id = format!("{}x{n}", std::process::id());
+        let id = unique_id();
         let pair = NetnsPair {
             server: format!("reach-srv-{id}"),
             client: format!("reach-cli-{id}"),
@@ -74,9 +71,7 @@ impl NetnsPair {
 
     /// Runs a command inside a namespace of the pair; panics if it fails.
     pub fn exec_in(&self, ns: &str, command: &[&str]) {
-        let mut full = vec!["ip", "netns", "exec", ns];
-        full.extend_from_slice(command);
-        run(&full);
+        exec_in(ns, command);
     }
 
     /// Adds an iptables rule to the server's INPUT chain for one TCP port.
@@ -87,17 +82,11 @@ impl NetnsPair {
         self.exec_in(&self.server, &rule);
     }
 
-    /// Binds a listener inside the server namespace. The socket belongs to the namespace it was
-    /// created in, so a short-lived thread enters the namespace, binds, and hands it back.
+    /// Binds a listener on the server's address inside the server namespace.
     pub fn server_listener(&self, port: u16) -> TcpListener {
-        let path = format!("/var/run/netns/{}", self.server);
-        std::thread::spawn(move || {
-            let ns = std::fs::File::open(&path).expect("open netns");
-            nix::sched::setns(ns, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
+        in_namespace(&self.server, move || {
             TcpListener::bind((SERVER_ADDR, port)).expect("bind in server namespace")
         })
-        .join()
-        .expect("listener thread")
     }
 
     /// `reach` running inside the client namespace.
@@ -115,11 +104,23 @@ impl Drop for NetnsPair {
     }
 }
 
-fn prerequisites() -> Result<(), String> {
+/// A suffix for namespace and interface names that no other test of any running test process
+/// uses: the process id and a counter shared by every namespace test of this process. At most
+/// 10 bytes, so that a 4-byte prefix keeps an interface name within its 15.
+pub fn unique_id() -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, Ordering::SeqCst);
+    format!("{}x{n}", std::process::id())
+}
+
+/// Why namespace tests cannot run here: not root, or a tool missing. `tools` are extra
+/// programs (with an argument that makes them print their version and exit 0) beyond `ip` and
+/// `iptables`.
+pub fn prerequisites(tools: &[(&str, &str)]) -> Result<(), String> {
     if !nix::unistd::geteuid().is_root() {
         return Err("not running as root".into());
     }
-    for (tool, arg) in [("ip", "-V"), ("iptables", "--version")] {
+    for (tool, arg) in [("ip", "-V"), ("iptables", "--version")].iter().chain(tools) {
         match Command::new(tool).arg(arg).output() {
             Ok(out) if out.status.success() => {}
             _ => return Err(format!("`{tool}` is not installed or does not run")),
@@ -128,8 +129,72 @@ fn prerequisites() -> Result<(), String> {
     Ok(())
 }
 
+/// Prints why a namespace test does not run, or fails it under `REACH_REQUIRE_NETNS=1`.
 #[track_caller]
-fn run(command: &[&str]) {
+pub fn skip(reason: &str) {
+    if std::env::var("REACH_REQUIRE_NETNS").is_ok_and(|v| v == "1") {
+        panic!("REACH_REQUIRE_NETNS=1 but network namespaces are unavailable: {reason}");
+    }
+    eprintln!("skipped: network namespace test ({reason})");
+}
+
+/// Runs `f` on a thread that entered namespace `ns` and returns its result. Sockets belong to
+/// the namespace they were created in, so a listener made here serves inside `ns` whichever
+/// thread later accepts on it.
+pub fn in_namespace<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let path = format!("/var/run/netns/{ns}");
+    std::thread::spawn(move || {
+        let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("open {path}: {e}"));
+        nix::sched::setns(file, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
+        f()
+    })
+    .join()
+    .unwrap_or_else(|e| std::panic::resume_unwind(e))
+}
+
+/// Runs a command inside namespace `ns`; panics if it fails.
+#[track_caller]
+pub fn exec_in(ns: &str, command: &[&str]) {
+    let mut full = vec!["ip", "netns", "exec", ns];
+    full.extend_from_slice(command);
+    run(&full);
+}
+
+/// `/etc/netns/NAME/`: files that `ip netns exec NAME` bind-mounts over their namesakes in
+/// /etc (resolv.conf, hosts). Removed when dropped, even when the test fails.
+pub struct NetnsEtc(std::path::PathBuf);
+
+impl NetnsEtc {
+    /// Writes each `(file name, text)` into `/etc/netns/NAME/`.
+    pub fn write(namespace: &str, files: &[(&str, &str)]) -> NetnsEtc {
+        let dir = std::path::Path::new("/etc/netns").join(namespace);
+        std::fs::create_dir_all(&dir).expect("create /etc/netns/NAME");
+        let etc = NetnsEtc(dir);
+        for (name, text) in files {
+            etc.replace(name, text);
+        }
+        etc
+    }
+
+    /// Replaces one file; the next `ip netns exec` sees it.
+    pub fn replace(&self, name: &str, text: &str) {
+        std::fs::write(self.0.join(name), text)
+            .unwrap_or_else(|e| panic!("write /etc/netns file {name}: {e}"));
+    }
+}
+
+impl Drop for NetnsEtc {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+        // /etc/netns itself, unless another test still uses it.
+        if let Some(parent) = self.0.parent() {
+            let _ = std::fs::remove_dir(parent);
+        }
+    }
+}
+
+#[track_caller]
+pub fn run(command: &[&str]) {
     let out = Command::new(command[0])
         .args(&command[1..])
         .output()

@@ -58,11 +58,15 @@ pub struct Pki {
 
 impl Pki {
     pub fn new() -> Pki {
+        Pki::named("reach test CA")
+    }
+
+    /// A CA with its own subject. Two CAs with the same subject would make a verifier pick the
+    /// wrong one by name and report a bad signature rather than an unknown issuer.
+    pub fn named(common_name: &str) -> Pki {
         let ca_key = KeyPair::generate().expect("CA key");
         let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params
-            .distinguished_name
-            .push(DnType::CommonName, "reach test CA");
+        params.distinguished_name.push(DnType::CommonName, common_name);
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         let ca = CertifiedIssuer::self_signed(params, ca_key).expect("CA certificate");
         Pki { ca }
@@ -73,23 +77,30 @@ impl Pki {
     }
 
     pub fn leaf(&self, kind: LeafKind, key: KeyKind) -> Leaf {
+        match kind {
+            LeafKind::WrongHost => self.leaf_for(&["other.test"], kind, key),
+            _ => self.leaf_for(&["localhost", "127.0.0.1"], kind, key),
+        }
+    }
+
+    /// A leaf for `names` (DNS names, or IP addresses as text); `kind` only sets its validity
+    /// and signer (a `WrongHost` leaf is whatever `names` says).
+    pub fn leaf_for(&self, names: &[&str], kind: LeafKind, key: KeyKind) -> Leaf {
         let key_pair = match key {
             KeyKind::Ecdsa => KeyPair::generate().expect("ECDSA key"),
             KeyKind::Rsa => KeyPair::from_pem(&rsa_key_pem()).expect("RSA key"),
         };
-        let names = match kind {
-            LeafKind::WrongHost => vec!["other.test".to_owned()],
-            _ => vec!["localhost".to_owned()],
-        };
-        let mut params = CertificateParams::new(names).unwrap();
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.subject_alt_names = names
+            .iter()
+            .map(|name| match name.parse() {
+                Ok(ip) => SanType::IpAddress(ip),
+                Err(_) => SanType::DnsName((*name).try_into().expect("a valid DNS name")),
+            })
+            .collect();
         params
             .distinguished_name
             .push(DnType::CommonName, "reach test server");
-        if kind != LeafKind::WrongHost {
-            params
-                .subject_alt_names
-                .push(SanType::IpAddress("127.0.0.1".parse().unwrap()));
-        }
         match kind {
             LeafKind::Expired => {
                 params.not_before = rcgen::date_time_ymd(2019, 1, 1);

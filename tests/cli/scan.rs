@@ -169,16 +169,11 @@ fn a_wildcard_listener_is_a_latent_exposure_even_when_the_firewall_filters_it() 
     assert_eq!(check["observed"]["sockets"][0]["scope"], "wildcard");
 }
 
-/// A listener on 0.0.0.0 inside a namespace (see `NetnsPair::server_listener`).
+/// A listener on 0.0.0.0 inside a namespace.
 fn wildcard_listener_in(namespace: &str, port: u16) -> TcpListener {
-    let path = format!("/var/run/netns/{namespace}");
-    std::thread::spawn(move || {
-        let ns = std::fs::File::open(&path).expect("open netns");
-        nix::sched::setns(ns, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
+    crate::netns::in_namespace(namespace, move || {
         TcpListener::bind(("0.0.0.0", port)).expect("bind in namespace")
     })
-    .join()
-    .expect("listener thread")
 }
 
 #[test]
