@@ -3,6 +3,7 @@
 //! answer in its EncryptedExtensions are what count).
 
 use super::server::{Server, Tls13Seen as Seen};
+use super::wire::ProbeError;
 use crate::outcome::FeatureValue;
 use crate::tls::Version;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -27,7 +28,7 @@ pub async fn early_data(server: &Server<'_>) -> Finding {
         );
     }
     match server.tls13.get_or_init(|| probe(server)).await {
-        Err(why) => (FeatureValue::Inconclusive, why.clone()),
+        Err(why) => (FeatureValue::Inconclusive, why.to_string()),
         Ok(seen) if seen.tickets == 0 => (
             FeatureValue::No,
             "the server issued no TLSv1.3 session ticket, and 0-RTT needs one".to_owned(),
@@ -56,7 +57,7 @@ pub async fn tls13_resumption(server: &Server<'_>) -> Finding {
         return (FeatureValue::Inconclusive, "no version accepted".to_owned());
     }
     match server.tls13.get_or_init(|| probe(server)).await {
-        Err(why) => (FeatureValue::Inconclusive, why.clone()),
+        Err(why) => (FeatureValue::Inconclusive, why.to_string()),
         Ok(seen) if seen.tickets == 0 => (
             FeatureValue::No,
             "the server issued no TLSv1.3 session ticket".to_owned(),
@@ -72,11 +73,11 @@ pub async fn tls13_resumption(server: &Server<'_>) -> Finding {
     }
 }
 
-async fn probe(server: &Server<'_>) -> Result<Seen, String> {
+async fn probe(server: &Server<'_>) -> Result<Seen, ProbeError> {
     let store = Arc::new(Store::default());
     let mut config = rustls::ClientConfig::builder_with_provider(crate::trust::provider())
         .with_protocol_versions(&[&rustls::version::TLS13])
-        .map_err(|e| e.to_string())?
+        .map_err(|_| ProbeError::Local("no TLSv1.3 client configuration"))?
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(AnyCertificate(crate::trust::provider())))
         .with_no_client_auth();
@@ -92,7 +93,10 @@ async fn probe(server: &Server<'_>) -> Result<Seen, String> {
         let mut tls = connector
             .connect(name.clone(), tcp)
             .await
-            .map_err(|e| format!("TLSv1.3 handshake: {e}"))?;
+            .map_err(|e| ProbeError::Handshake {
+                what: "TLSv1.3 handshake",
+                detail: crate::classify::stream_words(&e),
+            })?;
         // The tickets come right after the handshake; reading lets rustls take them in.
         let mut buf = [0u8; 1024];
         loop {
@@ -108,7 +112,7 @@ async fn probe(server: &Server<'_>) -> Result<Seen, String> {
         // the tickets of a session that ended without close_notify.
         let _ = tls.shutdown().await;
         drop(permit);
-        Ok::<_, String>(())
+        Ok::<_, ProbeError>(())
     };
     // A server that never sends a ticket leaves the read waiting until the timeout: that is
     // "no ticket", not an error.
@@ -131,19 +135,19 @@ async fn probe(server: &Server<'_>) -> Result<Seen, String> {
         let tls = connector
             .connect(name, tcp)
             .await
-            .map_err(|e| format!("resuming in TLSv1.3: {e}"))?;
+            .map_err(|e| ProbeError::Handshake {
+                what: "resuming in TLSv1.3",
+                detail: crate::classify::stream_words(&e),
+            })?;
         let (_, connection) = tls.get_ref();
-        Ok::<_, String>((
+        Ok::<_, ProbeError>((
             connection.handshake_kind() == Some(HandshakeKind::Resumed),
             connection.is_early_data_accepted(),
         ))
     };
-    let (resumed, early_accepted) = tokio::time::timeout(timeout, second).await.map_err(|_| {
-        format!(
-            "resuming in TLSv1.3: no handshake within {}",
-            crate::text::rounded(timeout)
-        )
-    })??;
+    let (resumed, early_accepted) = tokio::time::timeout(timeout, second)
+        .await
+        .map_err(|_| ProbeError::NoAnswer(timeout))??;
     Ok(Seen {
         tickets,
         max_early_data,

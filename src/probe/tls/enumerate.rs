@@ -6,7 +6,7 @@
 //! upset some servers; the parts, and the versions, run in parallel under a per-host connection
 //! cap. A timeout or an answer that is not TLS makes a result inconclusive, never a refusal.
 
-use super::wire::{ReadEnd, Wire};
+use super::wire::{ProbeError, ReadEnd, Wire};
 use crate::outcome::{Preference, VersionResult, VersionState};
 use crate::tls::codec::{self, Answer, Hello, ServerHello};
 use crate::tls::{Suite, Version};
@@ -230,22 +230,16 @@ impl Enumerator {
     }
 
     /// Opens a connection under the per-host cap (counted as a probe).
-    pub async fn wire(&self) -> Result<Wire<'_>, String> {
+    pub async fn wire(&self) -> Result<Wire<'_>, ProbeError> {
         self.probes.fetch_add(1, Ordering::Relaxed);
         let left = self.deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Err(format!(
-                "cut short: the check's {} timeout ran out",
-                crate::text::rounded(self.timeout)
-            ));
+            return Err(ProbeError::OutOfTime(self.timeout));
         }
         // Waiting for a connection slot is part of the check's time too.
         match tokio::time::timeout(left, Wire::open(&self.limit, self.address, left)).await {
             Ok(opened) => opened,
-            Err(_) => Err(format!(
-                "cut short: the check's {} timeout ran out",
-                crate::text::rounded(self.timeout)
-            )),
+            Err(_) => Err(ProbeError::OutOfTime(self.timeout)),
         }
     }
 
@@ -253,10 +247,10 @@ impl Enumerator {
     pub async fn exchange(&self, hello: &Hello<'_>) -> Exchange {
         let mut wire = match self.wire().await {
             Ok(wire) => wire,
-            Err(detail) => return Exchange::Inconclusive(detail),
+            Err(e) => return Exchange::Inconclusive(e.to_string()),
         };
-        if let Err(detail) = wire.send(&codec::client_hello(hello)).await {
-            return Exchange::Inconclusive(detail);
+        if let Err(e) = wire.send(&codec::client_hello(hello)).await {
+            return Exchange::Inconclusive(e.to_string());
         }
         let end = wire
             .read_until(|r| codec::parse_answer(r) != Answer::Incomplete)

@@ -10,7 +10,7 @@ use super::early;
 use super::enumerate::Exchange;
 use super::server::{Legacy, Server};
 use super::session;
-use super::wire::{ReadEnd, Wire};
+use super::wire::{ProbeError, ReadEnd, Wire};
 use crate::outcome::{FeatureResult, FeatureValue};
 use crate::tls::codec::{self, Answer, FlightEnd, Hello, ServerHello};
 use crate::tls::{Feature, Version};
@@ -179,7 +179,7 @@ fn downgrade_sentinel(random: &[u8; 32]) -> bool {
 }
 
 /// Sends `hello` and reads the server's first flight to its ServerHelloDone.
-async fn to_hello_done<'a>(server: &'a Server<'_>, hello: &Hello<'_>) -> Result<Wire<'a>, String> {
+async fn to_hello_done<'a>(server: &'a Server<'_>, hello: &Hello<'_>) -> Result<Wire<'a>, ProbeError> {
     let mut wire = server.enumerator.wire().await?;
     wire.send(&codec::client_hello(hello)).await?;
     let end = wire
@@ -193,15 +193,16 @@ async fn to_hello_done<'a>(server: &'a Server<'_>, hello: &Hello<'_>) -> Result<
         return Ok(wire);
     }
     Err(match (flight.end, end) {
-        (FlightEnd::Alert { description, .. }, _) => {
-            format!("the hello was refused ({})", codec::alert_name(description))
-        }
-        (FlightEnd::NotTls(what), _) => format!("not a TLS answer: {what}"),
-        (_, ReadEnd::TimedOut) => wire.timed_out(),
+        (FlightEnd::Alert { description, .. }, _) => ProbeError::Answer(format!(
+            "the hello was refused ({})",
+            codec::alert_name(description)
+        )),
+        (FlightEnd::NotTls(what), _) => ProbeError::Answer(what),
+        (_, ReadEnd::TimedOut) => ProbeError::NoAnswer(server.enumerator.timeout),
         (_, ReadEnd::Closed | ReadEnd::Reset) => {
-            "the server closed the connection before its ServerHelloDone".to_owned()
+            ProbeError::Answer("the server closed the connection before its ServerHelloDone".to_owned())
         }
-        _ => "the server's first flight ended without a ServerHelloDone".to_owned(),
+        _ => ProbeError::Answer("the server's first flight ended without a ServerHelloDone".to_owned()),
     })
 }
 
@@ -260,7 +261,7 @@ async fn heartbleed(server: &Server<'_>, legacy: &Legacy) -> Finding {
             "{version}: neither the heartbeat nor the close_notify after it was answered ({})",
             wire.timed_out()
         )),
-        Err(end) => inconclusive(format!("{version}: {end:?}")),
+        Err(end) => inconclusive(format!("{version}: {end}")),
     }
 }
 
@@ -297,6 +298,6 @@ async fn ccs_injection(server: &Server<'_>, legacy: &Legacy) -> Finding {
             "{version}: no answer to an early ChangeCipherSpec ({})",
             wire.timed_out()
         )),
-        Err(end) => inconclusive(format!("{version}: {end:?}")),
+        Err(end) => inconclusive(format!("{version}: {end}")),
     }
 }

@@ -135,10 +135,10 @@ enum Ske {
 async fn key_exchange(e: &Enumerator, hello: &Hello<'_>, ecdhe: bool) -> Ske {
     let mut wire = match e.wire().await {
         Ok(wire) => wire,
-        Err(detail) => return Ske::Inconclusive(detail),
+        Err(e) => return Ske::Inconclusive(e.to_string()),
     };
-    if let Err(detail) = wire.send(&codec::client_hello(hello)).await {
-        return Ske::Inconclusive(detail);
+    if let Err(e) = wire.send(&codec::client_hello(hello)).await {
+        return Ske::Inconclusive(e.to_string());
     }
     let done = |r: &[u8]| {
         let flight = codec::read_flight(r);

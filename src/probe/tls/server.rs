@@ -2,6 +2,7 @@
 //! before TLS 1.3, and the TLS 1.3 resumption probe that two checks share.
 
 use super::enumerate::Enumerator;
+use super::wire::ProbeError;
 use crate::outcome::{VersionResult, VersionState};
 use crate::tls::codec::Hello;
 use crate::tls::Version;
@@ -20,7 +21,7 @@ pub struct Server<'a> {
     /// The name to send in SNI and resume sessions for (the address for a bare IP).
     pub server_name: rustls::pki_types::ServerName<'static>,
     /// The TLS 1.3 resumption probe, shared by the checks that need it.
-    pub tls13: tokio::sync::OnceCell<Result<Tls13Seen, String>>,
+    pub tls13: tokio::sync::OnceCell<Result<Tls13Seen, ProbeError>>,
 }
 
 impl Server<'_> {

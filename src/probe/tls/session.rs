@@ -8,7 +8,7 @@
 //! suites makes the checks inconclusive.
 
 use super::server::{Legacy, Server};
-use super::wire::{ReadEnd, Wire};
+use super::wire::{ProbeError, ReadEnd, Wire};
 use crate::outcome::FeatureValue;
 use crate::tls::codec::{self, FlightEnd, Hello};
 use crate::tls::Version;
@@ -29,11 +29,11 @@ pub async fn renegotiation(server: &Server<'_>, legacy: &Legacy) -> (FeatureValu
     let mut session = match Session::start(server, legacy, Ticket::None, &[]).await {
         Ok(Started::Full(session)) => session,
         Ok(Started::Resumed) => return inconclusive("a fresh session was resumed".to_owned()),
-        Err(why) => return inconclusive(why),
+        Err(why) => return inconclusive(why.to_string()),
     };
     let random = match random_bytes() {
         Ok(r) => r,
-        Err(why) => return inconclusive(why),
+        Err(why) => return inconclusive(why.to_string()),
     };
     let mut hello = Hello::new(
         Version::Tls12,
@@ -46,7 +46,7 @@ pub async fn renegotiation(server: &Server<'_>, legacy: &Legacy) -> (FeatureValu
     hello.ticket = None;
     let message = codec::client_hello_message(&hello);
     if let Err(why) = session.send_encrypted(codec::HANDSHAKE, &message).await {
-        return inconclusive(why);
+        return inconclusive(why.to_string());
     }
     match session.read_encrypted().await {
         Ok((codec::HANDSHAKE, plain)) if plain.first() == Some(&codec::SERVER_HELLO) => (
@@ -74,7 +74,7 @@ pub async fn renegotiation(server: &Server<'_>, legacy: &Legacy) -> (FeatureValu
             "no answer to a client-initiated renegotiation ({})",
             session.wire.timed_out()
         )),
-        Err(end) => inconclusive(format!("renegotiation: {end:?}")),
+        Err(end) => inconclusive(format!("renegotiation: {end}")),
     }
 }
 
@@ -91,7 +91,7 @@ pub async fn resumption(server: &Server<'_>, legacy: &Legacy, ticket: bool) -> (
     {
         Ok(Started::Full(session)) => session,
         Ok(Started::Resumed) => return inconclusive("a fresh session was resumed".to_owned()),
-        Err(why) => return inconclusive(why),
+        Err(why) => return inconclusive(why.to_string()),
     };
     let (offer, session_id) = if ticket {
         let Some(ticket) = first.ticket.clone() else {
@@ -103,7 +103,7 @@ pub async fn resumption(server: &Server<'_>, legacy: &Legacy, ticket: bool) -> (
         };
         let id = match random_bytes() {
             Ok(id) => id.to_vec(),
-            Err(why) => return inconclusive(why),
+            Err(why) => return inconclusive(why.to_string()),
         };
         (Ticket::Offer(ticket), id)
     } else {
@@ -133,11 +133,11 @@ fn inconclusive(why: String) -> Finding {
     (FeatureValue::Inconclusive, why)
 }
 
-fn random_bytes() -> Result<[u8; 32], String> {
+fn random_bytes() -> Result<[u8; 32], ProbeError> {
     let mut out = [0u8; 32];
     SystemRandom::new()
         .fill(&mut out)
-        .map_err(|_| "no system randomness".to_owned())?;
+        .map_err(|_| ProbeError::Local("no system randomness"))?;
     Ok(out)
 }
 
@@ -167,7 +167,7 @@ struct Keys {
 }
 
 impl Keys {
-    fn nonce(&self, explicit: Option<&[u8]>) -> Result<Nonce, String> {
+    fn nonce(&self, explicit: Option<&[u8]>) -> Nonce {
         let mut bytes = [0u8; 12];
         if self.explicit {
             bytes[..4].copy_from_slice(&self.iv);
@@ -181,7 +181,7 @@ impl Keys {
                 *b ^= s;
             }
         }
-        Ok(Nonce::assume_unique_for_key(bytes))
+        Nonce::assume_unique_for_key(bytes)
     }
 
     fn aad(&self, kind: u8, length: usize) -> Aad<[u8; 13]> {
@@ -214,12 +214,12 @@ impl<'a> Session<'a> {
         legacy: &Legacy,
         ticket: Ticket,
         session_id: &[u8],
-    ) -> Result<Started<'a>, String> {
+    ) -> Result<Started<'a>, ProbeError> {
         if legacy.version != Version::Tls12 {
-            return Err(format!(
+            return Err(ProbeError::Answer(format!(
                 "reach completes handshakes in TLSv1.2 only, and the server's newest version before TLSv1.3 is {}",
                 legacy.version
-            ));
+            )));
         }
         let offered: Vec<u16> = SUITES
             .iter()
@@ -227,7 +227,7 @@ impl<'a> Session<'a> {
             .filter(|s| legacy.suites.contains(s))
             .collect();
         if offered.is_empty() {
-            return Err("reach completes TLSv1.2 handshakes with ECDHE and AES-GCM or ChaCha20-Poly1305 suites only, and the server accepts none of them".to_owned());
+            return Err(ProbeError::Unsupported("reach completes TLSv1.2 handshakes with ECDHE and AES-GCM or ChaCha20-Poly1305 suites only, and the server accepts none of them"));
         }
         let client_random = random_bytes()?;
         let mut hello = Hello::new(
@@ -263,19 +263,20 @@ impl<'a> Session<'a> {
         let flight = codec::read_flight(&wire.received);
         let Some((codec::SERVER_HELLO, body)) = flight.messages.first() else {
             return Err(match (flight.end, end) {
-                (FlightEnd::Alert { description, .. }, _) => {
-                    format!(
-                        "the TLSv1.2 hello was refused ({})",
-                        codec::alert_name(description)
-                    )
-                }
-                (_, ReadEnd::TimedOut) => wire.timed_out(),
-                _ => "the TLSv1.2 hello got no ServerHello".to_owned(),
+                (FlightEnd::Alert { description, .. }, _) => ProbeError::Answer(format!(
+                    "the TLSv1.2 hello was refused ({})",
+                    codec::alert_name(description)
+                )),
+                (_, ReadEnd::TimedOut) => ProbeError::NoAnswer(server.enumerator.timeout),
+                _ => ProbeError::Answer("the TLSv1.2 hello got no ServerHello".to_owned()),
             });
         };
-        let server_hello = codec::parse_server_hello(body).ok_or("a malformed ServerHello")?;
+        let server_hello = codec::parse_server_hello(body)
+            .ok_or_else(|| ProbeError::Answer("a malformed ServerHello".to_owned()))?;
         if server_hello.version != 0x0303 || !offered.contains(&server_hello.suite) {
-            return Err("the server answered the TLSv1.2 hello with another version or suite".to_owned());
+            return Err(ProbeError::Answer(
+                "the server answered the TLSv1.2 hello with another version or suite".to_owned(),
+            ));
         }
         let resumed = !session_id.is_empty()
             && server_hello.session_id == session_id
@@ -286,8 +287,8 @@ impl<'a> Session<'a> {
         }
         if !flight.has(codec::SERVER_HELLO_DONE) {
             return Err(match end {
-                ReadEnd::TimedOut => wire.timed_out(),
-                _ => "the server's flight ended without a ServerHelloDone".to_owned(),
+                ReadEnd::TimedOut => ProbeError::NoAnswer(server.enumerator.timeout),
+                _ => ProbeError::Answer("the server's flight ended without a ServerHelloDone".to_owned()),
             });
         }
         let mut key_exchange = None;
@@ -304,31 +305,33 @@ impl<'a> Session<'a> {
             }
         }
         let Some(codec::KeyExchange::Ecdhe { group, public }) = key_exchange else {
-            return Err("the ServerKeyExchange is missing or not ECDHE".to_owned());
+            return Err(ProbeError::Answer(
+                "the ServerKeyExchange is missing or not ECDHE".to_owned(),
+            ));
         };
         let algorithm = match group {
             0x001D => &agreement::X25519,
             0x0017 => &agreement::ECDH_P256,
             0x0018 => &agreement::ECDH_P384,
             other => {
-                return Err(format!(
+                return Err(ProbeError::Answer(format!(
                     "the server chose {}, which was not offered",
                     codec::group_name(other)
-                ))
+                )))
             }
         };
         let rng = SystemRandom::new();
         let private = agreement::EphemeralPrivateKey::generate(algorithm, &rng)
-            .map_err(|_| "cannot make a key share".to_owned())?;
+            .map_err(|_| ProbeError::Local("cannot make a key share"))?;
         let ours = private
             .compute_public_key()
-            .map_err(|_| "cannot make a key share".to_owned())?;
+            .map_err(|_| ProbeError::Local("cannot make a key share"))?;
         let premaster = agreement::agree_ephemeral(
             private,
             &agreement::UnparsedPublicKey::new(algorithm, &public),
             |secret| secret.to_vec(),
         )
-        .map_err(|_| "the server's key share is not a valid point".to_owned())?;
+        .map_err(|_| ProbeError::Answer("the server's key share is not a valid point".to_owned()))?;
 
         let mut out = Vec::new();
         if certificate_requested {
@@ -372,9 +375,11 @@ impl<'a> Session<'a> {
             &seed,
             2 * key_len + 2 * iv_len,
         );
-        let keys = |key: &[u8], iv: &[u8]| -> Result<Keys, String> {
+        let keys = |key: &[u8], iv: &[u8]| -> Result<Keys, ProbeError> {
             Ok(Keys {
-                key: LessSafeKey::new(UnboundKey::new(cipher, key).map_err(|_| "bad key length".to_owned())?),
+                key: LessSafeKey::new(
+                    UnboundKey::new(cipher, key).map_err(|_| ProbeError::Local("bad key length"))?,
+                ),
                 iv: iv.to_vec(),
                 seq: 0,
                 explicit: iv_len == 4,
@@ -418,10 +423,10 @@ impl<'a> Session<'a> {
                     .await
                     .map_err(|e| describe(&session.wire, e))?;
                 if kind == codec::ALERT {
-                    return Err(format!(
+                    return Err(ProbeError::Answer(format!(
                         "the server refused reach's Finished ({})",
                         plain.get(1).map_or("alert".to_owned(), |d| codec::alert_name(*d))
-                    ));
+                    )));
                 }
                 let expected = prf(
                     prf_alg,
@@ -431,7 +436,9 @@ impl<'a> Session<'a> {
                     12,
                 );
                 if kind != codec::HANDSHAKE || plain != message(codec::FINISHED, &expected) {
-                    return Err("the server's Finished does not verify".to_owned());
+                    return Err(ProbeError::Answer(
+                        "the server's Finished does not verify".to_owned(),
+                    ));
                 }
                 return Ok(Started::Full(Box::new(session)));
             }
@@ -451,14 +458,19 @@ impl<'a> Session<'a> {
                         .map(<[u8]>::to_vec);
                 }
                 codec::ALERT => {
-                    return Err(format!(
+                    return Err(ProbeError::Answer(format!(
                         "the server refused reach's key exchange ({})",
                         fragment
                             .get(1)
                             .map_or("alert".to_owned(), |d| codec::alert_name(*d))
-                    ))
+                    )))
                 }
-                other => return Err(format!("an unexpected {} record", codec::record_name(other))),
+                other => {
+                    return Err(ProbeError::Answer(format!(
+                        "an unexpected {} record",
+                        codec::record_name(other)
+                    )))
+                }
             }
         }
     }
@@ -502,8 +514,7 @@ impl<'a> Session<'a> {
         let plain_len = body.len() - 16;
         let nonce = self
             .read
-            .nonce((!explicit.is_empty()).then_some(explicit.as_slice()))
-            .map_err(ReadEnd::Failed)?;
+            .nonce((!explicit.is_empty()).then_some(explicit.as_slice()));
         let aad = self.read.aad(kind, plain_len);
         let plain = self
             .read
@@ -515,14 +526,14 @@ impl<'a> Session<'a> {
         Ok((kind, plain))
     }
 
-    async fn send_encrypted(&mut self, kind: u8, plain: &[u8]) -> Result<(), String> {
-        let nonce = self.write.nonce(None)?;
+    async fn send_encrypted(&mut self, kind: u8, plain: &[u8]) -> Result<(), ProbeError> {
+        let nonce = self.write.nonce(None);
         let aad = self.write.aad(kind, plain.len());
         let mut body = plain.to_vec();
         self.write
             .key
             .seal_in_place_append_tag(nonce, aad, &mut body)
-            .map_err(|_| "cannot encrypt".to_owned())?;
+            .map_err(|_| ProbeError::Local("cannot encrypt"))?;
         let mut fragment = Vec::with_capacity(body.len() + 8);
         if self.write.explicit {
             fragment.extend_from_slice(&self.write.seq.to_be_bytes());
@@ -541,12 +552,16 @@ impl<'a> Session<'a> {
     }
 }
 
-fn describe(wire: &Wire<'_>, end: ReadEnd) -> String {
+fn describe(wire: &Wire<'_>, end: ReadEnd) -> ProbeError {
     match end {
-        ReadEnd::TimedOut => wire.timed_out(),
-        ReadEnd::Closed | ReadEnd::Reset => "the server closed the connection mid-handshake".to_owned(),
-        ReadEnd::Failed(why) => why,
-        ReadEnd::Enough => "no record".to_owned(),
+        ReadEnd::TimedOut => ProbeError::NoAnswer(wire.timeout()),
+        ReadEnd::Closed | ReadEnd::Reset => {
+            ProbeError::Answer("the server closed the connection mid-handshake".to_owned())
+        }
+        end => ProbeError::Ended {
+            what: "mid-handshake",
+            end,
+        },
     }
 }
 

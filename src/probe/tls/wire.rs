@@ -1,8 +1,11 @@
 //! One raw connection of a TLS probe: opened under the per-host connection cap, bounded by one
 //! deadline from connect to the last read, and read only as far as the probe asks.
 
+use crate::text::rounded;
+use std::fmt;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -24,6 +27,49 @@ pub enum ReadEnd {
     Failed(String),
 }
 
+impl fmt::Display for ReadEnd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReadEnd::Enough => f.write_str("the answer was read"),
+            ReadEnd::Closed => f.write_str("the server closed the connection"),
+            ReadEnd::Reset => f.write_str("the server reset the connection"),
+            ReadEnd::TimedOut => f.write_str("no answer in time"),
+            ReadEnd::Failed(why) => f.write_str(why),
+        }
+    }
+}
+
+/// Why a raw probe of a TLS server could not go on. Kept typed, with the operating system's
+/// error where there is one, until it is written into a check's detail.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ProbeError {
+    #[error("no connection within {}", rounded(*.0))]
+    ConnectTimeout(Duration),
+    #[error("connect: {0}")]
+    Connect(Arc<io::Error>),
+    #[error("sending: {0}")]
+    Send(Arc<io::Error>),
+    #[error("no answer within {}", rounded(*.0))]
+    NoAnswer(Duration),
+    #[error("cut short: the check's {} timeout ran out", rounded(*.0))]
+    OutOfTime(Duration),
+    /// A read that ended before the answer was whole, with what the probe was reading.
+    #[error("{what}: {end}")]
+    Ended { what: &'static str, end: ReadEnd },
+    /// What the server sent that the probe cannot go on with, in words.
+    #[error("{0}")]
+    Answer(String),
+    /// What reach's own client does not do (a suite or group it cannot complete).
+    #[error("{0}")]
+    Unsupported(&'static str),
+    /// A failure on this host (no randomness, a key that cannot be made).
+    #[error("{0}")]
+    Local(&'static str),
+    /// The TLS library's own handshake failed, in words.
+    #[error("{what}: {detail}")]
+    Handshake { what: &'static str, detail: String },
+}
+
 /// A connection and everything read from it so far.
 pub struct Wire<'a> {
     _permit: SemaphorePermit<'a>,
@@ -40,16 +86,16 @@ impl<'a> Wire<'a> {
         limit: &'a Semaphore,
         address: SocketAddr,
         timeout: Duration,
-    ) -> Result<Wire<'a>, String> {
+    ) -> Result<Wire<'a>, ProbeError> {
         // The semaphore is never closed, so acquiring only fails in theory.
         let permit = limit
             .acquire()
             .await
-            .map_err(|_| "connection limit closed".to_owned())?;
+            .map_err(|_| ProbeError::Local("the connection limit was closed"))?;
         let deadline = Instant::now() + timeout;
         let stream = match tokio::time::timeout_at(deadline, TcpStream::connect(address)).await {
-            Err(_) => return Err(format!("no connection within {}", crate::text::rounded(timeout))),
-            Ok(Err(e)) => return Err(format!("connect: {e}")),
+            Err(_) => return Err(ProbeError::ConnectTimeout(timeout)),
+            Ok(Err(e)) => return Err(ProbeError::Connect(Arc::new(e))),
             Ok(Ok(stream)) => stream,
         };
         // Small records go out at once: several probes send two records back to back.
@@ -63,10 +109,10 @@ impl<'a> Wire<'a> {
         })
     }
 
-    pub async fn send(&mut self, bytes: &[u8]) -> Result<(), String> {
+    pub async fn send(&mut self, bytes: &[u8]) -> Result<(), ProbeError> {
         match tokio::time::timeout_at(self.deadline, self.stream.write_all(bytes)).await {
-            Err(_) => Err(self.timed_out()),
-            Ok(Err(e)) => Err(format!("sending: {e}")),
+            Err(_) => Err(ProbeError::NoAnswer(self.timeout)),
+            Ok(Err(e)) => Err(ProbeError::Send(Arc::new(e))),
             Ok(Ok(())) => Ok(()),
         }
     }
@@ -102,6 +148,11 @@ impl<'a> Wire<'a> {
     /// The connection slot and the socket, for a TLS library to take over.
     pub fn into_parts(self) -> (SemaphorePermit<'a>, TcpStream) {
         (self._permit, self.stream)
+    }
+
+    /// The connection's time limit.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     /// "no answer within 5s", for details.
