@@ -32,7 +32,9 @@ command -v openssl >/dev/null || { echo "needs openssl (apt-get install openssl)
 TESTSSL=$(command -v testssl || command -v testssl.sh || true)
 [ -n "$TESTSSL" ] || { echo "needs testssl.sh (apt-get install testssl.sh)" >&2; exit 2; }
 if [ ! -x "$VENV/bin/sslyze" ]; then
-    python3 -m venv "$VENV"
+    # Debian's interpreter first: a pyenv python3 may lack the ssl module pip needs for PyPI.
+    if /usr/bin/python3 -c 'import ssl, ensurepip' 2>/dev/null; then venv_python=/usr/bin/python3; else venv_python=python3; fi
+    "$venv_python" -m venv "$VENV"
     "$VENV/bin/pip" install -q sslyze
 fi
 
