@@ -61,6 +61,17 @@ pub struct ReportArgs {
     #[arg(short, long)]
     pub quiet: bool,
 
+    /// Human report: list only the checks that did not pass (the summary still counts every
+    /// one). Other formats are not changed by it.
+    #[arg(long)]
+    pub failures: bool,
+
+    /// Human report: details for passes too: each port of a port list on its own row, what a
+    /// pass observed, a passing TLS check's versions and suites. Other formats are not changed
+    /// by it.
+    #[arg(short, long)]
+    pub verbose: bool,
+
     /// Compare with an earlier JSON report of this reach (same schema_version) and report what
     /// changed: ports, statuses, TLS versions and suites, certificates, DNS answers.
     #[arg(long, value_name = "PREV.json")]

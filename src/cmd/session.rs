@@ -13,6 +13,7 @@ use crate::probe::limits;
 use crate::probe::scan::shared::ScanShared;
 use crate::probe::Ctx;
 use crate::report::baseline::{Baseline, BaselineError};
+use crate::report::layout::{self, MIN_WIDTH, PIPE_WIDTH};
 use crate::report::lock::LockError;
 use crate::report::progress::{Bar, PortBar};
 use crate::report::{self, nagios, Destination, Format, OutputError, Rendering};
@@ -273,6 +274,13 @@ impl<'a> Session<'a> {
         });
         let rendering = Rendering {
             color: colored,
+            width: if to_stdout {
+                stdout_width()
+            } else {
+                PIPE_WIDTH
+            },
+            failures_only: flags.failures,
+            verbose: flags.verbose,
             changes: changes.as_ref(),
             warn_cert_days: flags.warn_cert_days,
             fail_on_change: flags.fail_on_change,
@@ -288,22 +296,28 @@ impl<'a> Session<'a> {
         };
         let human = |rendering: &Rendering<'_>| {
             let mut text = match self.view {
-                View::Scan => report::scan::render(&report, rendering.color),
-                View::Listeners => report::listeners::render(&report, rendering.color),
+                View::Scan => report::scan::render(&report, rendering),
+                View::Listeners => report::listeners::render(&report, rendering),
                 View::Checks => report::render(&report, Format::Human, rendering),
             };
             if let Some(changes) = rendering.changes {
                 text.push_str(&report::changes::render_human(changes));
             }
-            text
+            layout::fit(&text, rendering.width)
         };
+        // The reports written to files (`--also`), and the one printed for cron beside `-o`.
         let plain = Rendering {
             color: false,
+            width: PIPE_WIDTH,
             ..rendering
         };
         if flags.quiet && code != exit::PASS && !to_stdout {
             // Cron mails what a job prints: with the report in a file, say what needs attention.
-            let _ = Destination::Stdout.write(&human(&plain));
+            let printed = Rendering {
+                width: stdout_width(),
+                ..plain
+            };
+            let _ = Destination::Stdout.write(&human(&printed));
         }
         let mut unwritten = false;
         for (index, (format, destination)) in destinations.into_iter().enumerate() {
@@ -535,6 +549,24 @@ fn nothing_selected(plan: &Plan, options: &RunOptions) -> Option<(String, String
         format!(" (those checks run with {})", flags.join(" or "))
     };
     Some((filters.join(" and "), hint))
+}
+
+/// The width of the human report on stdout: `COLUMNS` when it holds a number (as `ls` reads it:
+/// a user's or a test's fixed width), else the terminal's when stdout is one, else
+/// [`PIPE_WIDTH`]; never below [`MIN_WIDTH`].
+fn stdout_width() -> usize {
+    let columns = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|&n| n > 0);
+    let terminal = || {
+        terminal_size::terminal_size_of(io::stdout()).map(|(terminal_size::Width(w), _)| usize::from(w))
+    };
+    columns
+        .or_else(terminal)
+        .filter(|&n| n > 0)
+        .unwrap_or(PIPE_WIDTH)
+        .max(MIN_WIDTH)
 }
 
 fn wants_color(choice: ColorChoice, to_stdout: bool) -> bool {

@@ -83,7 +83,10 @@ pub struct TlsArgs {
     pub connect: ConnectArgs,
 }
 
-pub fn execute(args: TlsArgs, color: ColorChoice) -> u8 {
+pub fn execute(mut args: TlsArgs, color: ColorChoice) -> u8 {
+    // The audit's versions, suites and certificate are what `reach tls` is run for: its human
+    // report shows them when the server passes too, as `-v` does for a check file's TLS checks.
+    args.output.report.verbose = true;
     let request = TlsRequest {
         target: &args.target,
         sni: args.sni.as_deref(),

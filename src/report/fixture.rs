@@ -372,3 +372,144 @@ pub fn report() -> RunReport {
             .collect(),
     }
 }
+
+const TABLES: &str = r#"
+profile = "db"
+
+[[check]]
+name = "Databases are not exposed"
+kind = "tcp"
+host = "127.0.0.1"
+ports = "8000-8100"
+expect = "not-exposed"
+
+[[check]]
+name = "Search cluster listens"
+kind = "tcp"
+host = "search-cluster-node-7.eu-west-1.internal.example.test"
+ports = [9200, 9300]
+expect = "open"
+
+[[check]]
+name = "HTTPS as Mozilla's modern profile"
+kind = "tls"
+host = "shop.example.test"
+policy = "mozilla-modern"
+
+[[check]]
+name = "audit ports"
+kind = "tcp"
+host = "127.0.0.1"
+ports = [22, 23]
+expect = "closed"
+tags = ["audit"]
+"#;
+
+/// What a lax server breaks of a modern policy: enough violations for a message of 1,000+
+/// characters when they are joined.
+fn violations() -> Vec<String> {
+    let mut violations = vec![
+        "TLSv1.2 is accepted, but the policy allows only TLSv1.3".to_owned(),
+        "TLSv1.1 could not be tested conclusively: the server closed the connection after the ClientHello".to_owned(),
+    ];
+    for suite in [
+        "ECDHE-ECDSA-AES128-GCM-SHA256",
+        "ECDHE-ECDSA-AES256-GCM-SHA384",
+        "ECDHE-RSA-AES128-GCM-SHA256",
+        "ECDHE-RSA-AES256-GCM-SHA384",
+        "ECDHE-ECDSA-CHACHA20-POLY1305",
+        "ECDHE-RSA-CHACHA20-POLY1305",
+        "ECDHE-RSA-AES128-SHA",
+        "ECDHE-RSA-AES256-SHA",
+    ] {
+        violations.push(format!(
+            "TLSv1.2 accepts {suite}, which the policy's TLSv1.2 suites do not list (TLSv1.2 must be refused)"
+        ));
+    }
+    violations.push("the certificate expires in 10 days; the policy wants at least 30".to_owned());
+    violations
+}
+
+/// A run of port tables: 101 ports of which `failing` are open although they must not be, two
+/// ports of a host with a long name, a TLS check that breaks its policy many times, and a table
+/// that `--tag` left out.
+pub fn tables(failing: &[u16]) -> RunReport {
+    let checks = spec::load_str("checks/db.toml", TABLES, &LoadOptions::default()).unwrap();
+    let results = checks
+        .into_iter()
+        .map(|check| {
+            let (outcome, duration) = match &check.probe {
+                spec::ProbeSpec::Tcp(table) if check.tags.is_empty() => {
+                    let open = table.expect.as_str() == "open";
+                    if failing.contains(&table.port) {
+                        let message = format!(
+                            "must not be exposed but is open: 127.0.0.1:{} completed the handshake",
+                            table.port
+                        );
+                        (
+                            ran(Finding::new(
+                                Verdict::Fail {
+                                    stage: Stage::Tcp,
+                                    class: None,
+                                },
+                                "open",
+                            )
+                            .message(message)
+                            .observed(tcp(PortState::Open, PortEvidence::SynAck))),
+                            ms(1),
+                        )
+                    } else if open {
+                        (
+                            ran(Finding::new(Verdict::Pass { stage: Stage::Tcp }, "open")
+                                .observed(tcp(PortState::Open, PortEvidence::SynAck))),
+                            ms(3),
+                        )
+                    } else {
+                        (
+                            ran(Finding::new(Verdict::Pass { stage: Stage::Tcp }, "closed")
+                                .observed(tcp(PortState::Closed, PortEvidence::Reset))),
+                            ms(u64::from(table.port % 7) + 1),
+                        )
+                    }
+                }
+                spec::ProbeSpec::Tcp(_) => (
+                    Outcome::skipped(SkipReason::TagFilter, "not tagged smoke"),
+                    Duration::ZERO,
+                ),
+                _ => {
+                    let violations = violations();
+                    let Observed::Tls { observation, .. } = tls() else {
+                        unreachable!("tls() is a TLS observation")
+                    };
+                    (
+                        ran(Finding::new(
+                            Verdict::Fail {
+                                stage: Stage::Tls,
+                                class: None,
+                            },
+                            "TLSv1.2, TLSv1.3",
+                        )
+                        .message(violations.join("; "))
+                        .observed(Observed::Tls {
+                            observation,
+                            violations,
+                        })),
+                        ms(480),
+                    )
+                }
+            };
+            CheckResult {
+                check: Arc::new(check),
+                outcome,
+                duration,
+            }
+        })
+        .collect();
+    RunReport {
+        started_at: SystemTime::UNIX_EPOCH + Duration::from_secs(STARTED),
+        duration: ms(520),
+        vantage: None,
+        files: vec!["checks/db.toml".into()],
+        results,
+    }
+}

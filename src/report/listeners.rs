@@ -1,14 +1,17 @@
 //! The human report of `reach listeners`: one line per listening socket with its bind scope
-//! and owning process, then the verdict of each `--internal` port.
+//! and owning process, then the verdict of each `--internal` port. Lines fit the rendering's
+//! width; with `--failures` only the verdicts that did not pass are shown, not the inventory.
 
 use super::escape::visible;
 use super::human::{time, BOLD, DIM, YELLOW};
+use super::rendering::Rendering;
 use crate::outcome::{BindScope, Observed, Status};
 use crate::run::RunReport;
 use std::fmt::Write as _;
 
 /// Renders the whole listeners report.
-pub fn render(report: &RunReport, color: bool) -> String {
+pub fn render(report: &RunReport, rendering: &Rendering<'_>) -> String {
+    let color = rendering.color;
     let paint = |style: &str, text: &str| super::human::paint(color, style, text);
     let mut out = String::new();
     let _ = writeln!(
@@ -19,10 +22,21 @@ pub fn render(report: &RunReport, color: bool) -> String {
     );
     for result in &report.results {
         let outcome = &result.outcome;
+        if rendering.failures_only && outcome.status() == Status::Pass {
+            continue;
+        }
         if result.check.expected() == "inventory" {
             if let Observed::Listen { sockets } = outcome.observed() {
+                // As wide as the widest address (an IPv6 one can take 39 columns), not wider.
+                let address_width = sockets
+                    .iter()
+                    .map(|s| s.address.to_string().len())
+                    .chain(["ADDRESS".len()])
+                    .max()
+                    .unwrap_or(0)
+                    + 2;
                 let header = format!(
-                    "{:<6}{:<42}{:<7}{:<10}PROCESS",
+                    "{:<6}{:<address_width$}{:<7}{:<10}PROCESS",
                     "PROTO", "ADDRESS", "PORT", "SCOPE"
                 );
                 let _ = writeln!(out, "  {}", paint(DIM, &header));
@@ -38,7 +52,7 @@ pub fn render(report: &RunReport, color: bool) -> String {
                     );
                     let _ = writeln!(
                         out,
-                        "  {:<6}{:<42}{:<7}{scope_text}{process}",
+                        "  {:<6}{:<address_width$}{:<7}{scope_text}{process}",
                         socket.transport.as_str(),
                         socket.address.to_string(),
                         socket.port,
@@ -73,5 +87,5 @@ pub fn render(report: &RunReport, color: bool) -> String {
         summary.fail,
         summary.error
     );
-    out
+    super::layout::fit(&out, rendering.width)
 }

@@ -9,6 +9,7 @@ pub mod escape;
 pub mod human;
 pub mod json;
 pub mod junit;
+pub mod layout;
 pub mod listeners;
 pub mod lock;
 pub mod nagios;
@@ -46,7 +47,7 @@ pub enum Format {
 /// Renders a report in a format (the human format as the checks table).
 pub fn render(report: &RunReport, format: Format, rendering: &Rendering<'_>) -> String {
     match format {
-        Format::Human => human::render(report, rendering.color),
+        Format::Human => human::render(report, rendering),
         Format::Json => json::render_with(report, rendering.changes),
         Format::Junit => junit::render(report, rendering),
         Format::Prometheus => prometheus::render(report, rendering),
@@ -146,6 +147,29 @@ mod tests {
             );
             insta::assert_snapshot!("nagios_changes", render(&report, Format::Nagios, &rendering));
         });
+    }
+
+    #[test]
+    fn width_failures_and_verbose_change_only_the_human_report() {
+        let report = fixture::report();
+        let plain = Rendering::default();
+        let human = Rendering {
+            width: 80,
+            failures_only: true,
+            verbose: true,
+            ..Rendering::default()
+        };
+        for format in [Format::Json, Format::Junit, Format::Prometheus, Format::Nagios] {
+            assert_eq!(
+                render(&report, format, &plain),
+                render(&report, format, &human),
+                "{format:?}"
+            );
+        }
+        assert_ne!(
+            render(&report, Format::Human, &plain),
+            render(&report, Format::Human, &human)
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! What a renderer needs besides the run itself: colour, the changes since a baseline, and the
-//! thresholds that only some formats use.
+//! What a renderer needs besides the run itself: colour and width, the changes since a baseline,
+//! and the settings that only some formats use. Only the human report reads `width`,
+//! `failures_only` and `verbose`: the machine formats say the same whatever they are.
 
 use super::changes::Changes;
 
@@ -8,6 +9,13 @@ use super::changes::Changes;
 pub struct Rendering<'a> {
     /// Colour the human report.
     pub color: bool,
+    /// The human report's lines are at most this many columns wide.
+    pub width: usize,
+    /// `--failures`: the human report lists only the checks that did not pass.
+    pub failures_only: bool,
+    /// `-v`: the human report details passes too (one row per port, a passing TLS check's
+    /// table).
+    pub verbose: bool,
     /// With `--baseline`: what changed since it.
     pub changes: Option<&'a Changes>,
     /// Nagios: a certificate that expires within this many days (and is still valid) is a WARNING.
@@ -23,6 +31,9 @@ impl Default for Rendering<'_> {
     fn default() -> Self {
         Rendering {
             color: false,
+            width: super::layout::PIPE_WIDTH,
+            failures_only: false,
+            verbose: false,
             changes: None,
             warn_cert_days: DEFAULT_WARN_CERT_DAYS,
             fail_on_change: false,

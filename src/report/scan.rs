@@ -1,15 +1,18 @@
 //! The human report of `reach scan`: per host, a table of every port that is not closed (open,
 //! filtered, unprobeable) with its service and verdict, then the findings and a summary. Closed
-//! ports are counted, not listed; the JSON report has the same facts.
+//! ports are counted, not listed; the JSON report has the same facts. Lines fit the rendering's
+//! width; with `--failures` only the hosts that did not pass are shown.
 
 use super::escape::visible;
 use super::human::{time, BOLD, DIM, RED, YELLOW};
-use crate::outcome::{AddressProbe, Observed, PortEvidence, PortState};
+use super::rendering::Rendering;
+use crate::outcome::{AddressProbe, Observed, PortEvidence, PortState, Status};
 use crate::run::{CheckResult, RunReport};
 use std::fmt::Write as _;
 
 /// Renders the whole scan report.
-pub fn render(report: &RunReport, color: bool) -> String {
+pub fn render(report: &RunReport, rendering: &Rendering<'_>) -> String {
+    let color = rendering.color;
     let paint = |style: &str, text: &str| super::human::paint(color, style, text);
     let mut out = String::new();
     let ports = report.results.first().map_or(0, |r| match &r.check.probe {
@@ -25,6 +28,9 @@ pub fn render(report: &RunReport, color: bool) -> String {
         if hosts == 1 { "" } else { "s" },
     );
     for result in &report.results {
+        if rendering.failures_only && result.outcome.status() == Status::Pass {
+            continue;
+        }
         host_section(&mut out, result, &paint);
     }
     let summary = report.summary();
@@ -38,7 +44,7 @@ pub fn render(report: &RunReport, color: bool) -> String {
         summary.error,
         summary.skip
     );
-    out
+    super::layout::fit(&out, rendering.width)
 }
 
 fn host_section(out: &mut String, result: &CheckResult, paint: &dyn Fn(&str, &str) -> String) {

@@ -111,3 +111,104 @@ fn the_broken_demo_says_what_is_wrong_in_words() {
         assert!(out.stdout.contains(words), "`{words}` missing:\n{}", out.stdout);
     }
 }
+
+/// Filters for the demo's human report: its ports are picked at each run, its timings vary, and
+/// so do the column widths they make (runs of spaces between cells become two).
+fn demo_filters() -> Vec<(&'static str, &'static str)> {
+    vec![
+        (r"reach \d+\.\d+\.\d+", "reach [VERSION]"),
+        (r":\d{2,5}\b", ":[PORT]"),
+        (r"\d+(\.\d+)?(ms|s)\b", "[TIME]"),
+        (r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", "[DATE]"),
+        (r"\(\d+ days left\)", "([N] days left)"),
+        (r"(\S) {2,}", "$1  "),
+    ]
+}
+
+/// The demo's human report at a fixed width with colour off.
+fn demo_human(broken: bool, columns: &str) -> String {
+    let mut args = vec!["demo", "--color", "never"];
+    if broken {
+        args.push("--broken");
+    }
+    let out = Reach::new()
+        .args(args)
+        .env("COLUMNS", columns)
+        .output()
+        .expect_code(if broken { 1 } else { 0 });
+    for line in out.stdout.lines() {
+        let width = line.chars().count();
+        let limit: usize = columns.parse().unwrap();
+        assert!(width <= limit, "{width} columns:\n{line}\n{}", out.stdout);
+    }
+    out.stdout
+}
+
+#[test]
+fn the_demo_human_report_reads_at_a_glance() {
+    let text = demo_human(false, "120");
+    insta::with_settings!({ filters => demo_filters() }, {
+        insta::assert_snapshot!("demo_human", text);
+    });
+    // Everything passed: no next step, and the TLS check is one row.
+    assert!(!text.contains("next:"), "{text}");
+    assert!(!text.contains("accepted"), "{text}");
+}
+
+#[test]
+fn the_broken_demo_human_report_lists_each_failure_and_what_to_do() {
+    let text = demo_human(true, "120");
+    insta::with_settings!({ filters => demo_filters() }, {
+        insta::assert_snapshot!("demo_broken_human", text);
+    });
+    assert!(text.lines().last().unwrap().starts_with("next: "), "{text}");
+    assert!(text.contains("TLSv1.0  accepted"), "the table of the failing TLS check:\n{text}");
+}
+
+#[test]
+fn the_demo_fits_80_columns_and_a_pipe_gets_200() {
+    let narrow = demo_human(true, "80");
+    assert!(narrow.lines().any(|l| l.chars().count() > 70), "the width is used:\n{narrow}");
+    // Piped with no COLUMNS: 200 at most.
+    let piped = Reach::new()
+        .args(["demo", "--broken", "--color", "never"])
+        .output()
+        .expect_code(1);
+    for line in piped.stdout.lines() {
+        assert!(line.chars().count() <= 200, "{line}");
+    }
+}
+
+#[test]
+fn failures_and_verbose_change_only_the_human_report() {
+    let json = |extra: &[&str]| {
+        let mut args = vec!["demo", "--broken", "--format", "json"];
+        args.extend_from_slice(extra);
+        let mut report = Reach::new().args(args).output().expect_code(1).json();
+        // What changes between two runs of the demo: its ports, times and dates.
+        let mut ids: Vec<(String, String, String)> = report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                let text = |k: &str| c[k].as_str().unwrap_or_default().to_owned();
+                (text("id"), text("status"), text("stage"))
+            })
+            .collect();
+        ids.sort();
+        report["checks"] = serde_json::Value::Null;
+        (ids, report["summary"].clone())
+    };
+    assert_eq!(json(&[]), json(&["--failures", "-v"]));
+    let failures = Reach::new()
+        .args(["demo", "--broken", "--color", "never", "--failures"])
+        .output()
+        .expect_code(1);
+    assert!(!failures.stdout.contains("  pass  "), "{}", failures.stdout);
+    assert_eq!(failures.stdout.matches("  FAIL  ").count(), 4, "{}", failures.stdout);
+    let verbose = Reach::new()
+        .args(["demo", "--color", "never", "-v"])
+        .output()
+        .expect_code(0);
+    assert!(verbose.stdout.contains("TLSv1.2  accepted"), "{}", verbose.stdout);
+}

@@ -88,7 +88,10 @@ impl Reach {
             None => Command::new(env!("CARGO_BIN_EXE_reach")),
         };
         // Tests must not depend on the developer's terminal or variables.
-        command.env_remove("NO_COLOR").env("TERM", "dumb");
+        command
+            .env_remove("NO_COLOR")
+            .env_remove("COLUMNS")
+            .env("TERM", "dumb");
         for (key, _) in std::env::vars() {
             if key.starts_with("REACH_VAR_") {
                 command.env_remove(key);
