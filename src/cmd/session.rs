@@ -274,11 +274,7 @@ impl<'a> Session<'a> {
         });
         let rendering = Rendering {
             color: colored,
-            width: if to_stdout {
-                stdout_width()
-            } else {
-                PIPE_WIDTH
-            },
+            width: if to_stdout { stdout_width() } else { PIPE_WIDTH },
             failures_only: flags.failures,
             verbose: flags.verbose,
             changes: changes.as_ref(),
@@ -559,9 +555,8 @@ fn stdout_width() -> usize {
         .ok()
         .and_then(|v| v.trim().parse::<usize>().ok())
         .filter(|&n| n > 0);
-    let terminal = || {
-        terminal_size::terminal_size_of(io::stdout()).map(|(terminal_size::Width(w), _)| usize::from(w))
-    };
+    let terminal =
+        || terminal_size::terminal_size_of(io::stdout()).map(|(terminal_size::Width(w), _)| usize::from(w));
     columns
         .or_else(terminal)
         .filter(|&n| n > 0)

@@ -410,7 +410,8 @@ tags = ["audit"]
 fn violations() -> Vec<String> {
     let mut violations = vec![
         "TLSv1.2 is accepted, but the policy allows only TLSv1.3".to_owned(),
-        "TLSv1.1 could not be tested conclusively: the server closed the connection after the ClientHello".to_owned(),
+        "TLSv1.1 could not be tested conclusively: the server closed the connection after the ClientHello"
+            .to_owned(),
     ];
     for suite in [
         "ECDHE-ECDSA-AES128-GCM-SHA256",

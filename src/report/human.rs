@@ -189,10 +189,7 @@ fn entries<'a>(
     let mut rest = results;
     while let Some(first) = rest.first() {
         let len = match table_key(first) {
-            Some(key) => rest
-                .iter()
-                .take_while(|r| table_key(r) == Some(key))
-                .count(),
+            Some(key) => rest.iter().take_while(|r| table_key(r) == Some(key)).count(),
             None => 1,
         };
         let (table, after) = rest.split_at(len);
@@ -209,14 +206,10 @@ fn entries<'a>(
                 kept.push(result);
             }
         }
-        let passes = kept
-            .iter()
-            .filter(|r| r.outcome.status() == Status::Pass)
-            .count();
+        let passes = kept.iter().filter(|r| r.outcome.status() == Status::Pass).count();
         if passes >= 2 && !rendering.verbose {
-            let (pass, other): (Vec<_>, Vec<_>) = kept
-                .into_iter()
-                .partition(|r| r.outcome.status() == Status::Pass);
+            let (pass, other): (Vec<_>, Vec<_>) =
+                kept.into_iter().partition(|r| r.outcome.status() == Status::Pass);
             entries.push(Entry::Group(pass));
             entries.extend(other.into_iter().map(Entry::Check));
         } else {
@@ -227,8 +220,7 @@ fn entries<'a>(
         // The vantage note under the summary says it, with the flags that would run them.
         left_out.retain(|(message, _)| {
             !results.iter().any(|r| {
-                r.outcome.message() == *message
-                    && r.outcome.skip_reason() == Some(SkipReason::VantageFilter)
+                r.outcome.message() == *message && r.outcome.skip_reason() == Some(SkipReason::VantageFilter)
             })
         });
     }
@@ -578,7 +570,11 @@ mod tests {
         assert_eq!(rows_with(&text, "Search cluster listens").len(), 1, "{text}");
         // Checks --tag left out: one line, not a row each.
         assert_eq!(rows_with(&text, "audit").len(), 0, "{text}");
-        assert_eq!(rows_with(&text, "2 checks not run: not tagged smoke").len(), 1, "{text}");
+        assert_eq!(
+            rows_with(&text, "2 checks not run: not tagged smoke").len(),
+            1,
+            "{text}"
+        );
     }
 
     #[test]
@@ -588,8 +584,14 @@ mod tests {
         let rows = rows_with(&text, "Databases are not exposed");
         assert_eq!(rows.len(), 2, "{text}");
         assert!(rows[0].contains("127.0.0.1:8000-8049,8051-8100") && rows[0].contains("100 pass"));
-        assert!(rows[1].starts_with("  FAIL") && rows[1].contains("(port 8050)"), "{text}");
-        assert!(text.contains("└ checks/db.toml:4  must not be exposed but is open"), "{text}");
+        assert!(
+            rows[1].starts_with("  FAIL") && rows[1].contains("(port 8050)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("└ checks/db.toml:4  must not be exposed but is open"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -599,7 +601,10 @@ mod tests {
         assert!(text.contains("└ checks/db.toml:4  observed closed"), "{text}");
         let passing_tls = human(&fixture::report(), &with(200, false, true));
         settings().bind(|| insta::assert_snapshot!("human_verbose", passing_tls));
-        assert!(passing_tls.contains("TLSv1.2  accepted   2 suites"), "{passing_tls}");
+        assert!(
+            passing_tls.contains("TLSv1.2  accepted   2 suites"),
+            "{passing_tls}"
+        );
     }
 
     #[test]
@@ -623,10 +628,20 @@ mod tests {
             })
             .unwrap()
         {
-            assert_eq!(text.matches(violation.as_str()).count(), 1, "{violation}:\n{text}");
+            assert_eq!(
+                text.matches(violation.as_str()).count(),
+                1,
+                "{violation}:\n{text}"
+            );
         }
-        assert!(text.contains("└ checks/db.toml:18  11 policy violations"), "{text}");
-        assert!(text.contains("TLSv1.2  accepted   2 suites"), "the table of a failure:\n{text}");
+        assert!(
+            text.contains("└ checks/db.toml:18  11 policy violations"),
+            "{text}"
+        );
+        assert!(
+            text.contains("TLSv1.2  accepted   2 suites"),
+            "the table of a failure:\n{text}"
+        );
     }
 
     #[test]
@@ -634,12 +649,24 @@ mod tests {
         let text = human(&fixture::report(), &with(200, true, false));
         settings().bind(|| insta::assert_snapshot!("human_failures", text));
         assert!(!text.contains("  pass  "), "{text}");
-        for row in ["FAIL    Redis", "FAIL    health", "ERROR   slow report", "skip    late port"] {
+        for row in [
+            "FAIL    Redis",
+            "FAIL    health",
+            "ERROR   slow report",
+            "skip    late port",
+        ] {
             assert!(text.contains(row), "{row} missing:\n{text}");
         }
-        assert!(text.contains("10 checks in 6.30s: 4 pass, 3 fail"), "the summary counts all");
+        assert!(
+            text.contains("10 checks in 6.30s: 4 pass, 3 fail"),
+            "the summary counts all"
+        );
         let tables = human(&fixture::tables(&[8050]), &with(200, true, false));
-        assert_eq!(rows_with(&tables, "Databases are not exposed").len(), 1, "{tables}");
+        assert_eq!(
+            rows_with(&tables, "Databases are not exposed").len(),
+            1,
+            "{tables}"
+        );
     }
 
     #[test]

@@ -219,7 +219,10 @@ mod tests {
             cut_middle("a-very-long-host-name.example.test:8443", 21),
             "a-very-lon….test:8443"
         );
-        assert_eq!(width_of(&cut_middle("a-very-long-host-name.example.test:8443", 21)), 21);
+        assert_eq!(
+            width_of(&cut_middle("a-very-long-host-name.example.test:8443", 21)),
+            21
+        );
         assert_eq!(cut_middle("short:1", 21), "short:1");
         assert_eq!(width_of(&cut_middle("日本語のホスト名:443", 9)), 9);
     }

@@ -1264,3 +1264,52 @@ fn one_run_writes_the_json_report_and_the_textfile_with_also() {
     );
     deployment.run(&["--also", "xml=r.xml"]).expect_code(2);
 }
+
+/// `reach scan`, `tls` and `listeners` fit their human reports to the width as the checks table
+/// does: `COLUMNS` on a pipe, and 200 columns without it.
+#[test]
+fn scan_tls_and_listeners_fit_the_width() {
+    let ws = Workspace::new();
+    let (_api, api) = open_port();
+    let (https, ca) = https_expiring_in(&ws, 90);
+    let commands: Vec<(Vec<String>, i32)> = vec![
+        (
+            vec![
+                "scan".into(),
+                "127.0.0.1".into(),
+                "-p".into(),
+                api.to_string(),
+                "--allow".into(),
+                "none".into(),
+            ],
+            1,
+        ),
+        (
+            vec![
+                "tls".into(),
+                format!("127.0.0.1:{}", https.port()),
+                "--ca-file".into(),
+                ca.to_str().unwrap().into(),
+            ],
+            0,
+        ),
+        (vec!["listeners".into()], 0),
+    ];
+    for (args, code) in commands {
+        for columns in [Some(60), None] {
+            let mut reach = ws.reach().args(&args).args(["--color", "never"]);
+            if let Some(columns) = columns {
+                reach = reach.env("COLUMNS", &columns.to_string());
+            }
+            let out = reach.output().expect_code(code);
+            let limit = columns.unwrap_or(200);
+            for line in out.stdout.lines() {
+                assert!(
+                    line.chars().count() <= limit,
+                    "{args:?} at {limit} columns:\n{line}\n{}",
+                    out.stdout
+                );
+            }
+        }
+    }
+}
