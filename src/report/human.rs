@@ -97,7 +97,7 @@ fn table(report: &RunReport, rendering: &Rendering<'_>) -> String {
         summary.total,
     );
 
-    let (entries, left_out) = entries(&report.results, rendering);
+    let (entries, left_out) = entries(report, rendering);
     let rows: Vec<Row> = entries.iter().map(row).collect();
     let (widths, show_time) = column_widths(&rows, rendering.width);
     // The last column is not padded: no trailing spaces.
@@ -180,13 +180,13 @@ fn table(report: &RunReport, rendering: &Rendering<'_>) -> String {
 /// The rows of the table in report order, and the checks the filters left out: how many for
 /// each reason. A table's passing checks become one row (before its other checks) unless `-v`
 /// asks for each; with `--failures` passes are left out.
-fn entries<'a>(
-    results: &'a [CheckResult],
-    rendering: &Rendering<'_>,
-) -> (Vec<Entry<'a>>, Vec<(&'a str, usize)>) {
+fn entries<'a>(report: &'a RunReport, rendering: &Rendering<'_>) -> (Vec<Entry<'a>>, Vec<(&'a str, usize)>) {
+    let results = &report.results;
+    // Without --vantage, `vantage_note` speaks for the checks bound to a vantage point.
+    let vantage_noted = report.vantage.is_none();
     let mut entries = Vec::new();
     let mut left_out: Vec<(&str, usize)> = Vec::new();
-    let mut rest = results;
+    let mut rest = results.as_slice();
     while let Some(first) = rest.first() {
         let len = match table_key(first) {
             Some(key) => rest.iter().take_while(|r| table_key(r) == Some(key)).count(),
@@ -196,6 +196,10 @@ fn entries<'a>(
         rest = after;
         let mut kept: Vec<&CheckResult> = Vec::new();
         for result in table {
+            if vantage_noted && result.outcome.skip_reason() == Some(SkipReason::VantageFilter) {
+                // The note under the summary counts them, with the flags that would run them.
+                continue;
+            }
             if filtered_out(result) {
                 let message = result.outcome.message();
                 match left_out.iter_mut().find(|(m, _)| *m == message) {
@@ -216,14 +220,6 @@ fn entries<'a>(
             entries.extend(kept.into_iter().map(Entry::Check));
         }
     }
-    if vantage_note_applies(results) {
-        // The vantage note under the summary says it, with the flags that would run them.
-        left_out.retain(|(message, _)| {
-            !results.iter().any(|r| {
-                r.outcome.message() == *message && r.outcome.skip_reason() == Some(SkipReason::VantageFilter)
-            })
-        });
-    }
     (entries, left_out)
 }
 
@@ -233,13 +229,6 @@ fn filtered_out(result: &CheckResult) -> bool {
         result.outcome.skip_reason(),
         Some(SkipReason::TagFilter | SkipReason::VantageFilter)
     )
-}
-
-fn vantage_note_applies(results: &[CheckResult]) -> bool {
-    results.iter().any(|r| {
-        r.outcome.skip_reason() == Some(SkipReason::VantageFilter)
-            && r.outcome.message().contains(": run with --vantage")
-    })
 }
 
 /// The `[[check]]` table a check comes from, when that table listed several ports: its file,
@@ -532,6 +521,7 @@ pub fn time(duration: Duration) -> String {
 mod tests {
     use super::super::fixture;
     use super::*;
+    use crate::outcome::Outcome;
 
     fn settings() -> insta::Settings {
         let mut settings = insta::Settings::clone_current();
@@ -695,6 +685,39 @@ mod tests {
         assert!(
             narrow.contains("the server closed the\n            connection after the ClientHello"),
             "{narrow}"
+        );
+    }
+
+    #[test]
+    fn checks_of_another_vantage_point_are_one_line_or_the_note() {
+        let bound = |vantage: Option<&str>, message: &str| {
+            let mut report = fixture::tables(&[]);
+            report.vantage = vantage.map(str::to_owned);
+            for result in &mut report.results {
+                if result.outcome.skip_reason() == Some(SkipReason::TagFilter) {
+                    result.outcome = Outcome::skipped(SkipReason::VantageFilter, message);
+                    let mut check = (*result.check).clone();
+                    check.vantage = vec!["dmz".to_owned()];
+                    result.check = std::sync::Arc::new(check);
+                }
+            }
+            human(&report, &with(200, false, false))
+        };
+        let elsewhere = bound(Some("edge"), "belongs to vantage dmz; this run is --vantage edge");
+        assert_eq!(
+            rows_with(
+                &elsewhere,
+                "2 checks not run: belongs to vantage dmz; this run is --vantage edge"
+            )
+            .len(),
+            1,
+            "{elsewhere}"
+        );
+        let nowhere = bound(None, "belongs to vantage dmz: run with --vantage dmz");
+        assert!(!nowhere.contains("checks not run: belongs"), "{nowhere}");
+        assert!(
+            nowhere.contains("2 checks were not run: bound to a vantage point, and this run has no --vantage; --vantage dmz would run them"),
+            "{nowhere}"
         );
     }
 

@@ -218,3 +218,38 @@ fn failures_and_verbose_change_only_the_human_report() {
         .expect_code(0);
     assert!(verbose.stdout.contains("TLSv1.2  accepted"), "{}", verbose.stdout);
 }
+
+/// On a terminal the width comes from the terminal itself (an ioctl on stdout): util-linux's
+/// `script` gives reach a pseudo-terminal of 72 columns, and no line of the report is wider.
+#[test]
+fn on_a_terminal_the_report_fits_the_terminal() {
+    if crate::consumers::tool("script").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let typescript = dir.path().join("typescript");
+    let stderr = dir.path().join("stderr");
+    // stderr goes to a file: the progress bar draws there on a terminal.
+    let inner = format!(
+        "stty cols 72 rows 50; exec '{}' demo --broken --color never 2>'{}'",
+        env!("CARGO_BIN_EXE_reach"),
+        stderr.display()
+    );
+    let out = std::process::Command::new("script")
+        .args(["--quiet", "--return", "--command", &inner])
+        .arg(&typescript)
+        .env_remove("COLUMNS")
+        .env("TERM", "dumb")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("script runs");
+    let text = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("TLSv1.0 is accepted"), "{text}");
+    let widest = text.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+    assert!(widest <= 72, "{widest} columns on a 72-column terminal:\n{text}");
+    assert!(
+        widest > 60,
+        "the terminal's width is used, not the minimum:\n{text}"
+    );
+}
