@@ -89,3 +89,27 @@ pub fn render(report: &RunReport, rendering: &Rendering<'_>) -> String {
     );
     super::layout::fit(&out, rendering.width)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixture;
+    use super::*;
+
+    #[test]
+    fn failures_leaves_out_what_passed_and_lines_fit_the_width() {
+        let report = fixture::report();
+        let failures = render(
+            &report,
+            &Rendering {
+                failures_only: true,
+                width: 50,
+                ..Rendering::default()
+            },
+        );
+        assert!(!failures.contains("API listens"), "{failures}");
+        assert!(failures.contains("Redis stays internal"), "{failures}");
+        for line in failures.lines() {
+            assert!(super::super::layout::width_of(line) <= 50, "{line}");
+        }
+    }
+}

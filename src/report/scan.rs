@@ -131,3 +131,30 @@ fn host_section(out: &mut String, result: &CheckResult, paint: &dyn Fn(&str, &st
     }
     out.push('\n');
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixture;
+    use super::*;
+
+    #[test]
+    fn failures_leaves_out_the_hosts_that_passed_and_lines_fit_the_width() {
+        let report = fixture::report();
+        let all = render(&report, &Rendering::default());
+        let failures = render(
+            &report,
+            &Rendering {
+                failures_only: true,
+                width: 60,
+                ..Rendering::default()
+            },
+        );
+        // The fixed run's first check passed (127.0.0.1:8000); its fourth failed (6379).
+        assert!(all.contains("127.0.0.1:8000"), "{all}");
+        assert!(!failures.contains("127.0.0.1:8000"), "{failures}");
+        assert!(failures.contains("UNEXPECTED"), "{failures}");
+        for line in failures.lines() {
+            assert!(super::super::layout::width_of(line) <= 60, "{line}");
+        }
+    }
+}
