@@ -20,7 +20,7 @@ use crate::resolve::{ResolveOverride, Resolver};
 use crate::run::{self, Progress, RunOptions, RunReport, Silent};
 use crate::spec::{Check, Host, Plan, ProbeSpec};
 use crate::trust::{Trust, TrustError};
-use std::io::{self, IsTerminal};
+use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -286,16 +286,18 @@ impl<'a> Session<'a> {
             _ if rendering.changed_and_fails() => exit::FAIL,
             _ => exit::of(&summary),
         };
-        let human = |rendering: &Rendering<'_>| {
-            let mut text = match self.view {
-                View::Scan => report::scan::render(&report, rendering.color),
-                View::Listeners => report::listeners::render(&report, rendering.color),
-                View::Checks => report::render(&report, Format::Human, rendering),
-            };
-            if let Some(changes) = rendering.changes {
-                text.push_str(&report::changes::render_human(changes));
+        let human = |rendering: &Rendering<'_>, out: &mut dyn Write| -> io::Result<()> {
+            match self.view {
+                View::Scan => out.write_all(report::scan::render(&report, rendering.color).as_bytes())?,
+                View::Listeners => {
+                    out.write_all(report::listeners::render(&report, rendering.color).as_bytes())?;
+                }
+                View::Checks => report::write(&report, Format::Human, rendering, out)?,
             }
-            text
+            if let Some(changes) = rendering.changes {
+                out.write_all(report::changes::render_human(changes).as_bytes())?;
+            }
+            Ok(())
         };
         let plain = Rendering {
             color: false,
@@ -303,21 +305,22 @@ impl<'a> Session<'a> {
         };
         if flags.quiet && code != exit::PASS && !to_stdout {
             // Cron mails what a job prints: with the report in a file, say what needs attention.
-            let _ = Destination::Stdout.write(&human(&plain));
+            let _ = Destination::Stdout.write_with(|out| human(&plain, out));
         }
         let mut unwritten = false;
         for (index, (format, destination)) in destinations.into_iter().enumerate() {
             let rendering = if index == 0 { &rendering } else { &plain };
-            let text = match format {
-                Format::Human => human(rendering),
-                format => report::render(&report, format, rendering),
-            };
             if index == 0 && flags.quiet && code == exit::PASS && destination.is_stdout() {
                 continue;
             }
             let name = destination.name();
             let stdout = destination.is_stdout();
-            match destination.write(&text) {
+            // Streamed: a large run's report is written as it is made, never held whole.
+            let written = destination.write_with(|out| match format {
+                Format::Human => human(rendering, out),
+                format => report::write(&report, format, rendering, out),
+            });
+            match written {
                 Ok(()) => {}
                 // Whoever read our output stopped reading (`reach run ... | head`): not a crash.
                 Err(e) if stdout && e.kind() == io::ErrorKind::BrokenPipe => {}
@@ -443,7 +446,7 @@ fn scan_budget(plan: &Plan, quiet: bool) -> ScanShared {
 fn port_pinned_scan<'o>(plan: &Plan, overrides: &'o [ResolveOverride]) -> Option<&'o ResolveOverride> {
     let scanned = |name: &str| {
         plan.checks.iter().any(|check| {
-            matches!(&check.probe, ProbeSpec::Scan(scan) if matches!(&scan.host, Host::Name(n) if n == name))
+            matches!(&check.probe, ProbeSpec::Scan(scan) if matches!(&scan.host, Host::Name(n) if **n == *name))
         })
     };
     overrides.iter().find(|o| {

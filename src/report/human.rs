@@ -5,7 +5,7 @@
 use super::escape::visible;
 use crate::outcome::{SkipReason, Status};
 use crate::run::{CheckResult, RunReport};
-use std::fmt::Write as _;
+use std::io::{self, Write};
 use std::time::Duration;
 
 /// Names longer than this are cut in the table (the JSON report has them whole).
@@ -57,11 +57,27 @@ struct Row {
     time: String,
 }
 
+impl Row {
+    /// The cells whose column is as wide as its widest one, in column order after STATUS.
+    fn cells(&self) -> [&str; 4] {
+        [&self.name, &self.target, &self.expected, &self.observed]
+    }
+}
+
 /// Renders the whole report.
 pub fn render(report: &RunReport, color: bool) -> String {
+    let mut out = Vec::new();
+    // Writing to a Vec cannot fail.
+    let _ = write(report, color, &mut out);
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// Writes [`render`]'s text to `out` as it is made. The columns are as wide as their widest
+/// cell, so the rows are made twice, once to measure and once to write, rather than all kept:
+/// a run of 100,000 checks would hold them all.
+pub fn write(report: &RunReport, color: bool, out: &mut dyn Write) -> io::Result<()> {
     let paint = Paint { color };
     let summary = report.summary();
-    let mut out = String::new();
     let files = match report.files.as_slice() {
         [one] => visible(one).into_owned(),
         many => format!("{} files", many.len()),
@@ -71,46 +87,40 @@ pub fn render(report: &RunReport, color: bool) -> String {
         .as_deref()
         .map(|v| format!(", vantage {}", visible(v)))
         .unwrap_or_default();
-    let _ = writeln!(
+    writeln!(
         out,
         "{} {} · {} checks from {files}{vantage}\n",
         paint.paint(BOLD, "reach"),
         env!("CARGO_PKG_VERSION"),
         summary.total,
-    );
+    )?;
 
-    let rows: Vec<Row> = report.results.iter().map(row).collect();
-    let width = |f: fn(&Row) -> &str, title: &str| {
-        rows.iter()
-            .map(|r| f(r).chars().count())
-            .chain([title.chars().count()])
-            .max()
-            .unwrap_or(0)
-    };
-    let widths = [
-        6,
-        width(|r| &r.name, "CHECK"),
-        width(|r| &r.target, "TARGET"),
-        width(|r| &r.expected, "EXPECTED"),
-        width(|r| &r.observed, "OBSERVED"),
-    ];
+    let titles = ["STATUS", "CHECK", "TARGET", "EXPECTED", "OBSERVED"];
+    let mut widths = titles.map(|title| title.chars().count());
+    widths[0] = 6;
+    for row in report.results.iter().map(row) {
+        for (width, cell) in widths[1..].iter_mut().zip(row.cells()) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
     let header = format!(
         "  {:w0$}  {:w1$}  {:w2$}  {:w3$}  {:w4$}  TIME",
-        "STATUS",
-        "CHECK",
-        "TARGET",
-        "EXPECTED",
-        "OBSERVED",
+        titles[0],
+        titles[1],
+        titles[2],
+        titles[3],
+        titles[4],
         w0 = widths[0],
         w1 = widths[1],
         w2 = widths[2],
         w3 = widths[3],
         w4 = widths[4],
     );
-    let _ = writeln!(out, "{}", paint.paint(DIM, &header));
-    for (row, result) in rows.iter().zip(&report.results) {
+    writeln!(out, "{}", paint.paint(DIM, &header))?;
+    for result in &report.results {
+        let row = row(result);
         let (word, style) = status_word(row.status);
-        let _ = writeln!(
+        writeln!(
             out,
             "  {}  {}  {}  {}  {}  {}",
             paint.paint(style, &pad(word, widths[0])),
@@ -119,20 +129,18 @@ pub fn render(report: &RunReport, color: bool) -> String {
             pad(&row.expected, widths[3]),
             pad(&row.observed, widths[4]),
             row.time,
-        );
+        )?;
         if let Some(detail) = detail(result) {
-            let _ = writeln!(out, "  {:w$}  {}", "", paint.paint(DIM, &detail), w = widths[0]);
+            writeln!(out, "  {:w$}  {}", "", paint.paint(DIM, &detail), w = widths[0])?;
         }
         if let crate::outcome::Observed::Tls {
             observation,
             violations,
         } = result.outcome.observed()
         {
-            out.push_str(&super::tls_table::render(
-                observation,
-                violations,
-                &" ".repeat(widths[0] + 4),
-            ));
+            out.write_all(
+                super::tls_table::render(observation, violations, &" ".repeat(widths[0] + 4)).as_bytes(),
+            )?;
         }
     }
 
@@ -153,17 +161,17 @@ pub fn render(report: &RunReport, color: bool) -> String {
             }
         })
         .collect();
-    let _ = writeln!(
+    writeln!(
         out,
         "\n{} checks in {}: {}",
         summary.total,
         time(report.duration),
         counts.join(", ")
-    );
+    )?;
     if let Some(note) = vantage_note(report) {
-        let _ = writeln!(out, "{}", paint.paint(YELLOW, &note));
+        writeln!(out, "{}", paint.paint(YELLOW, &note))?;
     }
-    out
+    Ok(())
 }
 
 /// Without `--vantage`, checks bound to a vantage point are not run. One line says how many,
@@ -178,7 +186,7 @@ pub fn vantage_note(report: &RunReport) -> Option<String> {
     for result in &report.results {
         if result.outcome.skip_reason() == Some(SkipReason::VantageFilter) {
             count += 1;
-            for vantage in &result.check.vantage {
+            for vantage in result.check.vantage.iter() {
                 if !vantages.contains(&vantage.as_str()) {
                     vantages.push(vantage);
                 }

@@ -24,6 +24,7 @@ pub use output::{Destination, OutputError};
 pub use rendering::Rendering;
 
 use crate::run::RunReport;
+use std::io::{self, Write};
 
 /// The JSON Schema of the JSON report, as published by `reach schema`.
 pub const SCHEMA: &str = include_str!("schema.json");
@@ -51,6 +52,23 @@ pub fn render(report: &RunReport, format: Format, rendering: &Rendering<'_>) -> 
         Format::Junit => junit::render(report, rendering),
         Format::Prometheus => prometheus::render(report, rendering),
         Format::Nagios => nagios::render(report, rendering),
+    }
+}
+
+/// Writes a report in a format to `out` as it is made (the human and JSON reports of a large
+/// run are never held whole in memory); the bytes are those of [`render`].
+pub fn write(
+    report: &RunReport,
+    format: Format,
+    rendering: &Rendering<'_>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    match format {
+        Format::Human => human::write(report, rendering.color, out),
+        Format::Json => json::write_with(report, rendering.changes, out),
+        Format::Junit | Format::Prometheus | Format::Nagios => {
+            out.write_all(render(report, format, rendering).as_bytes())
+        }
     }
 }
 
