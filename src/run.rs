@@ -399,7 +399,7 @@ mod tests {
     fn check(port: u16, tags: &[&str], vantage: &[&str]) -> Check {
         Check {
             id: format!("t.{port}"),
-            profile: "t".to_owned(),
+            profile: "t".into(),
             name: format!("port {port}"),
             tags: tags.iter().map(|t| (*t).to_owned()).collect(),
             vantage: vantage.iter().map(|v| (*v).to_owned()).collect(),

@@ -21,7 +21,7 @@ use crate::resolve::{ResolveOverride, Resolver};
 use crate::run::{self, Progress, RunOptions, RunReport, Silent};
 use crate::spec::{Check, Host, Plan, ProbeSpec};
 use crate::trust::{Trust, TrustError};
-use std::io::{self, IsTerminal};
+use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -290,7 +290,9 @@ impl<'a> Session<'a> {
             _ if rendering.changed_and_fails() => exit::FAIL,
             _ => exit::of(&summary),
         };
-        let human = |rendering: &Rendering<'_>| {
+        // Rendered whole, then fitted to the width: the human report of a large run is a few
+        // megabytes of text, unlike its JSON report, which is streamed.
+        let human = |rendering: &Rendering<'_>, out: &mut dyn Write| -> io::Result<()> {
             let mut text = match self.view {
                 View::Scan => report::scan::render(&report, rendering),
                 View::Listeners => report::listeners::render(&report, rendering),
@@ -299,7 +301,7 @@ impl<'a> Session<'a> {
             if let Some(changes) = rendering.changes {
                 text.push_str(&report::changes::render_human(changes));
             }
-            layout::fit(&text, rendering.width)
+            out.write_all(layout::fit(&text, rendering.width).as_bytes())
         };
         // The reports written to files (`--also`), and the one printed for cron beside `-o`.
         let plain = Rendering {
@@ -313,21 +315,22 @@ impl<'a> Session<'a> {
                 width: stdout_width(),
                 ..plain
             };
-            let _ = Destination::Stdout.write(&human(&printed));
+            let _ = Destination::Stdout.write_with(|out| human(&printed, out));
         }
         let mut unwritten = false;
         for (index, (format, destination)) in destinations.into_iter().enumerate() {
             let rendering = if index == 0 { &rendering } else { &plain };
-            let text = match format {
-                Format::Human => human(rendering),
-                format => report::render(&report, format, rendering),
-            };
             if index == 0 && flags.quiet && code == exit::PASS && destination.is_stdout() {
                 continue;
             }
             let name = destination.name();
             let stdout = destination.is_stdout();
-            match destination.write(&text) {
+            // Streamed: a large run's report is written as it is made, never held whole.
+            let written = destination.write_with(|out| match format {
+                Format::Human => human(rendering, out),
+                format => report::write(&report, format, rendering, out),
+            });
+            match written {
                 Ok(()) => {}
                 // Whoever read our output stopped reading (`reach run ... | head`): not a crash.
                 Err(e) if stdout && e.kind() == io::ErrorKind::BrokenPipe => {}
@@ -453,7 +456,7 @@ fn scan_budget(plan: &Plan, quiet: bool) -> ScanShared {
 fn port_pinned_scan<'o>(plan: &Plan, overrides: &'o [ResolveOverride]) -> Option<&'o ResolveOverride> {
     let scanned = |name: &str| {
         plan.checks.iter().any(|check| {
-            matches!(&check.probe, ProbeSpec::Scan(scan) if matches!(&scan.host, Host::Name(n) if n == name))
+            matches!(&check.probe, ProbeSpec::Scan(scan) if matches!(&scan.host, Host::Name(n) if **n == *name))
         })
     };
     overrides.iter().find(|o| {

@@ -237,7 +237,7 @@ fn table_key(result: &CheckResult) -> Option<(&str, usize, &str)> {
     let check = &result.check;
     let (table, _) = check.id.rsplit_once('/')?;
     port_of(check)?;
-    Some((check.source.file.as_str(), check.source.line, table))
+    Some((&*check.source.file, check.source.line, table))
 }
 
 fn port_of(check: &Check) -> Option<u16> {
@@ -473,7 +473,7 @@ pub fn vantage_note(report: &RunReport) -> Option<String> {
     for result in &report.results {
         if result.outcome.skip_reason() == Some(SkipReason::VantageFilter) {
             count += 1;
-            for vantage in &result.check.vantage {
+            for vantage in result.check.vantage.iter() {
                 if !vantages.contains(&vantage.as_str()) {
                     vantages.push(vantage);
                 }
@@ -697,7 +697,7 @@ mod tests {
                 if result.outcome.skip_reason() == Some(SkipReason::TagFilter) {
                     result.outcome = Outcome::skipped(SkipReason::VantageFilter, message);
                     let mut check = (*result.check).clone();
-                    check.vantage = vec!["dmz".to_owned()];
+                    check.vantage = vec!["dmz".to_owned()].into();
                     result.check = std::sync::Arc::new(check);
                 }
             }

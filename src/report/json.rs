@@ -13,6 +13,7 @@ use crate::run::{CheckResult, RunReport};
 use crate::tls::Suite;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::io::{self, Write};
 use std::time::Duration;
 
 /// Bumped on any incompatible change to the report's shape.
@@ -27,7 +28,7 @@ pub struct Report<'a> {
     pub vantage: Option<&'a str>,
     pub files: &'a [String],
     pub summary: SummaryJson,
-    pub checks: Vec<CheckJson<'a>>,
+    pub checks: ChecksJson<'a>,
     /// With `--baseline` only: the report this run was compared with.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline: Option<BaselineJson<'a>>,
@@ -91,6 +92,16 @@ pub struct SummaryJson {
     pub fail: usize,
     pub error: usize,
     pub skip: usize,
+}
+
+/// `checks`: each result becomes its [`CheckJson`] only as it is written, so a report of
+/// 100,000 checks never holds 100,000 of them at once.
+pub struct ChecksJson<'a>(pub &'a [CheckResult]);
+
+impl Serialize for ChecksJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(CheckJson::from))
+    }
 }
 
 #[derive(Serialize)]
@@ -456,7 +467,7 @@ impl<'a> From<&'a RunReport> for Report<'a> {
             vantage: report.vantage.as_deref(),
             files: &report.files,
             summary: report.summary().into(),
-            checks: report.results.iter().map(CheckJson::from).collect(),
+            checks: ChecksJson(&report.results),
             baseline: None,
             changes: None,
         }
@@ -636,19 +647,26 @@ pub fn render(report: &RunReport) -> String {
 
 /// The report, with what changed since a baseline when there is one.
 pub fn render_with(report: &RunReport, changes: Option<&Changes>) -> String {
-    // Sized up front: a 10,000-check report is ~10 MB, and letting the buffer double its way
-    // there keeps two copies alive at once, which was half the run's peak memory.
-    let mut out = Vec::with_capacity(1024 + report.results.len() * BYTES_PER_CHECK);
-    if let Err(e) = serde_json::to_writer_pretty(&mut out, &Report::from(report).with_changes(changes)) {
+    let mut out = Vec::new();
+    if let Err(e) = write_with(report, changes, &mut out) {
         return format!("{{\"error\": \"cannot serialise report: {e}\"}}\n");
     }
-    out.push(b'\n');
     // serde_json writes UTF-8 only.
     String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
-/// About what one tcp check takes in the pretty-printed report.
-const BYTES_PER_CHECK: usize = 1100;
+/// Writes [`render_with`]'s text to `out` as it is made: the report of a large run (~1 KB a
+/// check) never exists in memory as a whole.
+pub fn write_with(report: &RunReport, changes: Option<&Changes>, out: &mut dyn Write) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, &Report::from(report).with_changes(changes)).map_err(|e| {
+        if e.is_io() {
+            io::Error::from(e)
+        } else {
+            io::Error::other(format!("cannot serialise report: {e}"))
+        }
+    })?;
+    out.write_all(b"\n")
+}
 
 /// `observed.tls`: what a TLS check saw.
 #[derive(Serialize)]

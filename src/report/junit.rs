@@ -79,10 +79,10 @@ fn suites(report: &RunReport) -> Vec<Suite<'_>> {
     let mut suites: Vec<Suite<'_>> = Vec::new();
     for result in &report.results {
         let check = &result.check;
-        let name = if check.source.file == COMMAND_LINE {
+        let name = if *check.source.file == *COMMAND_LINE {
             format!("reach {}", check.profile)
         } else {
-            check.source.file.clone()
+            check.source.file.to_string()
         };
         let index = match suites.iter().position(|s| s.name == name) {
             Some(index) => index,
@@ -96,7 +96,7 @@ fn suites(report: &RunReport) -> Vec<Suite<'_>> {
             }
         };
         let suite = &mut suites[index];
-        if !suite.profiles.contains(&check.profile.as_str()) {
+        if !suite.profiles.contains(&&*check.profile) {
             suite.profiles.push(&check.profile);
         }
         suite.results.push(result);

@@ -25,6 +25,7 @@ pub use output::{Destination, OutputError};
 pub use rendering::Rendering;
 
 use crate::run::RunReport;
+use std::io::{self, Write};
 
 /// The JSON Schema of the JSON report, as published by `reach schema`.
 pub const SCHEMA: &str = include_str!("schema.json");
@@ -52,6 +53,22 @@ pub fn render(report: &RunReport, format: Format, rendering: &Rendering<'_>) -> 
         Format::Junit => junit::render(report, rendering),
         Format::Prometheus => prometheus::render(report, rendering),
         Format::Nagios => nagios::render(report, rendering),
+    }
+}
+
+/// Writes a report in a format to `out`; the bytes are those of [`render`]. The JSON report is
+/// written as it is made, so a large run's is never held whole in memory.
+pub fn write(
+    report: &RunReport,
+    format: Format,
+    rendering: &Rendering<'_>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    match format {
+        Format::Json => json::write_with(report, rendering.changes, out),
+        Format::Human | Format::Junit | Format::Prometheus | Format::Nagios => {
+            out.write_all(render(report, format, rendering).as_bytes())
+        }
     }
 }
 

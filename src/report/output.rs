@@ -11,7 +11,7 @@
 //!   the report would destroy it.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, BufWriter, Write};
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -143,18 +143,27 @@ impl Destination {
     /// Writes the whole report; a replaced file appears under its name only once it is complete,
     /// and the temporary file is removed when the write fails.
     pub fn write(self, text: &str) -> io::Result<()> {
+        self.write_with(|out| out.write_all(text.as_bytes()))
+    }
+
+    /// Writes the report `fill` makes as it makes it, through a buffer, so that a large report
+    /// is never held whole in memory; otherwise as [`Destination::write`].
+    pub fn write_with(self, fill: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
         match self {
             Destination::Stdout => {
-                let mut stdout = io::stdout().lock();
-                stdout.write_all(text.as_bytes())?;
-                stdout.flush()
+                let mut out = BufWriter::with_capacity(BUFFER, io::stdout().lock());
+                fill(&mut out)?;
+                out.flush()
             }
-            Destination::Through { mut file, .. } => {
-                file.write_all(text.as_bytes())?;
-                file.flush()
+            Destination::Through { file, .. } => {
+                let mut out = BufWriter::with_capacity(BUFFER, file);
+                fill(&mut out)?;
+                out.flush()
             }
-            Destination::Replace { mut temp, path } => {
-                temp.write_all(text.as_bytes())?;
+            Destination::Replace { temp, path } => {
+                let mut out = BufWriter::with_capacity(BUFFER, temp);
+                fill(&mut out)?;
+                let temp = out.into_inner().map_err(io::IntoInnerError::into_error)?;
                 temp.as_file().sync_all()?;
                 temp.persist(&path).map_err(|e| e.error)?;
                 Ok(())
@@ -162,6 +171,9 @@ impl Destination {
         }
     }
 }
+
+/// Bytes gathered before each write(2) of a report.
+const BUFFER: usize = 64 * 1024;
 
 fn through(target: &Path) -> Result<Destination, OutputError> {
     // No O_CREAT, no O_TRUNC: a device or a pipe is written to, never made or cut. Opening a

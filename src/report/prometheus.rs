@@ -178,7 +178,7 @@ pub fn render(report: &RunReport, rendering: &Rendering<'_>) -> String {
         let mine: Vec<&CheckResult> = report
             .results
             .iter()
-            .filter(|r| r.check.profile == profile)
+            .filter(|r| *r.check.profile == *profile)
             .collect();
         for s in STATUSES {
             let count = mine.iter().filter(|r| r.outcome.status() == s).count();
@@ -275,7 +275,7 @@ fn ports(result: &CheckResult, labels: &str, states: &mut Family, unexpected: &m
 fn profiles(report: &RunReport) -> Vec<&str> {
     let mut profiles: Vec<&str> = Vec::new();
     for result in &report.results {
-        if !profiles.contains(&result.check.profile.as_str()) {
+        if !profiles.contains(&&*result.check.profile) {
             profiles.push(&result.check.profile);
         }
     }

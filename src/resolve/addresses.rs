@@ -40,7 +40,7 @@ impl Resolver {
             .overrides
             .iter()
             .zip(&self.used)
-            .find(|(o, _)| o.host == *name && o.port.is_none_or(|p| p == port))
+            .find(|(o, _)| *o.host == **name && o.port.is_none_or(|p| p == port))
         {
             used.store(true, std::sync::atomic::Ordering::Relaxed);
             return Ok(Resolved {
@@ -51,7 +51,7 @@ impl Resolver {
         let cell = {
             // A poisoned lock only means another lookup panicked; the map itself is still sound.
             let mut lookups = self.lookups.lock().unwrap_or_else(|p| p.into_inner());
-            Arc::clone(lookups.entry(name.clone()).or_default())
+            Arc::clone(lookups.entry(Arc::clone(name)).or_default())
         };
         let deadline = started + timeout;
         let found = cell

@@ -23,7 +23,7 @@ impl std::str::FromStr for ResolveOverride {
         let (host, rest) = text.split_once(':').ok_or_else(usage)?;
         let (port, addresses) = rest.split_once(':').ok_or_else(usage)?;
         let host = match Host::parse(host).map_err(OverrideError)? {
-            Host::Name(name) => name,
+            Host::Name(name) => name.to_string(),
             Host::Ip(_) => {
                 return Err(OverrideError(format!(
                     "`{host}` is already an address: --resolve takes a name"

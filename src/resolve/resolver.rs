@@ -28,7 +28,8 @@ pub struct Resolver {
     /// `--dns-server`: replaces the system configuration for the whole run.
     pub(super) dns_server: Option<SocketAddr>,
     pub(super) transports: Transports,
-    pub(super) lookups: Mutex<HashMap<String, SharedLookup>>,
+    /// Keyed by the checks' own shared name, so a lookup copies no string.
+    pub(super) lookups: Mutex<HashMap<Arc<str>, SharedLookup>>,
     /// `/etc/hosts`, read on first use; only consulted when no `--dns-server` is given.
     hosts: OnceLock<HostsFile>,
     /// `/etc/resolv.conf`, read on first use; only when no `--dns-server` is given.

@@ -9,6 +9,7 @@ use super::targets;
 use super::tls::{apply_flags, load_policy, PolicyError, PolicyFlags};
 use crate::outcome::Transport;
 use crate::tls::policy::Policy;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Where checks built from a command line say they come from.
@@ -26,7 +27,7 @@ pub enum CommandLineError {
 
 fn source() -> Source {
     Source {
-        file: COMMAND_LINE.to_owned(),
+        file: COMMAND_LINE.into(),
         line: 1,
     }
 }
@@ -72,10 +73,10 @@ pub fn scan(request: ScanRequest<'_>) -> Result<Plan, CommandLineError> {
         .into_iter()
         .map(|host| Check {
             id: format!("scan.{}", host.to_string().replace(':', "_")),
-            profile: "scan".to_owned(),
+            profile: "scan".into(),
             name: format!("scan of {host}"),
-            tags: Vec::new(),
-            vantage: Vec::new(),
+            tags: Arc::default(),
+            vantage: Arc::default(),
             source: source(),
             timeout,
             retries,
@@ -111,7 +112,7 @@ pub fn tls(request: &TlsRequest<'_>) -> Result<Plan, CommandLineError> {
     let host = Host::parse(host).map_err(|e| CommandLineError::Value(format!("{}: {e}", request.target)))?;
     let sni = match request.sni {
         Some(text) => match Host::parse(text) {
-            Ok(Host::Name(name)) => Some(name),
+            Ok(Host::Name(name)) => Some(name.to_string()),
             _ => {
                 return Err(CommandLineError::Value(format!(
                     "--sni `{text}` must be a DNS name"
@@ -139,10 +140,10 @@ pub fn tls(request: &TlsRequest<'_>) -> Result<Plan, CommandLineError> {
         .collect();
     let check = Check {
         id: format!("tls.{}", id.trim_matches('-')),
-        profile: "tls".to_owned(),
+        profile: "tls".into(),
         name: format!("TLS audit of {target}"),
-        tags: Vec::new(),
-        vantage: Vec::new(),
+        tags: Arc::default(),
+        vantage: Arc::default(),
         source: source(),
         timeout,
         retries,
@@ -188,10 +189,10 @@ fn split_host_port(text: &str) -> Result<(&str, u16), String> {
 pub fn listeners(internal: &[u16]) -> Plan {
     let check = |id: String, name: String, probe: ListenCheck| Check {
         id,
-        profile: "listeners".to_owned(),
+        profile: "listeners".into(),
         name,
-        tags: Vec::new(),
-        vantage: Vec::new(),
+        tags: Arc::default(),
+        vantage: Arc::default(),
         source: source(),
         timeout: Duration::from_secs(5),
         retries: 0,

@@ -4,6 +4,7 @@
 
 use super::error::{Locator, SpecError};
 use super::host::Host;
+use super::intern::Interner;
 use super::plan::{Check, Kind, ProbeSpec, Source};
 use super::ports;
 use super::raw::{RawCommon, RawHeader, RawPortItem, RawPorts, COMMON_KEYS};
@@ -11,6 +12,7 @@ use super::vars::{Overrides, Scope};
 use serde::de::IntoDeserializer;
 use serde_spanned::Spanned;
 use std::ops::Range;
+use std::sync::Arc;
 use std::time::Duration;
 use toml::de::DeTable;
 
@@ -97,7 +99,10 @@ pub(super) fn check_retries(retries: &Spanned<u32>, locator: &Locator<'_>) -> Re
 /// What every check of one file shares while it is validated.
 pub struct FileContext<'a> {
     pub(super) locator: &'a Locator<'a>,
-    pub(super) profile: &'a str,
+    /// The file's profile and label, shared by all its checks.
+    pub(super) profile: Arc<str>,
+    pub(super) file: Arc<str>,
+    pub(super) interner: &'a Interner,
     pub(super) scope: &'a Scope<'a>,
     pub(super) defaults: &'a FileDefaults,
     pub(super) options: &'a LoadOptions,
@@ -143,16 +148,16 @@ impl FileContext<'_> {
                 Some(part) => format!("{}.{local_id}/{}", self.profile, part.id),
                 None => format!("{}.{local_id}", self.profile),
             },
-            profile: self.profile.to_owned(),
+            profile: Arc::clone(&self.profile),
             name: match (&settings.name, &part) {
                 (Some(name), None) => name.clone(),
                 (Some(name), Some(part)) => format!("{name} ({})", part.label),
                 (None, _) => default_name,
             },
-            tags: settings.tags.clone(),
-            vantage: settings.vantage.clone(),
+            tags: Arc::clone(&settings.tags),
+            vantage: Arc::clone(&settings.vantage),
             source: Source {
-                file: self.locator.file.to_owned(),
+                file: Arc::clone(&self.file),
                 line: settings.line,
             },
             timeout: settings.timeout,
@@ -252,8 +257,8 @@ impl FileContext<'_> {
         };
         Settings {
             name,
-            tags,
-            vantage,
+            tags: self.interner.list(tags),
+            vantage: self.interner.list(vantage),
             timeout,
             retries,
             line,
@@ -268,13 +273,20 @@ impl FileContext<'_> {
             .ok()
     }
 
-    /// Validates a host after substitution.
+    /// Validates a host after substitution; a name is the file's shared copy of it.
     pub(super) fn host(&self, written: &Spanned<String>, errors: &mut Vec<SpecError>) -> Option<Host> {
-        self.scope
+        match self
+            .scope
             .substitute(written.get_ref())
             .and_then(|text| Host::parse(&text))
-            .map_err(|e| errors.push(self.locator.error(written.span(), e)))
-            .ok()
+        {
+            Ok(Host::Name(name)) => Some(Host::Name(self.interner.name(name))),
+            Ok(ip) => Some(ip),
+            Err(e) => {
+                errors.push(self.locator.error(written.span(), e));
+                None
+            }
+        }
     }
 
     /// The one of `port` and `ports` that was written, else `default`; both at once, or neither
@@ -370,8 +382,8 @@ pub(super) struct Base<'a> {
 /// Kind-independent settings of one check, after validation.
 pub(super) struct Settings {
     pub(super) name: Option<String>,
-    pub(super) tags: Vec<String>,
-    pub(super) vantage: Vec<String>,
+    pub(super) tags: Arc<[String]>,
+    pub(super) vantage: Arc<[String]>,
     pub(super) timeout: Duration,
     pub(super) retries: u32,
     pub(super) line: usize,

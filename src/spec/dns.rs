@@ -104,7 +104,7 @@ impl FileContext<'_> {
     ) -> Option<String> {
         let host = self.host(written, errors)?;
         match (host, record_type) {
-            (Host::Name(name), _) => Some(name),
+            (Host::Name(name), _) => Some(name.to_string()),
             (Host::Ip(address), RecordType::Ptr) => Some(dns::reverse_name(address)),
             (Host::Ip(address), _) => {
                 errors.push(self.locator.error(

@@ -2,12 +2,14 @@
 
 use std::fmt;
 use std::net::IpAddr;
+use std::sync::Arc;
 
-/// A probe target: an address literal, or a name to resolve at run time.
+/// A probe target: an address literal, or a name to resolve at run time. A name is shared, not
+/// copied, by the checks of a port list and by the tables of a file that name the same host.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Host {
     Ip(IpAddr),
-    Name(String),
+    Name(Arc<str>),
 }
 
 impl Host {
@@ -25,7 +27,7 @@ impl Host {
             return Err(format!("`{text}` is not an IPv6 address"));
         }
         crate::dns::validate_name(text)?;
-        Ok(Host::Name(text.trim_end_matches('.').to_ascii_lowercase()))
+        Ok(Host::Name(text.trim_end_matches('.').to_ascii_lowercase().into()))
     }
 
     /// `host:port`, bracketing IPv6 addresses.

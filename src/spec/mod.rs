@@ -11,6 +11,7 @@ mod endpoint;
 mod error;
 mod host;
 mod http;
+mod intern;
 mod listen;
 mod plan;
 pub mod ports;
@@ -38,6 +39,7 @@ pub use tls::{apply_flags, load_policy, PolicyError, PolicyFlags};
 
 use context::{is_id, kind_list, slug, Base, FileContext, FileDefaults};
 use error::Locator;
+use intern::Interner;
 use raw::{RawCommon, RawHeader, COMMON_KEYS};
 use serde::de::IntoDeserializer;
 use serde::Deserialize;
@@ -65,11 +67,12 @@ pub fn load_files(paths: &[impl AsRef<Path>], options: &LoadOptions) -> Result<P
             Err(e) => errors.push(SpecError::whole_file(&label, e.to_string())),
         }
     }
+    let interner = Interner::default();
     for (label, text) in &texts {
         plan.files.push(label.clone());
-        match load_str(label, text, options) {
-            Ok(checks) => plan.checks.extend(checks),
-            Err(mut file_errors) => errors.append(&mut file_errors),
+        // Straight into the plan: no second list of every check to copy over.
+        if let Err(mut file_errors) = load_into(label, text, options, &interner, &mut plan.checks) {
+            errors.append(&mut file_errors);
         }
     }
     if errors.is_empty() {
@@ -84,11 +87,27 @@ pub fn load_files(paths: &[impl AsRef<Path>], options: &LoadOptions) -> Result<P
 
 /// Validates one file's text; `label` names it in errors and in each check's source.
 pub fn load_str(label: &str, text: &str, options: &LoadOptions) -> Result<Vec<Check>, Vec<SpecError>> {
+    let mut checks = Vec::new();
+    load_into(label, text, options, &Interner::default(), &mut checks)?;
+    Ok(checks)
+}
+
+/// [`load_str`], appending the file's checks to `checks`; on error, some may have been added.
+///
+/// The parsed document borrows its strings from `text`, and each `[[check]]` table is dropped
+/// as soon as its checks are made: a file of 100,000 checks never holds its whole document and
+/// all its checks at once.
+fn load_into(
+    label: &str,
+    text: &str,
+    options: &LoadOptions,
+    interner: &Interner,
+    checks: &mut Vec<Check>,
+) -> Result<(), Vec<SpecError>> {
     let locator = Locator::new(label, text);
     let root = DeTable::parse(text).map_err(|e| vec![locator.toml(&e, 0..0)])?;
     let root_span = root.span();
     let mut root = root.into_inner();
-    root.make_owned();
     let checks_value = take(&mut root, "check");
     let vars_value = take(&mut root, "vars");
 
@@ -106,31 +125,34 @@ pub fn load_str(label: &str, text: &str, options: &LoadOptions) -> Result<Vec<Ch
     };
     let file = FileContext {
         locator: &locator,
-        profile: &profile,
+        profile: profile.into(),
+        file: label.into(),
+        interner,
         scope: &scope,
         defaults: &defaults,
         options,
     };
 
-    let tables = match checks_value {
-        None => {
-            errors.push(SpecError::whole_file(
-                label,
-                "no checks: add at least one [[check]] table",
-            ));
-            Vec::new()
-        }
-        Some(value) => check_tables(value, &locator, &mut errors),
-    };
-    let mut checks = Vec::new();
-    for (span, table) in tables {
-        match check_table(&file, span, table) {
-            Ok(mut expanded) => checks.append(&mut expanded),
-            Err(mut check_errors) => errors.append(&mut check_errors),
+    match checks_value {
+        None => errors.push(SpecError::whole_file(
+            label,
+            "no checks: add at least one [[check]] table",
+        )),
+        Some(value) => {
+            for item in check_items(value, &locator, &mut errors) {
+                let span = item.span();
+                match item.into_inner() {
+                    DeValue::Table(table) => match check_table(&file, span, table) {
+                        Ok(mut expanded) => checks.append(&mut expanded),
+                        Err(mut check_errors) => errors.append(&mut check_errors),
+                    },
+                    _ => errors.push(locator.error(span, "each check must be a table")),
+                }
+            }
         }
     }
     if errors.is_empty() {
-        Ok(checks)
+        Ok(())
     } else {
         Err(errors)
     }
@@ -249,26 +271,21 @@ impl StringOrInt {
     }
 }
 
-/// Splits `check` into its tables, which must be written as `[[check]]`.
-fn check_tables<'i>(
+/// The items of `check`, which must be written as `[[check]]` tables; taken one at a time, so
+/// that each table's memory goes as soon as it has been read.
+fn check_items<'i>(
     value: Spanned<DeValue<'i>>,
     locator: &Locator<'_>,
     errors: &mut Vec<SpecError>,
-) -> Vec<(Range<usize>, DeTable<'i>)> {
+) -> std::vec::IntoIter<Spanned<DeValue<'i>>> {
     let span = value.span();
-    let DeValue::Array(items) = value.into_inner() else {
-        errors.push(locator.error(span, "checks are written as [[check]] tables, one per check"));
-        return Vec::new();
-    };
-    let mut tables = Vec::new();
-    for item in items {
-        let span = item.span();
-        match item.into_inner() {
-            DeValue::Table(table) => tables.push((span, table)),
-            _ => errors.push(locator.error(span, "each check must be a table")),
+    match value.into_inner() {
+        DeValue::Array(items) => items.into_iter(),
+        _ => {
+            errors.push(locator.error(span, "checks are written as [[check]] tables, one per check"));
+            Vec::new().into_iter()
         }
     }
-    tables
 }
 
 /// Validates one `[[check]]` table into its checks (one per port).
@@ -356,7 +373,7 @@ fn duplicate_ids(checks: &[Check], texts: &[(String, String)]) -> Vec<SpecError>
         if let Some(earlier) = first.get(check.id.as_str()) {
             let text = texts
                 .iter()
-                .find(|(label, _)| *label == check.source.file)
+                .find(|(label, _)| **label == *check.source.file)
                 .map_or("", |(_, text)| text.as_str());
             let locator = Locator::new(&check.source.file, text);
             let offset = line_offset(text, check.source.line);

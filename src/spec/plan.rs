@@ -5,6 +5,7 @@ use super::request::{EndpointCheck, HttpCheck, WebsocketCheck};
 use crate::outcome::Transport;
 use std::fmt;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use crate::dns::{DnsExpectation, DnsProtocol, DnsValue, RecordType};
@@ -18,17 +19,20 @@ pub struct Plan {
 }
 
 /// One runnable check. A `[[check]]` table with several ports becomes one `Check` per port.
+///
+/// What many checks have in common (the profile, the file, tags, vantage points, a host name)
+/// is shared behind an `Arc`, not copied into each: a plan of 100,000 checks holds one copy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Check {
     /// Stable identifier: `profile.local-id`, plus `/port` when the table listed several ports.
     pub id: String,
     /// The check file's `profile` (`scan`, `tls` or `listeners` for those commands' checks):
     /// what reports group checks by (a JUnit classname, a Prometheus label).
-    pub profile: String,
+    pub profile: Arc<str>,
     pub name: String,
-    pub tags: Vec<String>,
+    pub tags: Arc<[String]>,
     /// Vantage points this check belongs to; empty means "from anywhere".
-    pub vantage: Vec<String>,
+    pub vantage: Arc<[String]>,
     pub source: Source,
     /// Deadline of one attempt.
     pub timeout: Duration,
@@ -92,7 +96,7 @@ impl Check {
 /// Where a check was written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Source {
-    pub file: String,
+    pub file: Arc<str>,
     pub line: usize,
 }
 

@@ -87,7 +87,7 @@ impl FileContext<'_> {
             self.scope
                 .substitute(sni.get_ref())
                 .and_then(|text| match super::host::Host::parse(&text) {
-                    Ok(super::host::Host::Name(name)) => Ok(name),
+                    Ok(super::host::Host::Name(name)) => Ok(name.to_string()),
                     _ => Err(format!("sni `{text}` must be a DNS name")),
                 })
                 .map_err(|e| errors.push(self.locator.error(sni.span(), e)))

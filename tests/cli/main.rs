@@ -17,6 +17,7 @@ mod filters;
 mod http;
 mod http_servers;
 mod lab;
+mod large;
 mod messages;
 mod netns;
 mod pki;

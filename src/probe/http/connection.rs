@@ -268,7 +268,7 @@ pub async fn open(
     })?;
     let name = match &route.origin.host {
         Host::Ip(ip) => ServerName::IpAddress((*ip).into()),
-        Host::Name(name) => ServerName::try_from(name.clone()).map_err(|e| {
+        Host::Name(name) => ServerName::try_from(name.to_string()).map_err(|e| {
             located(
                 StageError::error(
                     Stage::Tls,
