@@ -85,8 +85,8 @@ impl Module {
                 .iter()
                 .filter_map(|e| vars::missing_value(&e.message))
                 .collect();
-            let text = SpecErrors(errors.clone()).to_string();
             if missing.is_empty() {
+                let text = SpecErrors(errors.clone()).to_string();
                 BadRequest(format!(
                     "module `{}` cannot run with these values:\n{text}",
                     self.profile
@@ -104,6 +104,13 @@ impl Module {
                     .collect();
                 names.sort();
                 names.dedup();
+                // Only the missing values: what else their lines say follows from them.
+                let lacking: Vec<spec::SpecError> = errors
+                    .iter()
+                    .filter(|e| vars::missing_value(&e.message).is_some())
+                    .cloned()
+                    .collect();
+                let text = SpecErrors(lacking).to_string();
                 BadRequest(format!(
                     "missing variable: module `{}` needs {} (as a request parameter)\n{text}",
                     self.profile,
@@ -277,12 +284,22 @@ fn load_file(path: &Path, settings: &LoadSettings) -> Result<Module, String> {
                 .iter()
                 .filter_map(|e| vars::missing_value(&e.message).map(str::to_owned))
                 .collect();
-            if missing.len() < errors.len() {
-                let real: Vec<spec::SpecError> = errors
-                    .into_iter()
-                    .filter(|e| vars::missing_value(&e.message).is_none())
-                    .collect();
-                return Err(SpecErrors(real).to_string());
+            // A value that is missing can leave its key with another complaint as well (an
+            // `equals = ["{ip}"]` without `ip` is also an empty list): an error on a line that
+            // lacks a value is checked again when a request brings the value.
+            let lacking: Vec<(&str, usize)> = errors
+                .iter()
+                .filter(|e| vars::missing_value(&e.message).is_some())
+                .map(|e| (e.file.as_str(), e.line))
+                .collect();
+            let real: Vec<spec::SpecError> = errors
+                .iter()
+                .filter(|e| !lacking.contains(&(e.file.as_str(), e.line)))
+                .cloned()
+                .collect();
+            if !real.is_empty() || missing.is_empty() {
+                let shown = if real.is_empty() { errors } else { real };
+                return Err(SpecErrors(shown).to_string());
             }
             let mut missing = missing;
             missing.sort();
@@ -373,6 +390,24 @@ expect = "open"
             .plan_for(&settings, &request(&[("host", "a.test"), ("port", "x")]))
             .unwrap_err();
         assert!(bad_port.0.contains("shop.toml:"), "{}", bad_port.0);
+    }
+
+    #[test]
+    fn every_shipped_profile_loads_as_a_probe_module_that_needs_its_values() {
+        for (name, text) in [
+            ("flowsync", include_str!("../../../checks/flowsync.toml")),
+            ("ai-studio", include_str!("../../../checks/ai-studio.toml")),
+            ("chatalot", include_str!("../../../checks/chatalot.toml")),
+            ("vcon-server", include_str!("../../../checks/vcon-server.toml")),
+            ("zanuri", include_str!("../../../checks/zanuri.toml")),
+        ] {
+            let module = module(text, &[]).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(module.profile, name);
+            assert!(
+                module.scheduled.is_none() && module.needs.contains(&"host".to_owned()),
+                "{name}"
+            );
+        }
     }
 
     #[test]
