@@ -624,3 +624,37 @@ fn a_real_prometheus_scrapes_probe_with_the_relabeling_recipe() {
         std::thread::sleep(Duration::from_millis(250));
     }
 }
+
+#[test]
+fn probes_over_the_client_limit_get_429_and_over_the_server_cap_503() {
+    let ws = Workspace::new();
+    let slow = SlowServer::start(Duration::from_millis(1500));
+    ws.write("slow.toml", &http_module("slow", slow.port, None));
+    for (flags, status, reason) in [
+        (
+            ["--max-probes-per-client", "1", "--max-probes", "8"],
+            429,
+            "--max-probes-per-client",
+        ),
+        (
+            ["--max-probes-per-client", "8", "--max-probes", "1"],
+            503,
+            "--max-probes",
+        ),
+    ] {
+        let mut args = flags.to_vec();
+        args.push("slow.toml");
+        let exporter = Exporter::start(&ws, &args);
+        let address = exporter.address;
+        let before = slow.arrived();
+        let first = std::thread::spawn(move || http_get(address, "/probe?module=slow&target=127.0.0.1", &[]));
+        slow.wait_for_requests(before + 1);
+        let (refused, body) = exporter.get("/probe?module=slow&target=127.0.0.1");
+        assert_eq!(refused, status, "{body}");
+        assert!(body.contains(reason), "the answer names the limit: {body}");
+        let (first, body) = first.join().unwrap();
+        assert_eq!(first, 200, "{body}");
+        // The place is free again once the first probe has answered.
+        assert_eq!(exporter.get("/probe?module=slow&target=127.0.0.1").0, 200);
+    }
+}
