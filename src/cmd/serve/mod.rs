@@ -45,7 +45,7 @@ pub struct ServeArgs {
 
     /// Run every check file whose variables all have values at start and then this often
     /// (jittered by up to a tenth, never overlapping itself); results on /metrics.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_period)]
     pub every: Option<Duration>,
 
     /// The vantage point of this exporter, for every run (as `reach run --vantage`).
@@ -85,6 +85,15 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub connect: ConnectArgs,
+}
+
+/// `--every`: at least a second, so that a typo (`1ms` for `1m`) does not hammer the targets.
+fn parse_period(text: &str) -> Result<Duration, String> {
+    let period = parse_duration(text)?;
+    if period < Duration::from_secs(1) {
+        return Err("must be at least 1s".to_owned());
+    }
+    Ok(period)
 }
 
 pub fn execute(args: ServeArgs) -> u8 {

@@ -208,7 +208,12 @@ pub fn load(paths: &[PathBuf], settings: &LoadSettings) -> Result<ModuleSet, Str
     let mut problems: Vec<String> = Vec::new();
     let mut files: Vec<PathBuf> = Vec::new();
     for path in paths {
-        if path.is_dir() {
+        if crate::input::is_stdin(path) {
+            problems.push(
+                "error: -: reach serve reads its check files again on SIGHUP, so they cannot come from stdin"
+                    .to_owned(),
+            );
+        } else if path.is_dir() {
             match toml_files(path) {
                 Ok(found) if found.is_empty() => {
                     problems.push(format!(
