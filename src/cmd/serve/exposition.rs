@@ -49,15 +49,21 @@ pub fn metrics(state: &State) -> String {
         "reach_exporter_last_run_timestamp_seconds",
         "When the last scheduled run finished, unix seconds.",
     );
-    for (profile, stats) in state.stats() {
+    // Every scheduled profile has its counters from the start, so that rate() and increase()
+    // see its first run as an increase.
+    let mut all = state.stats();
+    for (module, _) in state.modules().scheduled() {
+        all.entry(module.profile.clone()).or_default();
+    }
+    for (profile, stats) in all {
         let labels = format!("profile=\"{}\"", escape(&profile));
         runs.push(format!("{labels},result=\"success\""), stats.successes as f64);
         runs.push(format!("{labels},result=\"failure\""), stats.failures as f64);
-        duration.push(labels.clone(), stats.last_duration.as_secs_f64());
         if let Some(time) = stats.last_success {
             last_success.push(labels.clone(), unix(time));
         }
         if let Some(time) = stats.last_run {
+            duration.push(labels.clone(), stats.last_duration.as_secs_f64());
             last_run.push(labels, unix(time));
         }
     }
