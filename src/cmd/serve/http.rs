@@ -94,8 +94,8 @@ fn spawn_connection<S>(
     });
 }
 
-/// Answers one request. The web configuration's authorization check (basic auth) goes first,
-/// before routing, so that it covers every endpoint.
+/// Answers one request. The web configuration's authorization check (basic auth, from
+/// `--web.config.file`) belongs at the top, before routing, so that it covers every endpoint.
 async fn handle(app: &App, peer: SocketAddr, request: Request<Incoming>) -> Answer {
     if request.method() != Method::GET && request.method() != Method::HEAD {
         let mut answer = text(StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD are served\n");
