@@ -635,3 +635,298 @@ impl Inner {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CLOSED: AddressProbe = AddressProbe::State {
+        state: PortState::Closed,
+        evidence: PortEvidence::Reset,
+    };
+    const SILENT: AddressProbe = AddressProbe::State {
+        state: PortState::Filtered,
+        evidence: PortEvidence::NoResponse,
+    };
+
+    fn options(concurrency: usize) -> EngineOptions {
+        EngineOptions {
+            concurrency,
+            max_timeout: Duration::from_secs(2),
+            retries: 1,
+        }
+    }
+
+    /// Registers an address of `ports` ports; returns its id, what it found and its end signal.
+    fn register(
+        state: &mut State,
+        last_octet: u8,
+        ports: u16,
+        options: EngineOptions,
+    ) -> (u64, Found, oneshot::Receiver<(Instant, Instant)>) {
+        let (done, finished) = oneshot::channel();
+        let found = Found::default();
+        let host = Host::new(
+            IpAddr::from([198, 18, 0, last_octet]),
+            (1..=ports).collect::<Vec<_>>().into(),
+            options,
+            Arc::default(),
+            Arc::clone(&found),
+            done,
+        );
+        (state.register(host), found, finished)
+    }
+
+    fn take_all(state: &mut State) -> Vec<Start> {
+        std::iter::from_fn(|| state.take()).collect()
+    }
+
+    fn per_host(starts: &[Start]) -> HashMap<u64, usize> {
+        let mut counts = HashMap::new();
+        for start in starts {
+            *counts.entry(start.job.host).or_default() += 1;
+        }
+        counts
+    }
+
+    #[test]
+    fn connects_go_round_robin_and_no_address_exceeds_its_share() {
+        let mut state = State::new(8);
+        let ids: Vec<u64> = (1..=4).map(|n| register(&mut state, n, 100, options(1024)).0).collect();
+        let starts = take_all(&mut state);
+        assert_eq!(starts.len(), 8, "the whole budget is used");
+        let order: Vec<u64> = starts.iter().map(|s| s.job.host).collect();
+        assert_eq!(order[..4], ids[..], "one connect per address in turn");
+        assert!(per_host(&starts).values().all(|&n| n == 2), "{starts:?}");
+        // A connect of the first address ends: only that address has room again.
+        state.record(&starts[0], CLOSED, Duration::from_millis(1));
+        let next = take_all(&mut state);
+        assert_eq!(next.len(), 1);
+        assert_eq!(next[0].job.host, ids[0]);
+    }
+
+    #[test]
+    fn every_address_progresses_and_finishes_within_its_cap() {
+        let mut state = State::new(6);
+        let mut scans: Vec<_> = (1..=5)
+            .map(|n| register(&mut state, n, 40 + u16::from(n) * 7, options(1024)))
+            .collect();
+        // An address's own --concurrency is a cap too.
+        scans.push(register(&mut state, 9, 30, options(1)));
+        let capped = scans[5].0;
+        let mut in_flight: Vec<Start> = Vec::new();
+        let mut rounds = 0;
+        while !state.hosts.is_empty() {
+            rounds += 1;
+            assert!(rounds < 10_000, "no progress");
+            let started = take_all(&mut state);
+            // Every address with ports left gets a connect in every round.
+            let waiting: Vec<u64> = state
+                .hosts
+                .iter()
+                .filter(|(_, h)| h.has_jobs() && h.in_flight == 0)
+                .map(|(&id, _)| id)
+                .collect();
+            assert!(waiting.is_empty(), "round {rounds}: {waiting:?} got nothing");
+            in_flight.extend(started);
+            assert!(in_flight.len() <= 6);
+            let cap = state.host_cap();
+            for (id, count) in per_host(&in_flight) {
+                assert!(count <= cap, "address {id}: {count} in flight, cap {cap}");
+                if id == capped {
+                    assert_eq!(count, 1);
+                }
+            }
+            // Half of them end: the oldest first.
+            let ending: Vec<Start> = in_flight.drain(..in_flight.len().div_ceil(2)).collect();
+            for start in &ending {
+                state.record(start, CLOSED, Duration::from_millis(1));
+            }
+        }
+        for (_, found, mut finished) in scans {
+            assert!(finished.try_recv().is_ok());
+            let found = found.lock().unwrap();
+            assert!(found.iter().all(|p| p.probe == CLOSED && p.attempts == 1));
+        }
+    }
+
+    #[test]
+    fn a_silent_address_borrows_the_others_timeout_and_is_confirmed_before_ports_are_filtered() {
+        let mut state = State::new(64);
+        let (live, ..) = register(&mut state, 1, 4, options(64));
+        let (silent, found, mut finished) = register(&mut state, 2, 20, options(64));
+        // Before any answer, every address waits the uninformed first timeout.
+        let first = take_all(&mut state);
+        assert!(first.iter().all(|s| s.timeout == super::super::rtt::INITIAL && s.own));
+        for start in first.iter().filter(|s| s.job.host == live) {
+            state.record(start, CLOSED, Duration::from_millis(1));
+        }
+        for start in first.iter().filter(|s| s.job.host == silent) {
+            state.record(start, SILENT, Duration::from_secs(1));
+        }
+        // Its retries (and the ports not tried yet) borrow the live address's short timeout.
+        let mut confirmations = Vec::new();
+        loop {
+            let starts = take_all(&mut state);
+            if starts.is_empty() {
+                break;
+            }
+            for start in starts {
+                assert_eq!(start.job.host, silent);
+                if start.job.confirm {
+                    assert_eq!((start.timeout, start.own), (Duration::from_secs(2), true));
+                    confirmations.push(start);
+                } else {
+                    if start.job.attempts > 0 || start.job.port > 4 {
+                        assert!(start.timeout < Duration::from_secs(1), "{start:?}");
+                    }
+                    state.record(&start, SILENT, start.timeout);
+                }
+            }
+            // The confirmations are held back until every other port waited.
+            if state.hosts[&silent].again.iter().all(|j| j.confirm) && confirmations.len() == CONFIRM_PORTS {
+                break;
+            }
+        }
+        assert_eq!(confirmations.len(), CONFIRM_PORTS);
+        assert!(!state.hosts[&silent].parked.is_empty());
+        assert!(finished.try_recv().is_err(), "not before the confirmation ends");
+        for start in &confirmations {
+            state.record(start, SILENT, Duration::from_secs(2));
+        }
+        assert!(finished.try_recv().is_ok());
+        let found = found.lock().unwrap();
+        assert_eq!(found.len(), 20);
+        assert!(found.iter().all(|p| p.probe == SILENT && p.attempts >= 2), "{found:?}");
+    }
+
+    #[test]
+    fn a_confirmation_that_draws_an_answer_sends_the_parked_ports_again() {
+        let mut state = State::new(64);
+        let (live, ..) = register(&mut state, 1, 1, options(64));
+        let first = take_all(&mut state);
+        state.record(&first[0], CLOSED, Duration::from_millis(1));
+        assert!(state.hosts.get(&live).is_none(), "finished");
+        let (slow, found, mut finished) = register(&mut state, 2, 12, options(64));
+        let mut answered = false;
+        while let Some(start) = state.take() {
+            assert_eq!(start.job.host, slow);
+            if start.job.confirm && !answered {
+                // The slow address answers the patient confirmation.
+                answered = true;
+                let parked = state.hosts[&slow].parked.len();
+                state.record(&start, CLOSED, Duration::from_millis(500));
+                assert_eq!(state.hosts[&slow].parked.len(), 0);
+                assert!(state.hosts[&slow].again.len() >= parked);
+            } else if answered && !start.job.confirm {
+                // Its own timeout now: long enough for it.
+                assert!(start.own, "{start:?}");
+                state.record(&start, CLOSED, Duration::from_millis(500));
+            } else {
+                state.record(&start, SILENT, start.timeout);
+            }
+        }
+        assert!(answered);
+        assert!(finished.try_recv().is_ok());
+        let found = found.lock().unwrap();
+        assert_eq!(found.len(), 12);
+        let closed = found.iter().filter(|p| p.probe == CLOSED).count();
+        assert!(closed > CONFIRM_PORTS, "parked ports were probed again: {found:?}");
+    }
+
+    #[tokio::test]
+    async fn loopback_ports_are_told_apart_and_every_port_is_reported_once() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let open = listener.local_addr().unwrap().port();
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let ports: Arc<[u16]> = vec![closed, open].into();
+        let progress = Arc::new(PortProgress::default());
+        let run = Engine::new(8)
+            .scan(
+                "127.0.0.1".parse().unwrap(),
+                ports,
+                options(8),
+                Arc::clone(&progress),
+                Found::default(),
+            )
+            .await;
+        let mut expected = vec![
+            (open, PortState::Open, PortEvidence::SynAck),
+            (closed, PortState::Closed, PortEvidence::Reset),
+        ];
+        expected.sort_unstable_by_key(|e| e.0);
+        let seen: Vec<_> = run
+            .ports
+            .iter()
+            .map(|r| match r.probe {
+                AddressProbe::State { state, evidence } => (r.port, state, evidence),
+                AddressProbe::Error(_) => panic!("{r:?}"),
+            })
+            .collect();
+        assert_eq!(seen, expected);
+        assert_eq!(progress.snapshot(), (2, 0, 1));
+    }
+
+    #[tokio::test]
+    async fn two_addresses_scanned_side_by_side_each_get_every_port() {
+        let engine = Engine::new(4);
+        let ports: Arc<[u16]> = (40000..40100).collect::<Vec<_>>().into();
+        let scan = |address: &str| {
+            engine.scan(
+                address.parse().unwrap(),
+                Arc::clone(&ports),
+                options(4),
+                Arc::default(),
+                Found::default(),
+            )
+        };
+        let (a, b) = tokio::join!(scan("127.0.0.1"), scan("127.0.0.2"));
+        for run in [a, b] {
+            assert_eq!(run.ports.len(), 100);
+            assert!(run.ports.iter().all(|p| p.attempts == 1), "{:?}", run.ports);
+        }
+        assert!(engine.inner.lock().hosts.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_silent_port_is_tried_again_before_it_is_called_filtered() {
+        // A listener whose accept queue is full drops new SYNs, like a DROP rule.
+        let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        socket
+            .bind(&"127.0.0.1:0".parse::<SocketAddr>().unwrap().into())
+            .unwrap();
+        socket.listen(0).unwrap();
+        let address = socket.local_addr().unwrap().as_socket().unwrap();
+        let mut held = Vec::new();
+        while let Ok(stream) = std::net::TcpStream::connect_timeout(&address, Duration::from_millis(200)) {
+            held.push(stream);
+            assert!(held.len() < 16, "the accept queue never filled");
+        }
+        let options = EngineOptions {
+            concurrency: 4,
+            max_timeout: Duration::from_millis(200),
+            retries: 2,
+        };
+        let run = Engine::new(4)
+            .scan(
+                address.ip(),
+                vec![address.port()].into(),
+                options,
+                Arc::default(),
+                Found::default(),
+            )
+            .await;
+        assert_eq!(
+            run.ports,
+            [PortOutcome {
+                port: address.port(),
+                probe: SILENT,
+                attempts: 3,
+            }]
+        );
+    }
+}

@@ -431,6 +431,43 @@ mod tests {
     }
 
     #[test]
+    fn an_address_that_answered_nothing_is_named_as_such_and_passes() {
+        let silent = |address: &str| AddressScan {
+            address: address.parse().unwrap(),
+            ports: (1..=104)
+                .map(|p| port(p, PortState::Filtered, PortEvidence::NoResponse))
+                .collect(),
+            closed: 0,
+            unprobed: Vec::new(),
+            started: Duration::ZERO,
+            elapsed: Duration::ZERO,
+        };
+        let outcome = judge(
+            &check(Some(vec![22])),
+            vec![silent("198.18.0.1")],
+            Timings::default(),
+            None,
+        );
+        assert_eq!(outcome.verdict.status(), Status::Pass);
+        assert_eq!(outcome.message, NO_ANSWER_REASON);
+        assert_eq!(outcome.summary, "no answer on any of 104 ports");
+        // Beside an address that answered, it is named.
+        let mut addresses = scan_of(vec![port(22, PortState::Open, PortEvidence::SynAck)]);
+        addresses.push(silent("198.18.0.9"));
+        let outcome = judge(&check(Some(vec![22])), addresses, Timings::default(), None);
+        assert_eq!(outcome.verdict.status(), Status::Pass);
+        assert_eq!(outcome.message, format!("198.18.0.9: {NO_ANSWER_REASON}"));
+        assert_eq!(
+            outcome.summary,
+            "1 open, 104 filtered, 100 closed on 2 addresses (1 gave no answer)"
+        );
+        // A single ICMP error is an answer.
+        let mut answered = silent("198.18.0.1");
+        answered.ports[3] = port(4, PortState::Filtered, PortEvidence::IcmpUnreachable);
+        assert!(!answered.no_answer() && answered.answered());
+    }
+
+    #[test]
     fn without_an_allow_list_a_scan_only_reports() {
         let ports = vec![port(6379, PortState::Open, PortEvidence::SynAck)];
         let outcome = judge(&check(None), scan_of(ports), Timings::default(), None);
