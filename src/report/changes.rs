@@ -443,3 +443,41 @@ fn cut(text: &str, max: usize) -> String {
         format!("{kept}…")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn port(address: &str, port: u16, state: &str) -> ProbeFacts {
+        ProbeFacts {
+            address: address.to_owned(),
+            port: Some(port),
+            state: Some(state.to_owned()),
+        }
+    }
+
+    #[test]
+    fn the_unlisted_ports_of_an_address_that_answered_nothing_are_filtered_not_closed() {
+        let before = [port("198.18.0.1", 22, "open"), port("198.18.0.1", 5432, "filtered")];
+        let silent = BTreeSet::from(["198.18.0.1".to_owned()]);
+        let changes = scan_changes(&before, &[], &BTreeSet::new(), &silent);
+        assert_eq!(
+            changes,
+            [(
+                "198.18.0.1:22".to_owned(),
+                "open".to_owned(),
+                "filtered".to_owned()
+            )]
+        );
+        // Answering again, its unlisted ports are closed.
+        let changes = scan_changes(&[], &before, &silent, &BTreeSet::new());
+        assert_eq!(
+            changes,
+            [(
+                "198.18.0.1:22".to_owned(),
+                "filtered".to_owned(),
+                "open".to_owned()
+            )]
+        );
+    }
+}
