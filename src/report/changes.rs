@@ -197,9 +197,19 @@ fn compare(then: &CheckFacts, now: &CheckFacts, out: &mut Vec<Change>) {
                     .any(|h| &h.address == address && h.state == "answered")
             };
             if silent_a.contains(address) && answered(&b.hosts) {
-                push(What::Port, Some(address.clone()), Some("no-answer".into()), Some("answered".into()));
+                push(
+                    What::Port,
+                    Some(address.clone()),
+                    Some("no-answer".into()),
+                    Some("answered".into()),
+                );
             } else if silent_b.contains(address) && answered(&a.hosts) {
-                push(What::Port, Some(address.clone()), Some("answered".into()), Some("no-answer".into()));
+                push(
+                    What::Port,
+                    Some(address.clone()),
+                    Some("answered".into()),
+                    Some("no-answer".into()),
+                );
             }
         }
         for (subject, before, after) in scan_changes(ports_a, ports_b, &silent_a, &silent_b) {
@@ -458,7 +468,10 @@ mod tests {
 
     #[test]
     fn the_unlisted_ports_of_an_address_that_answered_nothing_are_filtered_not_closed() {
-        let before = [port("198.18.0.1", 22, "open"), port("198.18.0.1", 5432, "filtered")];
+        let before = [
+            port("198.18.0.1", 22, "open"),
+            port("198.18.0.1", 5432, "filtered"),
+        ];
         let silent = BTreeSet::from(["198.18.0.1".to_owned()]);
         let changes = scan_changes(&before, &[], &BTreeSet::new(), &silent);
         assert_eq!(

@@ -128,25 +128,54 @@ fn hosts_are_scanned_side_by_side_and_a_silent_host_is_one_line_not_a_list_of_fi
     // wildcard listener on 8000, RSTs elsewhere, one DROPs 5432), two drop everything.
     let hosts: Vec<String> = (1..=6).map(|n| format!("198.18.1.{n}")).collect();
     for host in &hosts {
-        pair.exec_in(&pair.server, &["ip", "addr", "add", &format!("{host}/32"), "dev", "lo"]);
+        pair.exec_in(
+            &pair.server,
+            &["ip", "addr", "add", &format!("{host}/32"), "dev", "lo"],
+        );
     }
-    pair.exec_in(&pair.client, &["ip", "route", "add", "198.18.1.0/24", "via", SERVER_ADDR]);
+    pair.exec_in(
+        &pair.client,
+        &["ip", "route", "add", "198.18.1.0/24", "via", SERVER_ADDR],
+    );
     let (open, dropped): (u16, u16) = (8000, 5432);
     let _listener = wildcard_listener_in(&pair.server, open);
     pair.exec_in(
         &pair.server,
-        &["iptables", "-A", "INPUT", "-d", &hosts[2], "-p", "tcp", "--dport", &dropped.to_string(), "-j", "DROP"],
+        &[
+            "iptables",
+            "-A",
+            "INPUT",
+            "-d",
+            &hosts[2],
+            "-p",
+            "tcp",
+            "--dport",
+            &dropped.to_string(),
+            "-j",
+            "DROP",
+        ],
     );
     let silent = [&hosts[4], &hosts[5]];
     for host in silent {
-        pair.exec_in(&pair.server, &["iptables", "-A", "INPUT", "-d", host, "-j", "DROP"]);
+        pair.exec_in(
+            &pair.server,
+            &["iptables", "-A", "INPUT", "-d", host, "-j", "DROP"],
+        );
     }
     let list = hosts.join(",");
     let scan = |format: &str| {
         pair.reach_in_client()
             .args([
-                "scan", &list, "--ports", "5400-5450,7990-8010", "--allow", "8000", "--timeout", "500ms",
-                "--format", format,
+                "scan",
+                &list,
+                "--ports",
+                "5400-5450,7990-8010",
+                "--allow",
+                "8000",
+                "--timeout",
+                "500ms",
+                "--format",
+                format,
             ])
             .output()
             .expect_code(0)
@@ -210,7 +239,11 @@ fn hosts_are_scanned_side_by_side_and_a_silent_host_is_one_line_not_a_list_of_fi
         let next = section.lines().nth(1).unwrap();
         assert!(next.contains(line), "{host}:\n{human}");
     }
-    assert_eq!(human.matches("no-response").count(), 1, "only the one DROPped port:\n{human}");
+    assert_eq!(
+        human.matches("no-response").count(),
+        1,
+        "only the one DROPped port:\n{human}"
+    );
 }
 
 #[test]

@@ -537,7 +537,9 @@ fn timeout_for(host: &Host, group: &RttEstimator, group_measured: bool, job: Job
 impl Inner {
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         // The state is only changed under the lock by code that does not panic midway.
-        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn record(&self, start: &Start, probe: AddressProbe, elapsed: Duration) {
@@ -692,7 +694,9 @@ mod tests {
     #[test]
     fn connects_go_round_robin_and_no_address_exceeds_its_share() {
         let mut state = State::new(8);
-        let ids: Vec<u64> = (1..=4).map(|n| register(&mut state, n, 100, options(1024)).0).collect();
+        let ids: Vec<u64> = (1..=4)
+            .map(|n| register(&mut state, n, 100, options(1024)).0)
+            .collect();
         let starts = take_all(&mut state);
         assert_eq!(starts.len(), 8, "the whole budget is used");
         let order: Vec<u64> = starts.iter().map(|s| s.job.host).collect();
@@ -757,7 +761,9 @@ mod tests {
         let (silent, found, mut finished) = register(&mut state, 2, 20, options(64));
         // Before any answer, every address waits the uninformed first timeout.
         let first = take_all(&mut state);
-        assert!(first.iter().all(|s| s.timeout == super::super::rtt::INITIAL && s.own));
+        assert!(first
+            .iter()
+            .all(|s| s.timeout == super::super::rtt::INITIAL && s.own));
         for start in first.iter().filter(|s| s.job.host == live) {
             state.record(start, CLOSED, Duration::from_millis(1));
         }
@@ -797,7 +803,10 @@ mod tests {
         assert!(finished.try_recv().is_ok());
         let found = found.lock().unwrap();
         assert_eq!(found.len(), 20);
-        assert!(found.iter().all(|p| p.probe == SILENT && p.attempts >= 2), "{found:?}");
+        assert!(
+            found.iter().all(|p| p.probe == SILENT && p.attempts >= 2),
+            "{found:?}"
+        );
     }
 
     #[test]
@@ -831,7 +840,10 @@ mod tests {
         let found = found.lock().unwrap();
         assert_eq!(found.len(), 12);
         let closed = found.iter().filter(|p| p.probe == CLOSED).count();
-        assert!(closed > CONFIRM_PORTS, "parked ports were probed again: {found:?}");
+        assert!(
+            closed > CONFIRM_PORTS,
+            "parked ports were probed again: {found:?}"
+        );
     }
 
     #[tokio::test]

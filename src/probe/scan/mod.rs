@@ -13,8 +13,8 @@ use super::attempt::Attempt;
 use super::context::Ctx;
 use super::watch::{self, Cut};
 use crate::outcome::{
-    AddressProbe, AddressScan, ErrorClass, Finding, Observed, PortState, ScannedPort, Stage, Timings, Verdict,
-    NO_ANSWER_REASON,
+    AddressProbe, AddressScan, ErrorClass, Finding, Observed, PortState, ScannedPort, Stage, Timings,
+    Verdict, NO_ANSWER_REASON,
 };
 use crate::services;
 use crate::spec::{port_ranges, ScanCheck};

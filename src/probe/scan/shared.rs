@@ -1,8 +1,8 @@
 //! What every scan of a run shares: the connect engine and the port counters a progress bar reads.
 
+use super::engine::Engine;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use super::engine::Engine;
 
 /// What every scan of a run shares: the connect engine, whose budget keeps the scans running
 /// side by side within the open-file limit together, and the port counters a progress bar reads.
