@@ -815,7 +815,7 @@ mod tests {
         let (live, ..) = register(&mut state, 1, 1, options(64));
         let first = take_all(&mut state);
         state.record(&first[0], CLOSED, Duration::from_millis(1));
-        assert!(state.hosts.get(&live).is_none(), "finished");
+        assert!(!state.hosts.contains_key(&live), "finished");
         let (slow, found, mut finished) = register(&mut state, 2, 12, options(64));
         let mut answered = false;
         while let Some(start) = state.take() {
