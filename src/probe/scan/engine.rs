@@ -17,8 +17,8 @@
 //! the longest timeout, the others wait for that confirmation; if it draws an answer, they are
 //! all probed again with the address's own timeout.
 
+use super::progress::PortProgress;
 use super::rtt::RttEstimator;
-use super::shared::PortProgress;
 use crate::outcome::{AddressProbe, ConnectError, LocalCause, PortEvidence, PortState};
 use crate::probe::connect::{self, Started};
 use futures_util::stream::{FuturesUnordered, StreamExt};

@@ -2,10 +2,12 @@
 //! against the allow list. Each open port the list does not name is a finding.
 //!
 //! [`engine`] drives the connects (each one a [`crate::probe::connect`], so a port gets the same
-//! verdict as a `tcp` check), [`rtt`] adapts their timeouts, and [`shared`] holds what the scans
-//! of a run share (their socket budget comes from [`crate::probe::limits`]).
+//! verdict as a `tcp` check) for every scan of a run at once, [`rtt`] adapts their timeouts,
+//! [`progress`] counts ports for a progress bar, and [`shared`] holds what the scans of a run
+//! share (their budget comes from [`crate::probe::limits`]).
 
 pub mod engine;
+pub mod progress;
 pub mod rtt;
 pub mod shared;
 
