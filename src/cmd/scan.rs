@@ -16,14 +16,19 @@ use std::time::Duration;
 pub const HELP: &str = "\
 Port states (as nmap): open = the handshake completed; closed = a RST came back (nothing listens,
 or a firewall rejects with tcp-reset); filtered = no answer after a retry with a doubled timeout
-(a firewall drops), or an ICMP unreachable.
+(a firewall drops), or an ICMP unreachable. A host none of whose ports answered is reported in
+one line: \"no answer on any port: host down or fully filtered\" (a connect cannot tell which).
+Hosts are scanned side by side, sharing the --concurrency budget.
 
 Exit codes:
-  0  no open port outside --allow (or no --allow: an inventory)
+  0  no open port outside --allow (or no --allow: an inventory), hosts that answered nothing too
   1  at least one open port is not in --allow
   2  bad usage: nothing was probed
   3  some ports could not be probed (or the --deadline cut the scan short) and no finding was made,
      or the report could not be written";
+
+/// Hosts scanned side by side (a CIDR block holds at most 256).
+const HOSTS_AT_ONCE: usize = 256;
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {
@@ -122,8 +127,10 @@ pub fn execute(args: ScanArgs, color: ColorChoice) -> u8 {
         ca_file: None,
     };
     let options = RunOptions {
-        // Hosts one after another: each scan already keeps the whole socket budget busy.
-        concurrency: 1,
+        // Hosts side by side: the scan engine spreads the one --concurrency budget over the
+        // ports of all of them. Bounded, so that a larger target list keeps only this many
+        // hosts' results in memory while they are scanned.
+        concurrency: HOSTS_AT_ONCE,
         deadline: args.deadline,
         ..RunOptions::default()
     };

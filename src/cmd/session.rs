@@ -447,7 +447,8 @@ fn scan_budget(plan: &Plan, quiet: bool) -> ScanShared {
             );
         }
     }
-    ScanShared::new(limits::socket_budget())
+    // One budget for every scan of the run: `--concurrency` spread over all hosts and ports.
+    ScanShared::new(limits::socket_budget().min(concurrency))
 }
 
 /// A scan looks its host up for no particular port, so only a `--resolve HOST:*:ADDR` answers

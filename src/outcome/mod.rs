@@ -23,7 +23,7 @@ pub use listen::{BindScope, ListeningSocket, OwningProcess, Transport};
 pub use observed::Observed;
 pub use port::{
     AddressObservation, AddressProbe, AddressScan, ConnectError, LocalCause, PortEvidence, PortState,
-    ScannedPort,
+    ScannedPort, NO_ANSWER_REASON,
 };
 pub use summary::Summary;
 pub use timings::Timings;

@@ -89,6 +89,9 @@ pub struct AddressScan {
     pub closed: usize,
     /// Ports never probed, in ascending order: the run's deadline cut the scan short.
     pub unprobed: Vec<u16>,
+    /// When its first connect started, since the run began: with `elapsed`, shows which
+    /// addresses were scanned side by side.
+    pub started: Duration,
     pub elapsed: Duration,
 }
 
@@ -109,6 +112,34 @@ impl AddressScan {
             .count()
     }
 
+    /// Some port answered: a SYN-ACK, a RST or an ICMP error came back from (or for) it.
+    pub fn answered(&self) -> bool {
+        self.closed > 0
+            || self.ports.iter().any(|p| {
+                matches!(
+                    p.probe,
+                    AddressProbe::State { evidence, .. } if evidence != PortEvidence::NoResponse
+                )
+            })
+    }
+
+    /// Every port was probed and none answered: no SYN-ACK, no RST, no ICMP error. The host is
+    /// down or a firewall drops everything to it; a connect cannot tell which.
+    pub fn no_answer(&self) -> bool {
+        self.closed == 0
+            && self.unprobed.is_empty()
+            && !self.ports.is_empty()
+            && self.ports.iter().all(|p| {
+                matches!(
+                    p.probe,
+                    AddressProbe::State {
+                        evidence: PortEvidence::NoResponse,
+                        ..
+                    }
+                )
+            })
+    }
+
     /// How many ports could not be probed.
     pub fn errors(&self) -> usize {
         self.ports
@@ -117,6 +148,10 @@ impl AddressScan {
             .count()
     }
 }
+
+/// Why a scanned address whose ports all stayed silent is reported as one line: a connect
+/// cannot tell a host that is down from one behind a firewall that drops everything.
+pub const NO_ANSWER_REASON: &str = "no answer on any port: host down or fully filtered";
 
 /// One port of a scan.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,7 +7,9 @@
 //! is left out, so a change is always a difference between two observations.
 
 use super::escape::visible;
-use super::snapshot::{CertificateFacts, CheckFacts, DnsAnswerFacts, ProbeFacts, Snapshot, TlsFacts};
+use super::snapshot::{
+    CertificateFacts, CheckFacts, DnsAnswerFacts, ProbeFacts, ScanHostFacts, Snapshot, TlsFacts,
+};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt::Write as _;
 
@@ -175,8 +177,42 @@ fn compare(then: &CheckFacts, now: &CheckFacts, out: &mut Vec<Change>) {
             push(What::Port, Some(subject), Some(before), Some(after));
         }
     }
-    if let (Some(a), Some(b)) = (&a.ports, &b.ports) {
-        for (subject, before, after) in scan_changes(a, b) {
+    if let (Some(ports_a), Some(ports_b)) = (&a.ports, &b.ports) {
+        let no_answer = |hosts: &Option<Vec<ScanHostFacts>>| -> BTreeSet<String> {
+            hosts
+                .iter()
+                .flatten()
+                .filter(|h| h.state == "no-answer")
+                .map(|h| h.address.clone())
+                .collect()
+        };
+        let (silent_a, silent_b) = (no_answer(&a.hosts), no_answer(&b.hosts));
+        // An address that answered nothing in one run and something in the other: one change
+        // for the address rather than one per port.
+        for address in silent_a.symmetric_difference(&silent_b) {
+            let answered = |hosts: &Option<Vec<ScanHostFacts>>| {
+                hosts
+                    .iter()
+                    .flatten()
+                    .any(|h| &h.address == address && h.state == "answered")
+            };
+            if silent_a.contains(address) && answered(&b.hosts) {
+                push(
+                    What::Port,
+                    Some(address.clone()),
+                    Some("no-answer".into()),
+                    Some("answered".into()),
+                );
+            } else if silent_b.contains(address) && answered(&a.hosts) {
+                push(
+                    What::Port,
+                    Some(address.clone()),
+                    Some("answered".into()),
+                    Some("no-answer".into()),
+                );
+            }
+        }
+        for (subject, before, after) in scan_changes(ports_a, ports_b, &silent_a, &silent_b) {
             push(What::Port, Some(subject), Some(before), Some(after));
         }
     }
@@ -221,8 +257,14 @@ fn address_changes(a: &[ProbeFacts], b: &[ProbeFacts]) -> Vec<(String, String, S
 }
 
 /// Scans list every port that was not closed: a port listed on one side only was closed on the
-/// other. A port that could not be probed (an error, no state) is compared with nothing.
-fn scan_changes(a: &[ProbeFacts], b: &[ProbeFacts]) -> Vec<(String, String, String)> {
+/// other, or filtered if its address answered nothing there (`silent_a`, `silent_b`). A port
+/// that could not be probed (an error, no state) is compared with nothing.
+fn scan_changes(
+    a: &[ProbeFacts],
+    b: &[ProbeFacts],
+    silent_a: &BTreeSet<String>,
+    silent_b: &BTreeSet<String>,
+) -> Vec<(String, String, String)> {
     type Ports = BTreeMap<(String, u16), Option<String>>;
     let ports = |list: &[ProbeFacts]| -> Ports {
         list.iter()
@@ -231,11 +273,18 @@ fn scan_changes(a: &[ProbeFacts], b: &[ProbeFacts]) -> Vec<(String, String, Stri
     };
     let (a, b) = (ports(a), ports(b));
     let keys: BTreeSet<&(String, u16)> = a.keys().chain(b.keys()).collect();
-    let closed = Some("closed".to_owned());
+    let (closed, filtered) = (Some("closed".to_owned()), Some("filtered".to_owned()));
+    let unlisted = |silent: &BTreeSet<String>, address: &String| {
+        if silent.contains(address) {
+            &filtered
+        } else {
+            &closed
+        }
+    };
     keys.into_iter()
         .filter_map(|key| {
-            let before = a.get(key).unwrap_or(&closed).clone()?;
-            let after = b.get(key).unwrap_or(&closed).clone()?;
+            let before = a.get(key).unwrap_or_else(|| unlisted(silent_a, &key.0)).clone()?;
+            let after = b.get(key).unwrap_or_else(|| unlisted(silent_b, &key.0)).clone()?;
             (before != after).then(|| (socket_text(&key.0, key.1), before, after))
         })
         .collect()
@@ -402,5 +451,46 @@ fn cut(text: &str, max: usize) -> String {
     } else {
         let kept: String = text.chars().take(max - 1).collect();
         format!("{kept}…")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn port(address: &str, port: u16, state: &str) -> ProbeFacts {
+        ProbeFacts {
+            address: address.to_owned(),
+            port: Some(port),
+            state: Some(state.to_owned()),
+        }
+    }
+
+    #[test]
+    fn the_unlisted_ports_of_an_address_that_answered_nothing_are_filtered_not_closed() {
+        let before = [
+            port("198.18.0.1", 22, "open"),
+            port("198.18.0.1", 5432, "filtered"),
+        ];
+        let silent = BTreeSet::from(["198.18.0.1".to_owned()]);
+        let changes = scan_changes(&before, &[], &BTreeSet::new(), &silent);
+        assert_eq!(
+            changes,
+            [(
+                "198.18.0.1:22".to_owned(),
+                "open".to_owned(),
+                "filtered".to_owned()
+            )]
+        );
+        // Answering again, its unlisted ports are closed.
+        let changes = scan_changes(&[], &before, &silent, &BTreeSet::new());
+        assert_eq!(
+            changes,
+            [(
+                "198.18.0.1:22".to_owned(),
+                "filtered".to_owned(),
+                "open".to_owned()
+            )]
+        );
     }
 }

@@ -326,6 +326,7 @@ fn outcomes() -> Vec<(Outcome, Duration)> {
                     ],
                     closed: 0,
                     unprobed: Vec::new(),
+                    started: Duration::ZERO,
                     elapsed: ms(2100),
                 }],
             })),

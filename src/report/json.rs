@@ -144,6 +144,9 @@ pub struct ObservedJson<'a> {
     /// scan: the ports never probed, per address, when the scan was cut short.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unprobed: Option<Vec<UnprobedJson>>,
+    /// scan: each address as a whole: whether it answered at all, and when it was scanned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hosts: Option<Vec<ScanHostJson>>,
     /// listen: the listening sockets the check looked at.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sockets: Option<Vec<SocketJson>>,
@@ -262,6 +265,40 @@ pub struct PortCountsJson {
     pub filtered: usize,
     pub error: usize,
     pub unprobed: usize,
+}
+
+/// One scanned address as a whole.
+#[derive(Serialize)]
+pub struct ScanHostJson {
+    pub address: String,
+    /// `answered` (some port answered), `no-answer` (every port probed, none answered) or
+    /// `unknown` (cut short before any answer, or no port could be probed).
+    pub state: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
+    /// When its first connect started, since the run began.
+    pub started_ms: f64,
+    /// From its first connect to its last port's end.
+    pub elapsed_ms: f64,
+}
+
+impl From<&AddressScan> for ScanHostJson {
+    fn from(scan: &AddressScan) -> Self {
+        let (state, reason) = if scan.answered() {
+            ("answered", None)
+        } else if scan.no_answer() {
+            ("no-answer", Some(crate::outcome::NO_ANSWER_REASON))
+        } else {
+            ("unknown", None)
+        };
+        ScanHostJson {
+            address: scan.address.to_string(),
+            state,
+            reason,
+            started_ms: millis(scan.started),
+            elapsed_ms: millis(scan.elapsed),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -556,9 +593,21 @@ fn observed(outcome: &Outcome) -> ObservedJson<'_> {
         Observed::Http(observed) => Some(Box::new(HttpJson::from(observed.as_ref()))),
         _ => None,
     };
+    let hosts = match outcome.observed() {
+        Observed::Scan { addresses } => Some(addresses.iter().map(ScanHostJson::from).collect()),
+        _ => None,
+    };
     let (ports, port_counts, unprobed) = match outcome.observed() {
         Observed::Scan { addresses } => (
-            Some(addresses.iter().flat_map(ports).collect()),
+            // An address that answered nothing is one entry of `hosts`, not a list of
+            // filtered ports.
+            Some(
+                addresses
+                    .iter()
+                    .filter(|a| !a.no_answer())
+                    .flat_map(ports)
+                    .collect(),
+            ),
             Some(port_counts(addresses)),
             addresses.iter().any(|a| !a.unprobed.is_empty()).then(|| {
                 addresses
@@ -585,6 +634,7 @@ fn observed(outcome: &Outcome) -> ObservedJson<'_> {
         ports,
         port_counts,
         unprobed,
+        hosts,
         sockets,
         dns,
     }

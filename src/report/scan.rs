@@ -6,7 +6,9 @@
 use super::escape::visible;
 use super::human::{time, BOLD, DIM, RED, YELLOW};
 use super::rendering::Rendering;
-use crate::outcome::{AddressProbe, Observed, PortEvidence, PortState, Status};
+use crate::outcome::{
+    AddressProbe, AddressScan, Observed, PortEvidence, PortState, Status, NO_ANSWER_REASON,
+};
 use crate::run::{CheckResult, RunReport};
 use std::fmt::Write as _;
 
@@ -82,6 +84,21 @@ fn host_section(out: &mut String, result: &CheckResult, paint: &dyn Fn(&str, &st
                     )
                 );
             }
+            if scan.no_answer() {
+                let _ = writeln!(
+                    out,
+                    "    {}",
+                    paint(
+                        YELLOW,
+                        &format!(
+                            "{NO_ANSWER_REASON} ({} ports, {} connects each)",
+                            scan.ports.len(),
+                            attempts_range(scan)
+                        )
+                    )
+                );
+                continue;
+            }
             if scan.ports.is_empty() {
                 let _ = writeln!(out, "    {}", paint(DIM, "no open or filtered port"));
                 continue;
@@ -130,6 +147,17 @@ fn host_section(out: &mut String, result: &CheckResult, paint: &dyn Fn(&str, &st
         let _ = writeln!(out, "  └ {}", paint(DIM, &visible(outcome.message())));
     }
     out.push('\n');
+}
+
+/// `2` or `2-3`: how many connects the silent ports of `scan` got.
+fn attempts_range(scan: &AddressScan) -> String {
+    let attempts = scan.ports.iter().map(|p| p.attempts);
+    let (low, high) = (attempts.clone().min().unwrap_or(0), attempts.max().unwrap_or(0));
+    if low == high {
+        low.to_string()
+    } else {
+        format!("{low}-{high}")
+    }
 }
 
 #[cfg(test)]

@@ -30,13 +30,23 @@ pub struct ObservedFacts {
     /// tcp: one entry per address.
     #[serde(default)]
     pub addresses: Option<Vec<ProbeFacts>>,
-    /// scan: every port that was not closed.
+    /// scan: every port that was not closed (none of an address that answered nothing).
     #[serde(default)]
     pub ports: Option<Vec<ProbeFacts>>,
+    /// scan: each address as a whole (absent from reports before it was added).
+    #[serde(default)]
+    pub hosts: Option<Vec<ScanHostFacts>>,
     #[serde(default)]
     pub tls: Option<TlsFacts>,
     #[serde(default)]
     pub dns: Option<DnsFacts>,
+}
+
+/// One scanned address as a whole: `answered`, `no-answer` or `unknown`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ScanHostFacts {
+    pub address: String,
+    pub state: String,
 }
 
 /// One address of a tcp check or one port of a scan: a state, or an error instead.

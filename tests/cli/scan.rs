@@ -122,6 +122,134 @@ fn a_scan_through_a_firewall_finds_exactly_the_open_closed_and_filtered_ports_ev
 }
 
 #[test]
+fn hosts_are_scanned_side_by_side_and_a_silent_host_is_one_line_not_a_list_of_filtered_ports() {
+    let Some(pair) = NetnsPair::create() else { return };
+    // Six addresses on the server's loopback, routed to through its veth end: four answer (a
+    // wildcard listener on 8000, RSTs elsewhere, one DROPs 5432), two drop everything.
+    let hosts: Vec<String> = (1..=6).map(|n| format!("198.18.1.{n}")).collect();
+    for host in &hosts {
+        pair.exec_in(
+            &pair.server,
+            &["ip", "addr", "add", &format!("{host}/32"), "dev", "lo"],
+        );
+    }
+    pair.exec_in(
+        &pair.client,
+        &["ip", "route", "add", "198.18.1.0/24", "via", SERVER_ADDR],
+    );
+    let (open, dropped): (u16, u16) = (8000, 5432);
+    let _listener = wildcard_listener_in(&pair.server, open);
+    pair.exec_in(
+        &pair.server,
+        &[
+            "iptables",
+            "-A",
+            "INPUT",
+            "-d",
+            &hosts[2],
+            "-p",
+            "tcp",
+            "--dport",
+            &dropped.to_string(),
+            "-j",
+            "DROP",
+        ],
+    );
+    let silent = [&hosts[4], &hosts[5]];
+    for host in silent {
+        pair.exec_in(
+            &pair.server,
+            &["iptables", "-A", "INPUT", "-d", host, "-j", "DROP"],
+        );
+    }
+    let list = hosts.join(",");
+    let scan = |format: &str| {
+        pair.reach_in_client()
+            .args([
+                "scan",
+                &list,
+                "--ports",
+                "5400-5450,7990-8010",
+                "--allow",
+                "8000",
+                "--timeout",
+                "500ms",
+                "--format",
+                format,
+            ])
+            .output()
+            .expect_code(0)
+    };
+    let report = scan("json").json();
+    let checks = report["checks"].as_array().unwrap();
+    assert_eq!(checks.len(), 6, "{report:#}");
+    let mut spans = Vec::new();
+    for (check, host) in checks.iter().zip(&hosts) {
+        assert_eq!(check["status"], "pass", "{check:#}");
+        let observed = &check["observed"];
+        let entry = &observed["hosts"][0];
+        assert_eq!(entry["address"], host.as_str());
+        let start = entry["started_ms"].as_f64().unwrap();
+        spans.push((start, start + entry["elapsed_ms"].as_f64().unwrap()));
+        let listed: Vec<(u64, &str)> = observed["ports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (p["port"].as_u64().unwrap(), p["state"].as_str().unwrap()))
+            .collect();
+        if silent.contains(&host) {
+            assert_eq!(entry["state"], "no-answer", "{check:#}");
+            assert_eq!(
+                entry["reason"],
+                "no answer on any port: host down or fully filtered"
+            );
+            assert_eq!(check["message"], entry["reason"]);
+            assert!(listed.is_empty(), "not a list of filtered ports: {listed:?}");
+            assert_eq!(observed["port_counts"]["filtered"], 72);
+            assert_eq!(observed["summary"], "no answer on any of 72 ports");
+        } else {
+            assert_eq!(entry["state"], "answered", "{check:#}");
+            assert!(entry.get("reason").is_none());
+            let mut expected = vec![(u64::from(open), "open")];
+            if host == &hosts[2] {
+                expected.insert(0, (u64::from(dropped), "filtered"));
+            }
+            assert_eq!(listed, expected, "{check:#}");
+            assert_eq!(observed["port_counts"]["closed"], 72 - expected.len() as u64);
+        }
+    }
+    // Side by side, not one after another: the two silent hosts wait out their timeouts at the
+    // same time, and every live host was started while they waited (a live host's own scan
+    // may take a millisecond, so two live ones need not overlap each other).
+    let silent_spans: Vec<(f64, f64)> = (4..6).map(|i| spans[i]).collect();
+    let (a, b) = (silent_spans[0], silent_spans[1]);
+    assert!(
+        a.0 < b.1 && b.0 < a.1,
+        "silent hosts one after the other: {a:?} {b:?}"
+    );
+    for (host, span) in hosts.iter().zip(&spans).take(4) {
+        assert!(
+            silent_spans.iter().all(|s| span.0 < s.1),
+            "{host} {span:?} started after a silent host ended: {silent_spans:?}"
+        );
+    }
+
+    let human = scan("human").stdout;
+    let line = "no answer on any port: host down or fully filtered (72 ports";
+    assert_eq!(human.matches(line).count(), 2, "{human}");
+    for host in silent {
+        let section = human.split(&format!("\n  {host}  ")).nth(1).unwrap();
+        let next = section.lines().nth(1).unwrap();
+        assert!(next.contains(line), "{host}:\n{human}");
+    }
+    assert_eq!(
+        human.matches("no-response").count(),
+        1,
+        "only the one DROPped port:\n{human}"
+    );
+}
+
+#[test]
 fn a_wildcard_listener_is_a_latent_exposure_even_when_the_firewall_filters_it() {
     let Some(pair) = NetnsPair::create() else { return };
     let port = 5432;
@@ -141,7 +269,10 @@ fn a_wildcard_listener_is_a_latent_exposure_even_when_the_firewall_filters_it() 
         ])
         .output()
         .expect_code(0);
-    assert_eq!(sets(&outside.json()).filtered.len(), 1, "{}", outside.stdout);
+    // Its only port dropped, the host answered nothing: one host-level state, no port list.
+    let observed = &outside.json()["checks"][0]["observed"];
+    assert_eq!(observed["port_counts"]["filtered"], 1, "{}", outside.stdout);
+    assert_eq!(observed["hosts"][0]["state"], "no-answer", "{}", outside.stdout);
 
     let ws = Workspace::new();
     ws.write(

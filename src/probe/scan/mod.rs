@@ -2,10 +2,12 @@
 //! against the allow list. Each open port the list does not name is a finding.
 //!
 //! [`engine`] drives the connects (each one a [`crate::probe::connect`], so a port gets the same
-//! verdict as a `tcp` check), [`rtt`] adapts their timeouts, and [`shared`] holds what the scans
-//! of a run share (their socket budget comes from [`crate::probe::limits`]).
+//! verdict as a `tcp` check) for every scan of a run at once, [`rtt`] adapts their timeouts,
+//! [`progress`] counts ports for a progress bar, and [`shared`] holds what the scans of a run
+//! share (their budget comes from [`crate::probe::limits`]).
 
 pub mod engine;
+pub mod progress;
 pub mod rtt;
 pub mod shared;
 
@@ -13,7 +15,8 @@ use super::attempt::Attempt;
 use super::context::Ctx;
 use super::watch::{self, Cut};
 use crate::outcome::{
-    AddressProbe, AddressScan, ErrorClass, Finding, Observed, PortState, ScannedPort, Stage, Timings, Verdict,
+    AddressProbe, AddressScan, ErrorClass, Finding, Observed, PortState, ScannedPort, Stage, Timings,
+    Verdict, NO_ANSWER_REASON,
 };
 use crate::services;
 use crate::spec::{port_ranges, ScanCheck};
@@ -59,15 +62,8 @@ pub async fn attempt(ctx: &Ctx, check: &ScanCheck, timeout: Duration, retries: u
             Attempt::settled(judge(&check, addresses, timings, Some(cut)))
         });
     }
-    let Some((_sockets, granted)) = ctx.scan.reserve(check.concurrency).await else {
-        return Attempt::settled(Finding::error(
-            Stage::Tcp,
-            ErrorClass::Io,
-            "internal error: the socket budget was closed",
-        ));
-    };
     let options = EngineOptions {
-        concurrency: granted,
+        concurrency: check.concurrency,
         max_timeout: timeout,
         retries,
     };
@@ -76,19 +72,26 @@ pub async fn attempt(ctx: &Ctx, check: &ScanCheck, timeout: Duration, retries: u
         .progress
         .add_total(ports.len() * resolved.addresses.len());
     let scanning = Instant::now();
-    let mut addresses = Vec::with_capacity(found.len());
-    for (address, seen) in &found {
-        let begun = Instant::now();
-        let outcomes = engine::scan(
+    // Every address at once: the engine interleaves them with the other scans of the run.
+    let runs = futures_util::future::join_all(found.iter().map(|(address, seen)| {
+        ctx.scan.engine.scan(
             *address,
             Arc::clone(&ports),
             options,
             Arc::clone(&ctx.scan.progress),
             Arc::clone(seen),
         )
-        .await;
-        addresses.push(fold(*address, outcomes, &check.ports, begun.elapsed()));
-    }
+    }))
+    .await;
+    let addresses = found
+        .iter()
+        .zip(runs)
+        .map(|((address, _), run)| {
+            let mut scan = fold(*address, run.ports, &check.ports, run.elapsed);
+            scan.started = run.started;
+            scan
+        })
+        .collect();
     let timings = Timings {
         dns: Some(resolved.elapsed),
         tcp: Some(scanning.elapsed()),
@@ -135,6 +138,7 @@ fn fold(address: IpAddr, found: Vec<engine::PortOutcome>, wanted: &[u16], elapse
         ports,
         closed,
         unprobed,
+        started: Duration::ZERO,
         elapsed,
     }
 }
@@ -238,7 +242,19 @@ pub fn judge(
             format!("could not probe {count} ports of {address}: {detail}"),
         )
     } else {
-        (Verdict::Pass { stage }, String::new())
+        // Nothing open where it should not be, which is all a scan asserts; a host that
+        // answered nothing is still named, since reach cannot tell down from fully filtered.
+        let silent: Vec<String> = addresses
+            .iter()
+            .filter(|a| a.no_answer())
+            .map(|a| a.address.to_string())
+            .collect();
+        let message = match silent.len() {
+            0 => String::new(),
+            _ if !several => NO_ANSWER_REASON.to_owned(),
+            _ => format!("{}: {NO_ANSWER_REASON}", silent.join(", ")),
+        };
+        (Verdict::Pass { stage }, message)
     };
     Finding::new(verdict, summarize(&addresses))
         .message(message)
@@ -246,8 +262,26 @@ pub fn judge(
         .timings(timings)
 }
 
-/// `6 open (1 unexpected), 1 filtered, 65528 closed`, over all addresses.
+/// `6 open (1 unexpected), 1 filtered, 65528 closed`, over all addresses; for addresses that
+/// answered nothing, `no answer on any of 1024 ports`.
 fn summarize(addresses: &[AddressScan]) -> String {
+    let silent = addresses.iter().filter(|a| a.no_answer()).count();
+    if silent > 0 && silent == addresses.len() {
+        let ports = addresses[0].ports.len();
+        let mut summary = format!("no answer on any of {ports} ports");
+        if silent > 1 {
+            summary.push_str(&format!(" on {silent} addresses"));
+        }
+        return summary;
+    }
+    let mut summary = summarize_ports(addresses);
+    if silent > 0 {
+        summary.push_str(&format!(" ({silent} gave no answer)"));
+    }
+    summary
+}
+
+fn summarize_ports(addresses: &[AddressScan]) -> String {
     let sum = |f: &dyn Fn(&AddressScan) -> usize| addresses.iter().map(f).sum::<usize>();
     let open = sum(&|a| a.count(PortState::Open));
     let unexpected = sum(&|a| a.ports.iter().filter(|p| p.unexpected).count());
@@ -298,6 +332,7 @@ mod tests {
             ports,
             closed: 100,
             unprobed: Vec::new(),
+            started: Duration::ZERO,
             elapsed: Duration::ZERO,
         }]
     }
@@ -395,6 +430,43 @@ mod tests {
         }];
         let scan = fold("127.0.0.1".parse().unwrap(), found, &[1, 2, 3], Duration::ZERO);
         assert_eq!((scan.closed, scan.unprobed), (1, vec![1, 3]));
+    }
+
+    #[test]
+    fn an_address_that_answered_nothing_is_named_as_such_and_passes() {
+        let silent = |address: &str| AddressScan {
+            address: address.parse().unwrap(),
+            ports: (1..=104)
+                .map(|p| port(p, PortState::Filtered, PortEvidence::NoResponse))
+                .collect(),
+            closed: 0,
+            unprobed: Vec::new(),
+            started: Duration::ZERO,
+            elapsed: Duration::ZERO,
+        };
+        let outcome = judge(
+            &check(Some(vec![22])),
+            vec![silent("198.18.0.1")],
+            Timings::default(),
+            None,
+        );
+        assert_eq!(outcome.verdict.status(), Status::Pass);
+        assert_eq!(outcome.message, NO_ANSWER_REASON);
+        assert_eq!(outcome.summary, "no answer on any of 104 ports");
+        // Beside an address that answered, it is named.
+        let mut addresses = scan_of(vec![port(22, PortState::Open, PortEvidence::SynAck)]);
+        addresses.push(silent("198.18.0.9"));
+        let outcome = judge(&check(Some(vec![22])), addresses, Timings::default(), None);
+        assert_eq!(outcome.verdict.status(), Status::Pass);
+        assert_eq!(outcome.message, format!("198.18.0.9: {NO_ANSWER_REASON}"));
+        assert_eq!(
+            outcome.summary,
+            "1 open, 104 filtered, 100 closed on 2 addresses (1 gave no answer)"
+        );
+        // A single ICMP error is an answer.
+        let mut answered = silent("198.18.0.1");
+        answered.ports[3] = port(4, PortState::Filtered, PortEvidence::IcmpUnreachable);
+        assert!(!answered.no_answer() && answered.answered());
     }
 
     #[test]
