@@ -9,6 +9,7 @@ pub mod endpoint;
 pub mod http;
 pub mod limits;
 pub mod listen;
+pub mod rtt;
 pub mod scan;
 pub mod tcp;
 pub mod tls;

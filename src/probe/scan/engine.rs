@@ -4,10 +4,10 @@
 //! `filtered`. Each connect is [`crate::probe::connect`], so a port gets the same verdict
 //! here as in a `tcp` check.
 
-use super::rtt::RttEstimator;
 use super::shared::PortProgress;
 use crate::outcome::{AddressProbe, ConnectError, LocalCause, PortEvidence, PortState};
 use crate::probe::connect::{self, Started};
+use crate::probe::rtt::{self, HostRtt, RttEstimator};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use futures_util::FutureExt;
 use std::collections::VecDeque;
@@ -61,15 +61,16 @@ fn workers(concurrency: usize) -> usize {
 pub type Found = Arc<Mutex<Vec<PortOutcome>>>;
 
 /// Scans `ports` of `address`, filing each port in `found` as soon as its probe ends; the
-/// result holds every port once, in ascending order.
+/// result holds every port once, in ascending order. `rtt` is the host's round-trip estimate,
+/// shared with every other probe of that host in the run.
 pub async fn scan(
     address: IpAddr,
     ports: Arc<[u16]>,
     options: EngineOptions,
+    rtt: HostRtt,
     progress: Arc<PortProgress>,
     found: Found,
 ) -> Vec<PortOutcome> {
-    let rtt = Arc::new(Mutex::new(RttEstimator::new(options.max_timeout)));
     let next = Arc::new(AtomicUsize::new(0));
     let count = workers(options.concurrency);
     let mut tasks = tokio::task::JoinSet::new();
@@ -80,7 +81,8 @@ pub async fn scan(
             address,
             ports: Arc::clone(&ports),
             next: Arc::clone(&next),
-            rtt: Arc::clone(&rtt),
+            rtt: rtt.clone(),
+            ceiling: options.max_timeout,
             progress: Arc::clone(&progress),
             in_flight: share.max(1),
             retries: options.retries,
@@ -122,7 +124,9 @@ struct Worker {
     address: IpAddr,
     ports: Arc<[u16]>,
     next: Arc<AtomicUsize>,
-    rtt: Arc<Mutex<RttEstimator>>,
+    rtt: HostRtt,
+    /// The longest any connect waits.
+    ceiling: Duration,
     progress: Arc<PortProgress>,
     in_flight: usize,
     retries: u32,
@@ -136,9 +140,8 @@ struct Job {
 }
 
 impl Worker {
-    fn estimate(&self) -> std::sync::MutexGuard<'_, RttEstimator> {
-        // The estimator is plain numbers: a panic elsewhere cannot leave it inconsistent.
-        self.rtt.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    fn estimate(&self) -> RttEstimator {
+        self.rtt.snapshot().estimate
     }
 
     fn next_job(&self, retries: &mut VecDeque<Job>) -> Option<Job> {
@@ -184,10 +187,13 @@ impl Worker {
                     Started::Waiting(socket) => {
                         let timeout = {
                             let estimate = self.estimate();
+                            // Before the host's first answer: nmap's initial timeout, then the ceiling.
                             if job.attempts == 0 {
-                                estimate.timeout()
+                                estimate
+                                    .timeout(self.ceiling)
+                                    .unwrap_or(rtt::INITIAL.min(self.ceiling))
                             } else {
-                                estimate.retry_timeout()
+                                estimate.retry_timeout(self.ceiling).unwrap_or(self.ceiling)
                             }
                         };
                         in_flight.push(async move {
@@ -232,7 +238,7 @@ impl Worker {
             ..
         } = outcome.probe
         {
-            self.estimate().observe(elapsed);
+            self.rtt.observe(elapsed);
         }
         if outcome.silent() && job.attempts < self.retries {
             retries.push_back(Job {
@@ -280,6 +286,7 @@ mod tests {
             "127.0.0.1".parse().unwrap(),
             ports,
             options,
+            HostRtt::unshared(),
             Arc::clone(&progress),
             Found::default(),
         )
@@ -323,6 +330,7 @@ mod tests {
             address.ip(),
             vec![address.port()].into(),
             options,
+            HostRtt::unshared(),
             Arc::default(),
             Found::default(),
         )
