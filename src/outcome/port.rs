@@ -56,6 +56,12 @@ impl PortEvidence {
             PortEvidence::IcmpUnreachable => "icmp-unreachable",
         }
     }
+
+    /// Whether this answer came from the target itself, so that its delay measures the host's
+    /// round trip (an ICMP host or network unreachable may come from a router on the way).
+    pub fn measures_rtt(self) -> bool {
+        matches!(self, PortEvidence::SynAck | PortEvidence::Reset)
+    }
 }
 
 /// What one connection attempt to one address concluded.
@@ -75,8 +81,52 @@ pub enum AddressProbe {
 pub struct AddressObservation {
     pub address: IpAddr,
     pub probe: AddressProbe,
-    /// Time of the last connection attempt to this address.
+    /// From the first connect to this address to its verdict.
     pub elapsed: Duration,
+    /// Connects made (SYNs sent from fresh sockets): a silent port gets more than one.
+    pub connects: u32,
+    /// Every wait for an answer that ran out, in order: what a `filtered` verdict rests on.
+    pub timeouts: Vec<ExpiredWait>,
+}
+
+/// A wait for an answer to a connect that ran out with no answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExpiredWait {
+    /// How long the connect was waited for.
+    pub timeout: Duration,
+    pub basis: WaitBasis,
+}
+
+/// Where the length of a wait came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitBasis {
+    /// What was left of the check's `timeout`: the host had not answered anything yet in this
+    /// run, so there was no round trip to go by.
+    CheckTimeout,
+    /// The host's round-trip estimate, srtt + 4·rttvar (at least 100 ms).
+    Rtt,
+    /// Twice the estimate: the retry of a port that stayed silent.
+    RttRetry,
+    /// What was left of the check's `timeout`: the port stayed silent through its retries, but
+    /// the host answered nothing else meanwhile either, so the silence proves nothing yet.
+    HostSilent,
+}
+
+impl WaitBasis {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WaitBasis::CheckTimeout => "check-timeout",
+            WaitBasis::Rtt => "rtt",
+            WaitBasis::RttRetry => "rtt-retry",
+            WaitBasis::HostSilent => "host-silent",
+        }
+    }
+
+    /// Whether a port silent through a wait of this kind is `filtered` for good. A wait that ran
+    /// to the end of the check's timeout is not: the runner tries the check again (`retries`).
+    pub fn settles(self) -> bool {
+        matches!(self, WaitBasis::Rtt | WaitBasis::RttRetry)
+    }
 }
 
 /// The scan of one address: every port that was not closed, and how many were.

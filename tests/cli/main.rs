@@ -25,6 +25,7 @@ mod reports;
 mod scan;
 mod spec_errors;
 mod tcp;
+mod tcp_firewall;
 mod timeouts;
 mod tls;
 mod tls_deep;

@@ -233,11 +233,7 @@ impl Worker {
             probe,
             attempts: job.attempts + 1,
         };
-        if let AddressProbe::State {
-            evidence: PortEvidence::SynAck | PortEvidence::Reset,
-            ..
-        } = outcome.probe
-        {
+        if matches!(outcome.probe, AddressProbe::State { evidence, .. } if evidence.measures_rtt()) {
             self.rtt.observe(elapsed);
         }
         if outcome.silent() && job.attempts < self.retries {
