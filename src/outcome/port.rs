@@ -12,9 +12,12 @@ use std::time::Duration;
 pub enum PortState {
     /// The three-way handshake completed.
     Open,
-    /// The target answered the SYN with a RST: nothing listens, or a firewall rejects.
+    /// The target answered the SYN with a RST: nothing listens, or a firewall rejects with a
+    /// reset (or, when reach cannot watch for ICMP, a refusal of either kind: see
+    /// [`PortEvidence::Refused`]).
     Closed,
-    /// No answer in time, or an ICMP unreachable: something dropped the probe.
+    /// No answer in time, or an ICMP unreachable (port-unreachable included): something dropped
+    /// or rejected the probe on its way.
     Filtered,
 }
 
@@ -39,12 +42,18 @@ impl fmt::Display for PortState {
 pub enum PortEvidence {
     /// SYN-ACK received: the handshake completed.
     SynAck,
-    /// RST received.
+    /// RST received (the socket's error queue was watched and held no ICMP message).
     Reset,
+    /// The connect was refused and this host could not tell how: a RST or an ICMP
+    /// port-unreachable (the socket's error queue could not be watched).
+    Refused,
     /// Nothing came back before the timeout, on every attempt.
     NoResponse,
     /// An ICMP host, network or administratively-prohibited unreachable came back.
     IcmpUnreachable,
+    /// An ICMP port-unreachable came back: the default `iptables -j REJECT`, which nmap's SYN
+    /// scan calls filtered.
+    IcmpPortUnreachable,
 }
 
 impl PortEvidence {
@@ -52,15 +61,23 @@ impl PortEvidence {
         match self {
             PortEvidence::SynAck => "syn-ack",
             PortEvidence::Reset => "reset",
+            PortEvidence::Refused => "refused",
             PortEvidence::NoResponse => "no-response",
             PortEvidence::IcmpUnreachable => "icmp-unreachable",
+            PortEvidence::IcmpPortUnreachable => "icmp-port-unreachable",
         }
     }
 
     /// Whether this answer came from the target itself, so that its delay measures the host's
     /// round trip (an ICMP host or network unreachable may come from a router on the way).
     pub fn measures_rtt(self) -> bool {
-        matches!(self, PortEvidence::SynAck | PortEvidence::Reset)
+        matches!(
+            self,
+            PortEvidence::SynAck
+                | PortEvidence::Reset
+                | PortEvidence::Refused
+                | PortEvidence::IcmpPortUnreachable
+        )
     }
 }
 

@@ -126,7 +126,9 @@ impl TcpCheck {
 fn fail_class(state: PortState, evidence: PortEvidence) -> Option<ErrorClass> {
     match (state, evidence) {
         (PortState::Closed, _) => Some(ErrorClass::Refused),
-        (PortState::Filtered, PortEvidence::IcmpUnreachable) => Some(ErrorClass::Unreachable),
+        (PortState::Filtered, PortEvidence::IcmpUnreachable | PortEvidence::IcmpPortUnreachable) => {
+            Some(ErrorClass::Unreachable)
+        }
         (PortState::Filtered, _) => Some(ErrorClass::Timeout),
         (PortState::Open, _) => None,
     }
@@ -142,12 +144,20 @@ fn fail_message(
 ) -> String {
     let seen = match (state, evidence) {
         (PortState::Open, _) => format!("{target} accepted a TCP connection"),
+        (PortState::Closed, PortEvidence::Refused) => format!(
+            "{target} refused the connection with a reset or an ICMP port-unreachable (this host \
+             cannot tell which): nothing listens there, or a firewall rejects"
+        ),
         (PortState::Closed, _) => {
             format!("{target} answered with a reset: nothing listens there, or a firewall rejects")
         }
         (PortState::Filtered, PortEvidence::IcmpUnreachable) => {
             format!("an ICMP unreachable came back for {target}: a firewall or router rejects it")
         }
+        (PortState::Filtered, PortEvidence::IcmpPortUnreachable) => format!(
+            "an ICMP port-unreachable came back for {target}: a firewall rejects it (a REJECT rule), \
+             so nmap calls it filtered"
+        ),
         (PortState::Filtered, _) => silence(target, waits, timeout),
     };
     format!("must be {} but is {state}: {seen}", expect.as_str())
@@ -180,6 +190,10 @@ fn summarize(addresses: &[AddressObservation]) -> String {
     let word = |probe: &AddressProbe| match probe {
         AddressProbe::State { state, evidence } => match (state, evidence) {
             (PortState::Filtered, PortEvidence::IcmpUnreachable) => "filtered (icmp)".to_owned(),
+            (PortState::Filtered, PortEvidence::IcmpPortUnreachable) => {
+                "filtered (icmp port-unreachable)".to_owned()
+            }
+            (PortState::Closed, PortEvidence::Refused) => "closed (refused)".to_owned(),
             (state, _) => state.as_str().to_owned(),
         },
         AddressProbe::Error(e) => format!("error ({})", e.class().as_str()),
@@ -301,6 +315,40 @@ mod tests {
             attempt.finding.message.contains("within 2s"),
             "{}",
             attempt.finding.message
+        );
+    }
+
+    #[test]
+    fn a_refusal_says_what_it_was_or_that_it_cannot_tell() {
+        let icmp = verdict(
+            PortExpectation::Open,
+            vec![seen(
+                "10.0.0.1",
+                state(PortState::Filtered, PortEvidence::IcmpPortUnreachable),
+            )],
+        );
+        assert_eq!(icmp.finding.verdict.class(), Some(ErrorClass::Unreachable));
+        assert_eq!(icmp.finding.summary, "filtered (icmp port-unreachable)");
+        assert!(
+            icmp.finding
+                .message
+                .contains("an ICMP port-unreachable came back"),
+            "{}",
+            icmp.finding.message
+        );
+        assert!(!icmp.inconclusive);
+        let unknown = verdict(
+            PortExpectation::Open,
+            vec![seen("10.0.0.1", state(PortState::Closed, PortEvidence::Refused))],
+        );
+        assert_eq!(unknown.finding.verdict.class(), Some(ErrorClass::Refused));
+        assert!(
+            unknown
+                .finding
+                .message
+                .contains("a reset or an ICMP port-unreachable"),
+            "{}",
+            unknown.finding.message
         );
     }
 

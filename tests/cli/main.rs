@@ -21,6 +21,7 @@ mod messages;
 mod netns;
 mod pki;
 mod profiles;
+mod refusals;
 mod reports;
 mod scan;
 mod spec_errors;
