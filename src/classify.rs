@@ -17,15 +17,40 @@ pub enum ErrorTiming {
     FromNetwork,
 }
 
-/// Classifies a failed TCP connect.
-pub fn connect_error(error: &io::Error, timing: ErrorTiming) -> AddressProbe {
+/// What the socket's error queue showed about a refused connect. The kernel reports a RST and
+/// an ICMP port-unreachable alike (`ECONNREFUSED`); with `IP_RECVERR` it also queues the ICMP
+/// message itself, which tells the two apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IcmpSeen {
+    /// An ICMP port-unreachable for this connect: a firewall's REJECT (or a host refusing with
+    /// ICMP), which nmap calls filtered.
+    PortUnreachable,
+    /// The error queue was watched and held no ICMP message: the refusal was a RST.
+    Nothing,
+    /// The error queue could not be watched: a RST and an ICMP port-unreachable look the same.
+    NotWatched,
+}
+
+/// Classifies a failed TCP connect; `icmp` is what the socket's error queue showed, when the
+/// error was a refusal.
+pub fn connect_error(error: &io::Error, timing: ErrorTiming, icmp: IcmpSeen) -> AddressProbe {
     use io::ErrorKind as K;
     let from_network = timing == ErrorTiming::FromNetwork;
     match error.kind() {
-        // A RST, whenever it arrives; on loopback the kernel may report it at once.
-        K::ConnectionRefused => AddressProbe::State {
-            state: PortState::Closed,
-            evidence: PortEvidence::Reset,
+        // On loopback the kernel may report the refusal at once.
+        K::ConnectionRefused => match icmp {
+            IcmpSeen::PortUnreachable => AddressProbe::State {
+                state: PortState::Filtered,
+                evidence: PortEvidence::IcmpPortUnreachable,
+            },
+            IcmpSeen::Nothing => AddressProbe::State {
+                state: PortState::Closed,
+                evidence: PortEvidence::Reset,
+            },
+            IcmpSeen::NotWatched => AddressProbe::State {
+                state: PortState::Closed,
+                evidence: PortEvidence::Refused,
+            },
         },
         // Linux reports ICMP host, network and administratively-prohibited unreachables as these.
         K::HostUnreachable | K::NetworkUnreachable if from_network => AddressProbe::State {
@@ -340,32 +365,49 @@ mod tests {
     }
 
     #[test]
-    fn a_reset_is_closed_whenever_it_arrives() {
-        for timing in [ErrorTiming::Immediate, ErrorTiming::FromNetwork] {
-            assert_eq!(
-                connect_error(&os(libc::ECONNREFUSED), timing),
-                AddressProbe::State {
-                    state: PortState::Closed,
-                    evidence: PortEvidence::Reset
-                }
-            );
-        }
+    fn a_refusal_is_closed_by_a_reset_and_filtered_by_an_icmp_port_unreachable() {
+        let refused = |icmp| connect_error(&os(libc::ECONNREFUSED), ErrorTiming::FromNetwork, icmp);
+        let seen = |state, evidence| AddressProbe::State { state, evidence };
+        assert_eq!(
+            refused(IcmpSeen::Nothing),
+            seen(PortState::Closed, PortEvidence::Reset)
+        );
+        assert_eq!(
+            refused(IcmpSeen::PortUnreachable),
+            seen(PortState::Filtered, PortEvidence::IcmpPortUnreachable)
+        );
+        assert_eq!(
+            refused(IcmpSeen::NotWatched),
+            seen(PortState::Closed, PortEvidence::Refused),
+            "without the error queue reach cannot tell, and says refused"
+        );
+        // On loopback the kernel may report the refusal from connect() itself.
+        assert_eq!(
+            connect_error(&os(libc::ECONNREFUSED), ErrorTiming::Immediate, IcmpSeen::Nothing),
+            seen(PortState::Closed, PortEvidence::Reset)
+        );
     }
 
     #[test]
     fn unreachable_is_filtered_only_when_the_network_said_so() {
         assert_eq!(
-            connect_error(&os(libc::EHOSTUNREACH), ErrorTiming::FromNetwork),
+            connect_error(
+                &os(libc::EHOSTUNREACH),
+                ErrorTiming::FromNetwork,
+                IcmpSeen::NotWatched
+            ),
             AddressProbe::State {
                 state: PortState::Filtered,
                 evidence: PortEvidence::IcmpUnreachable
             }
         );
         assert!(matches!(
-            connect_error(&os(libc::ENETUNREACH), ErrorTiming::Immediate),
+            connect_error(&os(libc::ENETUNREACH), ErrorTiming::Immediate, IcmpSeen::NotWatched),
             AddressProbe::Error(e) if e.class() == ErrorClass::Unreachable
         ));
-        let AddressProbe::Error(local) = connect_error(&os(libc::EPERM), ErrorTiming::Immediate) else {
+        let AddressProbe::Error(local) =
+            connect_error(&os(libc::EPERM), ErrorTiming::Immediate, IcmpSeen::NotWatched)
+        else {
             panic!("a local EPERM proves nothing about the target");
         };
         assert_eq!(local.class(), ErrorClass::LocalPolicy);

@@ -10,6 +10,7 @@ use crate::outcome::Summary;
 use crate::probe::http::proxy_env::ProxyEnvError;
 use crate::probe::http::settings::HttpCtx;
 use crate::probe::limits;
+use crate::probe::rtt::RttTable;
 use crate::probe::scan::shared::ScanShared;
 use crate::probe::Ctx;
 use crate::report::baseline::{Baseline, BaselineError};
@@ -132,6 +133,7 @@ impl<'a> Session<'a> {
             trust,
             http,
             scan: scan_budget(plan, output.report.quiet),
+            rtt: RttTable::default(),
         };
         Ok(Session {
             ctx,

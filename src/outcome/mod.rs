@@ -22,8 +22,8 @@ pub use http::{AddressExchange, HttpObservation, LatencyStats, RedirectHop, TlsS
 pub use listen::{BindScope, ListeningSocket, OwningProcess, Transport};
 pub use observed::Observed;
 pub use port::{
-    AddressObservation, AddressProbe, AddressScan, ConnectError, LocalCause, PortEvidence, PortState,
-    ScannedPort, NO_ANSWER_REASON,
+    AddressObservation, AddressProbe, AddressScan, ConnectError, ExpiredWait, LocalCause, PortEvidence,
+    PortState, ScannedPort, WaitBasis, NO_ANSWER_REASON,
 };
 pub use summary::Summary;
 pub use timings::Timings;

@@ -12,9 +12,12 @@ use std::time::Duration;
 pub enum PortState {
     /// The three-way handshake completed.
     Open,
-    /// The target answered the SYN with a RST: nothing listens, or a firewall rejects.
+    /// The target answered the SYN with a RST: nothing listens, or a firewall rejects with a
+    /// reset (or, when reach cannot watch for ICMP, a refusal of either kind: see
+    /// [`PortEvidence::Refused`]).
     Closed,
-    /// No answer in time, or an ICMP unreachable: something dropped the probe.
+    /// No answer in time, or an ICMP unreachable (port-unreachable included): something dropped
+    /// or rejected the probe on its way.
     Filtered,
 }
 
@@ -39,12 +42,18 @@ impl fmt::Display for PortState {
 pub enum PortEvidence {
     /// SYN-ACK received: the handshake completed.
     SynAck,
-    /// RST received.
+    /// RST received (the socket's error queue was watched and held no ICMP message).
     Reset,
+    /// The connect was refused and this host could not tell how: a RST or an ICMP
+    /// port-unreachable (the socket's error queue could not be watched).
+    Refused,
     /// Nothing came back before the timeout, on every attempt.
     NoResponse,
     /// An ICMP host, network or administratively-prohibited unreachable came back.
     IcmpUnreachable,
+    /// An ICMP port-unreachable came back: the default `iptables -j REJECT`, which nmap's SYN
+    /// scan calls filtered.
+    IcmpPortUnreachable,
 }
 
 impl PortEvidence {
@@ -52,9 +61,23 @@ impl PortEvidence {
         match self {
             PortEvidence::SynAck => "syn-ack",
             PortEvidence::Reset => "reset",
+            PortEvidence::Refused => "refused",
             PortEvidence::NoResponse => "no-response",
             PortEvidence::IcmpUnreachable => "icmp-unreachable",
+            PortEvidence::IcmpPortUnreachable => "icmp-port-unreachable",
         }
+    }
+
+    /// Whether this answer came from the target itself, so that its delay measures the host's
+    /// round trip (an ICMP host or network unreachable may come from a router on the way).
+    pub fn measures_rtt(self) -> bool {
+        matches!(
+            self,
+            PortEvidence::SynAck
+                | PortEvidence::Reset
+                | PortEvidence::Refused
+                | PortEvidence::IcmpPortUnreachable
+        )
     }
 }
 
@@ -75,8 +98,52 @@ pub enum AddressProbe {
 pub struct AddressObservation {
     pub address: IpAddr,
     pub probe: AddressProbe,
-    /// Time of the last connection attempt to this address.
+    /// From the first connect to this address to its verdict.
     pub elapsed: Duration,
+    /// Connects made (SYNs sent from fresh sockets): a silent port gets more than one.
+    pub connects: u32,
+    /// Every wait for an answer that ran out, in order: what a `filtered` verdict rests on.
+    pub timeouts: Vec<ExpiredWait>,
+}
+
+/// A wait for an answer to a connect that ran out with no answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExpiredWait {
+    /// How long the connect was waited for.
+    pub timeout: Duration,
+    pub basis: WaitBasis,
+}
+
+/// Where the length of a wait came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitBasis {
+    /// What was left of the check's `timeout`: the host had not answered anything yet in this
+    /// run, so there was no round trip to go by.
+    CheckTimeout,
+    /// The host's round-trip estimate, srtt + 4·rttvar (at least 100 ms).
+    Rtt,
+    /// Twice the estimate: the retry of a port that stayed silent.
+    RttRetry,
+    /// What was left of the check's `timeout`: the port stayed silent through its retries, but
+    /// the host answered nothing else meanwhile either, so the silence proves nothing yet.
+    HostSilent,
+}
+
+impl WaitBasis {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WaitBasis::CheckTimeout => "check-timeout",
+            WaitBasis::Rtt => "rtt",
+            WaitBasis::RttRetry => "rtt-retry",
+            WaitBasis::HostSilent => "host-silent",
+        }
+    }
+
+    /// Whether a port silent through a wait of this kind is `filtered` for good. A wait that ran
+    /// to the end of the check's timeout is not: the runner tries the check again (`retries`).
+    pub fn settles(self) -> bool {
+        matches!(self, WaitBasis::Rtt | WaitBasis::RttRetry)
+    }
 }
 
 /// The scan of one address: every port that was not closed, and how many were.

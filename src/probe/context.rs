@@ -1,6 +1,8 @@
-//! What every probe may use: the run's resolver, trust, HTTP settings and scan budget.
+//! What every probe may use: the run's resolver, trust, HTTP settings, scan budget and
+//! round-trip estimates.
 
 use super::http::settings::HttpCtx;
+use super::rtt::RttTable;
 use super::scan::shared::ScanShared;
 use crate::resolve::Resolver;
 use crate::trust::Trust;
@@ -15,4 +17,6 @@ pub struct Ctx {
     pub http: HttpCtx,
     /// The socket budget and progress counters of port scans.
     pub scan: ScanShared,
+    /// The round-trip estimate of every host probed, shared by its scans and `tcp` checks.
+    pub rtt: RttTable,
 }

@@ -9,6 +9,8 @@ pub mod endpoint;
 pub mod http;
 pub mod limits;
 pub mod listen;
+pub mod port_wait;
+pub mod rtt;
 pub mod scan;
 pub mod tcp;
 pub mod tls;
@@ -30,7 +32,7 @@ pub trait Executor: Send + Sync + 'static {
 impl Executor for Ctx {
     async fn attempt(&self, check: &Check) -> Attempt {
         match &check.probe {
-            ProbeSpec::Tcp(tcp) => tcp::attempt(self, tcp, check.timeout).await,
+            ProbeSpec::Tcp(tcp) => tcp::attempt(self, tcp, check.timeout, check.retries).await,
             ProbeSpec::Http(http) => http::check::attempt(self, http, check.timeout).await,
             ProbeSpec::Websocket(ws) => websocket::attempt(self, ws, check.timeout).await,
             ProbeSpec::Endpoint(endpoint) => endpoint::attempt(self, endpoint, check.timeout).await,

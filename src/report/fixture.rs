@@ -109,6 +109,8 @@ fn tcp(state: PortState, evidence: PortEvidence) -> Observed {
             address: "127.0.0.1".parse().unwrap(),
             probe: AddressProbe::State { state, evidence },
             elapsed: ms(1),
+            connects: 1,
+            timeouts: Vec::new(),
         }],
     }
 }

@@ -357,6 +357,19 @@ pub struct AddressJson {
     #[serde(flatten)]
     pub probe: ProbeJson,
     pub elapsed_ms: f64,
+    /// Connects made to this address (a silent port gets more than one).
+    pub connects: u32,
+    /// The waits that ran out with no answer, in order (absent when none did).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub timeouts: Vec<WaitJson>,
+}
+
+/// One wait for an answer that ran out: how long, and where that length came from.
+#[derive(Serialize)]
+pub struct WaitJson {
+    pub timeout_ms: f64,
+    /// `check-timeout`, `rtt`, `rtt-retry` or `host-silent`.
+    pub basis: &'static str,
 }
 
 /// `observed.http`: what an http, websocket or endpoint check saw.
@@ -574,6 +587,15 @@ fn observed(outcome: &Outcome) -> ObservedJson<'_> {
                     address: a.address.to_string(),
                     probe: ProbeJson::from(&a.probe),
                     elapsed_ms: millis(a.elapsed),
+                    connects: a.connects,
+                    timeouts: a
+                        .timeouts
+                        .iter()
+                        .map(|w| WaitJson {
+                            timeout_ms: millis(w.timeout),
+                            basis: w.basis.as_str(),
+                        })
+                        .collect(),
                 })
                 .collect(),
         ),

@@ -109,7 +109,7 @@ fn host_section(out: &mut String, result: &CheckResult, paint: &dyn Fn(&str, &st
                 paint(
                     DIM,
                     &format!(
-                        "{:<7}{:<10}{:<18}{:<26}VERDICT",
+                        "{:<7}{:<10}{:<23}{:<26}VERDICT",
                         "PORT", "STATE", "REASON", "SERVICE"
                     )
                 )
@@ -129,12 +129,16 @@ fn host_section(out: &mut String, result: &CheckResult, paint: &dyn Fn(&str, &st
                         evidence: PortEvidence::NoResponse,
                         ..
                     } => format!("dropped (no answer to {} connects)", port.attempts),
+                    AddressProbe::State {
+                        evidence: PortEvidence::IcmpPortUnreachable,
+                        ..
+                    } => "rejected with an ICMP port-unreachable".to_owned(),
                     AddressProbe::State { .. } => "rejected with an ICMP unreachable".to_owned(),
                     AddressProbe::Error(e) => paint(YELLOW, &visible(&e.to_string())),
                 };
                 let _ = writeln!(
                     out,
-                    "    {:<7}{:<10}{:<18}{:<26}{verdict}",
+                    "    {:<7}{:<10}{:<23}{:<26}{verdict}",
                     port.port,
                     state,
                     reason,

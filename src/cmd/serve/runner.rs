@@ -5,6 +5,7 @@
 
 use crate::cmd::args::ConnectArgs;
 use crate::probe::http::settings::HttpCtx;
+use crate::probe::rtt::RttTable;
 use crate::probe::scan::shared::ScanShared;
 use crate::probe::{limits, Ctx};
 use crate::resolve::{ResolveOverride, Resolver};
@@ -68,6 +69,8 @@ impl Runner {
             // Checked at start; the environment of a running process does not change.
             http: HttpCtx::from_env().unwrap_or_default(),
             scan: ScanShared::new(limits::socket_budget()),
+            // Round trips are learnt per run, as in `reach run`.
+            rtt: RttTable::default(),
         };
         run::run(plan, Arc::new(ctx), options, &Silent).await
     }

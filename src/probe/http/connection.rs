@@ -403,7 +403,7 @@ fn tcp_failure(probe: &AddressProbe, target: &str) -> StageError {
             format!("{target} refused the connection: nothing listens there, or a firewall rejects"),
         ),
         AddressProbe::State {
-            evidence: PortEvidence::IcmpUnreachable,
+            evidence: PortEvidence::IcmpUnreachable | PortEvidence::IcmpPortUnreachable,
             ..
         } => StageError::fail(
             Stage::Tcp,

@@ -18,9 +18,9 @@
 //! all probed again with the address's own timeout.
 
 use super::progress::PortProgress;
-use super::rtt::RttEstimator;
 use crate::outcome::{AddressProbe, ConnectError, LocalCause, PortEvidence, PortState};
 use crate::probe::connect::{self, Started};
+use crate::probe::rtt::{self, HostRtt, RttEstimator};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use futures_util::FutureExt;
 use std::collections::{HashMap, VecDeque};
@@ -133,6 +133,7 @@ impl Engine {
         address: IpAddr,
         ports: Arc<[u16]>,
         options: EngineOptions,
+        rtt: HostRtt,
         progress: Arc<PortProgress>,
         found: Found,
     ) -> AddressRun {
@@ -143,6 +144,7 @@ impl Engine {
                 address,
                 Arc::clone(&ports),
                 options,
+                rtt,
                 progress,
                 Arc::clone(&found),
                 done,
@@ -248,9 +250,8 @@ struct Host {
     parked: Vec<Job>,
     in_flight: usize,
     options: EngineOptions,
-    rtt: RttEstimator,
-    /// Round trips measured on this address.
-    measured: bool,
+    /// This address's round-trip estimate, shared with the run's `tcp` checks of it.
+    rtt: HostRtt,
     /// Any answer at all (SYN-ACK, RST, ICMP) came from it.
     answered: bool,
     confirmations: usize,
@@ -267,6 +268,7 @@ impl Host {
         address: IpAddr,
         ports: Arc<[u16]>,
         options: EngineOptions,
+        rtt: HostRtt,
         progress: Arc<PortProgress>,
         found: Found,
         done: oneshot::Sender<(Instant, Instant)>,
@@ -279,8 +281,7 @@ impl Host {
             parked: Vec::new(),
             in_flight: 0,
             options,
-            rtt: RttEstimator::new(options.max_timeout),
-            measured: false,
+            rtt,
             answered: false,
             confirmations: 0,
             queued: false,
@@ -289,6 +290,11 @@ impl Host {
             found,
             done: Some(done),
         }
+    }
+
+    /// Whether a round trip of this address was measured, by the scan or by a `tcp` check.
+    fn measured(&self) -> bool {
+        self.rtt.snapshot().estimate.sampled()
     }
 
     fn has_jobs(&self) -> bool {
@@ -353,8 +359,7 @@ impl State {
             ready: VecDeque::new(),
             in_flight: 0,
             budget,
-            // Each address clamps what it borrows to its own ceiling.
-            group: RttEstimator::new(Duration::from_secs(3600)),
+            group: RttEstimator::new(),
             group_measured: false,
             workers: 0,
             idle: 0,
@@ -442,9 +447,8 @@ impl State {
             attempts: job.attempts + 1,
         };
         if let AddressProbe::State { evidence, .. } = outcome.probe {
-            if matches!(evidence, PortEvidence::SynAck | PortEvidence::Reset) {
+            if evidence.measures_rtt() {
                 host.rtt.observe(elapsed);
-                host.measured = true;
                 self.group.observe(elapsed);
                 self.group_measured = true;
             }
@@ -463,7 +467,7 @@ impl State {
             };
             if job.attempts < host.options.retries {
                 host.again.push_back(again);
-            } else if !start.own && !host.measured {
+            } else if !start.own && !host.measured() {
                 if host.answered {
                     // An answer came while this connect waited: one more try, with its own
                     // timeout.
@@ -519,18 +523,21 @@ fn timeout_for(host: &Host, group: &RttEstimator, group_measured: bool, job: Job
     if job.confirm {
         return (ceiling, true);
     }
+    // Before any answer there is nothing to measure: nmap's initial timeout, within the ceiling.
     let wait = |rtt: &RttEstimator| {
-        if job.attempts == 0 {
-            rtt.timeout()
+        let estimated = if job.attempts == 0 {
+            rtt.timeout(ceiling)
         } else {
-            rtt.retry_timeout()
-        }
+            rtt.retry_timeout(ceiling)
+        };
+        estimated.unwrap_or(rtt::INITIAL.min(ceiling))
     };
-    let own = wait(&host.rtt);
-    if host.measured || !group_measured {
+    let own_estimate = host.rtt.snapshot().estimate;
+    let own = wait(&own_estimate);
+    if own_estimate.sampled() || !group_measured {
         return (own, true);
     }
-    let borrowed = wait(group).min(ceiling);
+    let borrowed = wait(group);
     (borrowed, borrowed >= own)
 }
 
@@ -672,6 +679,7 @@ mod tests {
             IpAddr::from([198, 18, 0, last_octet]),
             (1..=ports).collect::<Vec<_>>().into(),
             options,
+            HostRtt::unshared(),
             Arc::default(),
             Arc::clone(&found),
             done,
@@ -761,9 +769,7 @@ mod tests {
         let (silent, found, mut finished) = register(&mut state, 2, 20, options(64));
         // Before any answer, every address waits the uninformed first timeout.
         let first = take_all(&mut state);
-        assert!(first
-            .iter()
-            .all(|s| s.timeout == super::super::rtt::INITIAL && s.own));
+        assert!(first.iter().all(|s| s.timeout == rtt::INITIAL && s.own));
         for start in first.iter().filter(|s| s.job.host == live) {
             state.record(start, CLOSED, Duration::from_millis(1));
         }
@@ -862,6 +868,7 @@ mod tests {
                 "127.0.0.1".parse().unwrap(),
                 ports,
                 options(8),
+                HostRtt::unshared(),
                 Arc::clone(&progress),
                 Found::default(),
             )
@@ -892,6 +899,7 @@ mod tests {
                 address.parse().unwrap(),
                 Arc::clone(&ports),
                 options(4),
+                HostRtt::unshared(),
                 Arc::default(),
                 Found::default(),
             )
@@ -928,6 +936,7 @@ mod tests {
                 address.ip(),
                 vec![address.port()].into(),
                 options,
+                HostRtt::unshared(),
                 Arc::default(),
                 Found::default(),
             )

@@ -2,13 +2,13 @@
 //! against the allow list. Each open port the list does not name is a finding.
 //!
 //! [`engine`] drives the connects (each one a [`crate::probe::connect`], so a port gets the same
-//! verdict as a `tcp` check) for every scan of a run at once, [`rtt`] adapts their timeouts,
-//! [`progress`] counts ports for a progress bar, and [`shared`] holds what the scans of a run
-//! share (their budget comes from [`crate::probe::limits`]).
+//! verdict as a `tcp` check) for every scan of a run at once, [`crate::probe::rtt`] adapts their
+//! timeouts (one estimate per host, shared with the run's `tcp` checks), [`progress`] counts
+//! ports for a progress bar, and [`shared`] holds what the scans of a run share (their budget
+//! comes from [`crate::probe::limits`]).
 
 pub mod engine;
 pub mod progress;
-pub mod rtt;
 pub mod shared;
 
 use super::attempt::Attempt;
@@ -78,6 +78,7 @@ pub async fn attempt(ctx: &Ctx, check: &ScanCheck, timeout: Duration, retries: u
             *address,
             Arc::clone(&ports),
             options,
+            ctx.rtt.host(*address),
             Arc::clone(&ctx.scan.progress),
             Arc::clone(seen),
         )
