@@ -13,13 +13,13 @@
 # variable, as an inventory generator would; SHAPE=ranges writes one table per address with a
 # port range.
 #
-#   bench/tcp-checks.sh                     # RUNS=5 FIRST_PORT=2000 PER_HOST=25000 SHAPE=tables
+#   bench/tcp-checks.sh                     # RUNS=5 FIRST_PORT=5000 PER_HOST=25000 SHAPE=tables
 #   bench/tcp-checks.sh 100000              # one size
 #   REACH=/tmp/reach-old bench/tcp-checks.sh 100000   # another build (no cargo build then)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-5}
-FIRST_PORT=${FIRST_PORT:-2000}
+FIRST_PORT=${FIRST_PORT:-5000}
 PER_HOST=${PER_HOST:-25000}
 SHAPE=${SHAPE:-tables}
 sizes=("$@")
