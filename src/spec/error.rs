@@ -96,7 +96,7 @@ impl<'a> Locator<'a> {
 
     /// A locator of the same file for offsets counted from `base`: those of a piece of the
     /// text that starts there.
-    pub fn from_offset(&self, base: usize) -> Locator<'_> {
+    pub fn counting_from(&self, base: usize) -> Locator<'_> {
         Locator {
             file: self.file,
             text: self.text,

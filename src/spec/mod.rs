@@ -169,7 +169,7 @@ fn load_pieces(
             let mut piece = DeTable::parse(&text[range.clone()]).map_err(|_| Unsplittable)?;
             // A piece begins with its `[[check]]` header: `check` is all it holds.
             let value = take(piece.get_mut(), "check").ok_or(Unsplittable)?;
-            for item in check_items(value, &locator.from_offset(range.start), errors) {
+            for item in check_items(value, &locator.counting_from(range.start), errors) {
                 visit(range.start, item, errors);
             }
         }
@@ -221,7 +221,7 @@ fn load_file<'i, E>(
         options,
     };
     let mut visit = |offset: usize, item: Spanned<DeValue<'i>>, errors: &mut Vec<SpecError>| {
-        let locator = locator.from_offset(offset);
+        let locator = locator.counting_from(offset);
         let file = file.at(&locator);
         let span = item.span();
         match item.into_inner() {
