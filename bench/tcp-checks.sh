@@ -13,18 +13,19 @@
 # variable, as an inventory generator would; SHAPE=ranges writes one table per address with a
 # port range.
 #
-#   bench/tcp-checks.sh                     # RUNS=5 FIRST_PORT=2000 PER_HOST=25000 SHAPE=tables
+#   bench/tcp-checks.sh                     # RUNS=5 FIRST_PORT=5000 PER_HOST=25000 SHAPE=tables
 #   bench/tcp-checks.sh 100000              # one size
 #   REACH=/tmp/reach-old bench/tcp-checks.sh 100000   # another build (no cargo build then)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-5}
-FIRST_PORT=${FIRST_PORT:-2000}
+FIRST_PORT=${FIRST_PORT:-5000}
 PER_HOST=${PER_HOST:-25000}
 SHAPE=${SHAPE:-tables}
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(1000 10000 100000)
 command -v /usr/bin/time >/dev/null || { echo "needs GNU time (apt-get install time)" >&2; exit 2; }
+command -v bc >/dev/null || { echo "needs bc (apt-get install bc)" >&2; exit 2; }
 [ $((FIRST_PORT + PER_HOST - 1)) -lt 32768 ] || { echo "FIRST_PORT+PER_HOST reaches the ephemeral port range" >&2; exit 2; }
 if [ -n "${REACH:-}" ]; then
     reach=$REACH
@@ -55,19 +56,22 @@ drain() {
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
-# measure LABEL COMMAND...: runs it RUNS times, prints median wall seconds and peak RSS in MiB.
+# measure LABEL COMMAND...: runs it RUNS times, prints the median wall seconds, CPU seconds
+# (user + system; on loopback the kernel's work for both ends of every connection is charged
+# to the process that connects) and peak RSS in MiB.
 measure() {
     local label=$1; shift
-    local walls=() rss=()
+    local walls=() cpus=() rss=()
     for _ in $(seq "$RUNS"); do
-        /usr/bin/time -f '%e %M' -o "$work/time" "$@" >"$work/out" 2>"$work/err" || {
+        /usr/bin/time -f '%e %U %S %M' -o "$work/time" "$@" >"$work/out" 2>"$work/err" || {
             code=$?; [ $code -le 1 ] || { echo "$label failed ($code):"; cat "$work/err"; exit 1; }; }
         drain
-        read -r wall kib <"$work/time"
-        walls+=("$wall"); rss+=("$kib")
+        read -r wall user sys kib <"$work/time"
+        walls+=("$wall"); cpus+=("$(echo "$user + $sys" | bc)"); rss+=("$kib")
     done
-    printf '%-40s wall %7.3f s   peak RSS %7.1f MiB\n' "$label" \
+    printf '%-40s wall %7.3f s   CPU %7.3f s   peak RSS %7.1f MiB\n' "$label" \
         "$(printf '%s\n' "${walls[@]}" | median)" \
+        "$(printf '%s\n' "${cpus[@]}" | median)" \
         "$(printf '%s\n' "${rss[@]}" | median | awk '{print $1/1024}')"
 }
 

@@ -122,12 +122,15 @@ pub async fn run<E: Executor>(
     let started_at = SystemTime::now();
     let started = Instant::now();
     let deadline = options.deadline.map(|d| tokio::time::Instant::now() + d);
-    let checks: Vec<Arc<Check>> = plan.checks.into_iter().map(Arc::new).collect();
-    let mut outcomes: Vec<Option<(Outcome, Duration)>> = checks
-        .iter()
-        .map(|check| filter(check, options).map(|skip| (skip, Duration::ZERO)))
+    let mut slots: Vec<Slot> = plan
+        .checks
+        .into_iter()
+        .map(|check| Slot {
+            outcome: filter(&check, options).map(|skip| (skip, Duration::ZERO)),
+            check: Arc::new(check),
+        })
         .collect();
-    let selected: Vec<usize> = (0..checks.len()).filter(|&i| outcomes[i].is_none()).collect();
+    let selected: Vec<usize> = (0..slots.len()).filter(|&i| slots[i].outcome.is_none()).collect();
     progress.start(selected.len());
 
     let permits = Arc::new(Semaphore::new(options.concurrency.max(1)));
@@ -142,13 +145,13 @@ pub async fn run<E: Executor>(
             () = sleep_until(deadline) => None,
         };
         let Some(permit) = permit else {
-            outcomes[index] = Some((deadline_skip("before it could start"), Duration::ZERO));
+            slots[index].outcome = Some((deadline_skip("before it could start"), Duration::ZERO));
             break;
         };
         while let Some(Ok((index, outcome, duration))) = running.try_join_next() {
-            record(&checks, &mut outcomes, progress, index, outcome, duration);
+            record(&mut slots, progress, index, outcome, duration);
         }
-        let check = Arc::clone(&checks[index]);
+        let check = Arc::clone(&slots[index].check);
         let executor = Arc::clone(&executor);
         running.spawn(async move {
             let _permit = permit;
@@ -165,20 +168,20 @@ pub async fn run<E: Executor>(
         });
     }
     for index in waiting {
-        outcomes[index] = Some((deadline_skip("before it could start"), Duration::ZERO));
+        slots[index].outcome = Some((deadline_skip("before it could start"), Duration::ZERO));
     }
     while let Some(joined) = running.join_next().await {
         // A probe that panicked is a bug; its slot stays empty and is reported as an error below.
         if let Ok((index, outcome, duration)) = joined {
-            record(&checks, &mut outcomes, progress, index, outcome, duration);
+            record(&mut slots, progress, index, outcome, duration);
         }
     }
     progress.done();
 
-    let results = checks
+    // Slot by slot into the results, in place: a run of 100,000 checks does not hold two lists.
+    let results = slots
         .into_iter()
-        .zip(outcomes)
-        .map(|(check, outcome)| {
+        .map(|Slot { check, outcome }| {
             let (outcome, duration) = outcome.unwrap_or_else(|| {
                 let finding = Finding::error(
                     Stage::Assert,
@@ -203,16 +206,15 @@ pub async fn run<E: Executor>(
     }
 }
 
-fn record(
-    checks: &[Arc<Check>],
-    outcomes: &mut [Option<(Outcome, Duration)>],
-    progress: &dyn Progress,
-    index: usize,
-    outcome: Outcome,
-    duration: Duration,
-) {
-    progress.finished(&checks[index], &outcome);
-    outcomes[index] = Some((outcome, duration));
+/// One check of a run and, once it has one, its outcome and how long it took.
+struct Slot {
+    check: Arc<Check>,
+    outcome: Option<(Outcome, Duration)>,
+}
+
+fn record(slots: &mut [Slot], progress: &dyn Progress, index: usize, outcome: Outcome, duration: Duration) {
+    progress.finished(&slots[index].check, &outcome);
+    slots[index].outcome = Some((outcome, duration));
 }
 
 /// The attempt of a check in progress, as the run's deadline finds it.

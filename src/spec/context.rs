@@ -109,6 +109,19 @@ pub struct FileContext<'a> {
 }
 
 impl FileContext<'_> {
+    /// The same context with another locator: that of a piece of the file parsed alone.
+    pub(super) fn at<'b>(&'b self, locator: &'b Locator<'b>) -> FileContext<'b> {
+        FileContext {
+            locator,
+            profile: Arc::clone(&self.profile),
+            file: Arc::clone(&self.file),
+            interner: self.interner,
+            scope: self.scope,
+            defaults: self.defaults,
+            options: self.options,
+        }
+    }
+
     /// Reads the keys of one kind (those left after the common ones were taken out).
     pub(super) fn kind_fields<T: serde::de::DeserializeOwned>(
         &self,

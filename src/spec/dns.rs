@@ -85,13 +85,13 @@ impl FileContext<'_> {
                 record_type.as_str().to_ascii_lowercase()
             )
         });
-        let probe = ProbeSpec::Dns(DnsCheck {
+        let probe = ProbeSpec::Dns(Box::new(DnsCheck {
             name: name.clone(),
             record_type,
             servers,
             protocol,
             expect,
-        });
+        }));
         vec![self.build(base, &local_id, None, format!("{name} {record_type}"), probe)]
     }
 

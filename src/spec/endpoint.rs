@@ -87,6 +87,6 @@ impl FileContext<'_> {
             auth,
             proxy,
         };
-        vec![self.build(base, &local_id, None, name, ProbeSpec::Endpoint(check))]
+        vec![self.build(base, &local_id, None, name, ProbeSpec::Endpoint(Box::new(check)))]
     }
 }

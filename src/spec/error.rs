@@ -1,5 +1,6 @@
 //! Spec errors that point at the place in a check file that caused them.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::ops::Range;
 
@@ -77,21 +78,36 @@ pub struct Locator<'a> {
     pub text: &'a str,
     /// Byte offset of the start of every line after the first, so that locating an error is a
     /// binary search rather than a scan from the top (a 10,000-check file would be quadratic).
-    line_starts: Vec<usize>,
+    line_starts: Cow<'a, [usize]>,
+    /// Where in `text` the offsets it is given count from: a piece of the file parsed alone.
+    base: usize,
 }
 
 impl<'a> Locator<'a> {
     pub fn new(file: &'a str, text: &'a str) -> Self {
-        let line_starts = text.match_indices('\n').map(|(i, _)| i + 1).collect();
+        let line_starts: Vec<usize> = text.match_indices('\n').map(|(i, _)| i + 1).collect();
         Locator {
             file,
             text,
-            line_starts,
+            line_starts: Cow::Owned(line_starts),
+            base: 0,
+        }
+    }
+
+    /// A locator of the same file for offsets counted from `base`: those of a piece of the
+    /// text that starts there.
+    pub fn counting_from(&self, base: usize) -> Locator<'_> {
+        Locator {
+            file: self.file,
+            text: self.text,
+            line_starts: Cow::Borrowed(&self.line_starts),
+            base: self.base + base,
         }
     }
 
     /// An error located at the start of `span`, underlining it up to the end of its line.
     pub fn error(&self, span: Range<usize>, message: impl Into<String>) -> SpecError {
+        let span = span.start + self.base..span.end + self.base;
         let start = floor_char_boundary(self.text, span.start.min(self.text.len()));
         let line_start = self.text[..start].rfind('\n').map_or(0, |i| i + 1);
         let line_end = self.text[start..]

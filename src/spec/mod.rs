@@ -18,6 +18,7 @@ pub mod ports;
 mod raw;
 pub mod request;
 mod scan;
+mod split;
 pub mod targets;
 mod tcp;
 mod tls;
@@ -45,6 +46,7 @@ use serde::de::IntoDeserializer;
 use serde::Deserialize;
 use serde_spanned::Spanned;
 use std::collections::{BTreeMap, HashMap};
+use std::convert::Infallible;
 use std::ops::Range;
 use std::path::Path;
 use toml::de::{DeTable, DeValue};
@@ -94,9 +96,10 @@ pub fn load_str(label: &str, text: &str, options: &LoadOptions) -> Result<Vec<Ch
 
 /// [`load_str`], appending the file's checks to `checks`; on error, some may have been added.
 ///
-/// The parsed document borrows its strings from `text`, and each `[[check]]` table is dropped
-/// as soon as its checks are made: a file of 100,000 checks never holds its whole document and
-/// all its checks at once.
+/// A file is parsed a `[[check]]` table at a time when [`split`] can cut it into its tables
+/// (nearly every file): the document is never held parsed as a whole, and each table's memory
+/// goes once its checks are made. Otherwise, or when a piece does not parse alone, the whole
+/// file is parsed at once, so that the checks and errors are always the same either way.
 fn load_into(
     label: &str,
     text: &str,
@@ -105,26 +108,111 @@ fn load_into(
     checks: &mut Vec<Check>,
 ) -> Result<(), Vec<SpecError>> {
     let locator = Locator::new(label, text);
-    let root = DeTable::parse(text).map_err(|e| vec![locator.toml(&e, 0..0)])?;
+    if let Some(pieces) = split::split(text) {
+        let before = checks.len();
+        match load_pieces(&locator, text, &pieces, options, interner, checks) {
+            Ok(result) => return result,
+            Err(Unsplittable) => checks.truncate(before),
+        }
+    }
+    load_whole(&locator, text, options, interner, checks)
+}
+
+/// Loads a file parsed whole, as one document.
+fn load_whole(
+    locator: &Locator<'_>,
+    text: &str,
+    options: &LoadOptions,
+    interner: &Interner,
+    checks: &mut Vec<Check>,
+) -> Result<(), Vec<SpecError>> {
+    let label = locator.file;
+    let mut root = DeTable::parse(text).map_err(|e| vec![locator.toml(&e, 0..0)])?;
+    let checks_value = take(root.get_mut(), "check");
+    let Ok(result) = load_file(locator, root, options, interner, checks, |visit, errors| {
+        match checks_value {
+            None => errors.push(SpecError::whole_file(
+                label,
+                "no checks: add at least one [[check]] table",
+            )),
+            Some(value) => {
+                for item in check_items(value, locator, errors) {
+                    visit(0, item, errors);
+                }
+            }
+        }
+        Ok::<(), Infallible>(())
+    });
+    result
+}
+
+/// A split file that must be parsed whole after all: a piece that does not parse alone (the
+/// whole parse then reports its syntax error as always), or a `check` key in the top part.
+struct Unsplittable;
+
+/// Loads a split file: its top part, then each `[[check]]` piece parsed on its own, its
+/// offsets counted from where it starts in the text.
+fn load_pieces(
+    locator: &Locator<'_>,
+    text: &str,
+    pieces: &split::Pieces,
+    options: &LoadOptions,
+    interner: &Interner,
+    checks: &mut Vec<Check>,
+) -> Result<Result<(), Vec<SpecError>>, Unsplittable> {
+    let mut top = DeTable::parse(&text[pieces.top.clone()]).map_err(|_| Unsplittable)?;
+    if take(top.get_mut(), "check").is_some() {
+        return Err(Unsplittable);
+    }
+    load_file(locator, top, options, interner, checks, |visit, errors| {
+        for range in &pieces.checks {
+            let mut piece = DeTable::parse(&text[range.clone()]).map_err(|_| Unsplittable)?;
+            // A piece begins with its `[[check]]` header: `check` is all it holds.
+            let value = take(piece.get_mut(), "check").ok_or(Unsplittable)?;
+            for item in check_items(value, &locator.counting_from(range.start), errors) {
+                visit(range.start, item, errors);
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Validates a file from its parsed top-level table (`profile`, `[vars]`, `[defaults]`, without
+/// `check`); `tables` hands each `[[check]]` table, with the offset its spans count from, to
+/// the visitor it is given. `Err` only when `tables` gives up.
+fn load_file<'i, E>(
+    locator: &Locator<'_>,
+    root: Spanned<DeTable<'i>>,
+    options: &LoadOptions,
+    interner: &Interner,
+    checks: &mut Vec<Check>,
+    tables: impl FnOnce(
+        &mut dyn FnMut(usize, Spanned<DeValue<'i>>, &mut Vec<SpecError>),
+        &mut Vec<SpecError>,
+    ) -> Result<(), E>,
+) -> Result<Result<(), Vec<SpecError>>, E> {
+    let label = locator.file;
     let root_span = root.span();
     let mut root = root.into_inner();
-    let checks_value = take(&mut root, "check");
     let vars_value = take(&mut root, "vars");
 
     let mut errors = Vec::new();
     let header = match RawHeader::deserialize(Spanned::new(root_span.clone(), root).into_deserializer()) {
         Ok(header) => header,
-        Err(e) => return Err(vec![locator.toml(&e, root_span)]),
+        Err(e) => return Ok(Err(vec![locator.toml(&e, root_span)])),
     };
-    let profile = profile_name(&header, label, &locator).map_err(|e| vec![e])?;
-    let declared = declared_vars(vars_value, &locator, &mut errors);
-    let defaults = FileDefaults::read(&header, &locator, &mut errors);
+    let profile = match profile_name(&header, label, locator) {
+        Ok(profile) => profile,
+        Err(e) => return Ok(Err(vec![e])),
+    };
+    let declared = declared_vars(vars_value, locator, &mut errors);
+    let defaults = FileDefaults::read(&header, locator, &mut errors);
     let scope = Scope {
         declared: &declared,
         overrides: &options.overrides,
     };
     let file = FileContext {
-        locator: &locator,
+        locator,
         profile: profile.into(),
         file: label.into(),
         interner,
@@ -132,30 +220,20 @@ fn load_into(
         defaults: &defaults,
         options,
     };
-
-    match checks_value {
-        None => errors.push(SpecError::whole_file(
-            label,
-            "no checks: add at least one [[check]] table",
-        )),
-        Some(value) => {
-            for item in check_items(value, &locator, &mut errors) {
-                let span = item.span();
-                match item.into_inner() {
-                    DeValue::Table(table) => match check_table(&file, span, table) {
-                        Ok(mut expanded) => checks.append(&mut expanded),
-                        Err(mut check_errors) => errors.append(&mut check_errors),
-                    },
-                    _ => errors.push(locator.error(span, "each check must be a table")),
-                }
-            }
+    let mut visit = |offset: usize, item: Spanned<DeValue<'i>>, errors: &mut Vec<SpecError>| {
+        let locator = locator.counting_from(offset);
+        let file = file.at(&locator);
+        let span = item.span();
+        match item.into_inner() {
+            DeValue::Table(table) => match check_table(&file, span, table) {
+                Ok(mut expanded) => checks.append(&mut expanded),
+                Err(mut check_errors) => errors.append(&mut check_errors),
+            },
+            _ => errors.push(locator.error(span, "each check must be a table")),
         }
-    }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(errors)
-    }
+    };
+    tables(&mut visit, &mut errors)?;
+    Ok(if errors.is_empty() { Ok(()) } else { Err(errors) })
 }
 
 /// The profile of a check file (its `profile`, or a slug of its file name), read without
@@ -417,6 +495,7 @@ fn line_offset(text: &str, line: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
     use std::time::Duration;
 
     fn load(text: &str) -> Result<Vec<Check>, Vec<SpecError>> {
@@ -540,6 +619,99 @@ expect = "not-exposed"
     fn syntax_errors_are_located() {
         let error = first_error("[[check]\nkind = \"tcp\"\n");
         assert_eq!(error.line, 1, "{error}");
+    }
+
+    /// Checks and errors of a file parsed a `[[check]]` table at a time, then parsed whole.
+    fn both_ways(text: &str) -> [Result<Vec<Check>, Vec<SpecError>>; 2] {
+        let options = LoadOptions::default();
+        let whole = {
+            let mut checks = Vec::new();
+            let locator = Locator::new("t.toml", text);
+            load_whole(&locator, text, &options, &Interner::default(), &mut checks).map(|()| checks)
+        };
+        [load(text), whole]
+    }
+
+    #[test]
+    fn a_file_parsed_table_by_table_loads_as_it_does_parsed_whole() {
+        let tcp = "[[check]]\nkind = \"tcp\"\nhost = \"{h}\"\nports = \"1-3\"\nexpect = \"open\"\n";
+        let http =
+            "[[check]]\nkind = \"http\"\nurl = \"http://{h}/\"\n# a comment\n[check.expect]\nstatus = 200\n";
+        let mut texts = vec![
+            format!("profile = \"p\"\n[vars]\nh = \"db.test\"\n[defaults]\ntimeout = \"2s\"\n{tcp}\n{http}{tcp}"),
+            // Errors in later tables: unknown keys, bad values, undefined variables, a table
+            // that is not one, a syntax error (the whole parse reports it), and CRLF lines.
+            format!("[vars]\nh = \"a.test\"\n{tcp}{tcp}prots = 1\n[[check]]\nkind = \"tcp\"\nhost = \"{{nope}}\"\nport = 0\nexpect = \"shut\"\n"),
+            format!("[vars]\nh = \"a.test\"\n{tcp}[[check]]\nkind = = \"tcp\"\n"),
+            format!("[vars]\nh = \"a.test\"\n{http}[check.expect]\nstatus = 201\n"),
+            format!("[vars]\nh = \"a.test\"\n{tcp}").replace('\n', "\r\n"),
+            format!("check = 1\n{tcp}"),
+            format!("[[check]]\nkind = \"tcp\"\n[vars]\nh = \"a.test\"\n{tcp}"),
+        ];
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("checks");
+        for entry in std::fs::read_dir(&dir)
+            .unwrap()
+            .chain(std::fs::read_dir(dir.join("examples")).unwrap())
+        {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                texts.push(std::fs::read_to_string(path).unwrap());
+            }
+        }
+        for text in &texts {
+            let [split, whole] = both_ways(text);
+            assert_eq!(split, whole, "{text}");
+        }
+        // The files that can be split were: the comparison was between the two ways.
+        let split_into: Vec<Option<usize>> = texts[..7]
+            .iter()
+            .map(|t| split::split(t).map(|p| p.checks.len()))
+            .collect();
+        assert_eq!(
+            split_into,
+            [Some(3), Some(3), Some(2), Some(1), Some(1), Some(1), None]
+        );
+    }
+
+    #[test]
+    fn the_checks_of_a_file_share_its_profile_file_tags_and_host() {
+        let mut text = String::from("[vars]\nhost = \"db.test\"\n");
+        for port in 1..=50 {
+            text.push_str(&format!(
+                "[[check]]\nkind = \"tcp\"\nhost = \"{{host}}\"\nport = {port}\nexpect = \"open\"\ntags = [\"a\"]\n"
+            ));
+        }
+        text.push_str(
+            "[[check]]\nkind = \"tcp\"\nhost = \"db.test\"\nports = \"100-199\"\nexpect = \"open\"\n",
+        );
+        let checks = load(&text).unwrap();
+        assert_eq!(checks.len(), 150);
+        let first = &checks[0];
+        let ProbeSpec::Tcp(TcpCheck {
+            host: Host::Name(name),
+            ..
+        }) = &first.probe
+        else {
+            panic!("{first:?}")
+        };
+        for check in &checks {
+            assert!(Arc::ptr_eq(&check.profile, &first.profile));
+            assert!(Arc::ptr_eq(&check.source.file, &first.source.file));
+            assert!(Arc::ptr_eq(&check.vantage, &first.vantage));
+            let ProbeSpec::Tcp(TcpCheck {
+                host: Host::Name(own),
+                ..
+            }) = &check.probe
+            else {
+                panic!("{check:?}")
+            };
+            assert!(
+                Arc::ptr_eq(own, name),
+                "{} has its own copy of the host",
+                check.id
+            );
+        }
+        assert!(checks[..50].iter().all(|c| Arc::ptr_eq(&c.tags, &first.tags)));
     }
 
     #[test]

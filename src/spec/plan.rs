@@ -154,15 +154,16 @@ impl fmt::Display for Kind {
     }
 }
 
-/// What to probe and what to expect, kind by kind.
+/// What to probe and what to expect, kind by kind. The kinds with large plans are boxed, so
+/// that a check is as small as a tcp check needs: a plan may hold 100,000 of them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProbeSpec {
     Tcp(TcpCheck),
-    Dns(DnsCheck),
+    Dns(Box<DnsCheck>),
     Tls(Box<TlsCheck>),
     Http(Box<HttpCheck>),
-    Websocket(WebsocketCheck),
-    Endpoint(EndpointCheck),
+    Websocket(Box<WebsocketCheck>),
+    Endpoint(Box<EndpointCheck>),
     Scan(ScanCheck),
     Listen(ListenCheck),
 }

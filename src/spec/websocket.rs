@@ -54,6 +54,6 @@ impl FileContext<'_> {
             echo,
             proxy,
         };
-        vec![self.build(base, &local_id, None, name, ProbeSpec::Websocket(check))]
+        vec![self.build(base, &local_id, None, name, ProbeSpec::Websocket(Box::new(check)))]
     }
 }
