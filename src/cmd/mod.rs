@@ -14,6 +14,7 @@ pub mod outputs;
 pub mod run;
 pub mod scan;
 pub mod schema;
+pub mod serve;
 pub mod session;
 pub mod tls;
 pub mod validate;
