@@ -417,7 +417,7 @@ impl<'a> Reader<'a> {
         for (name, value) in &section.entries {
             let Some((canonical, allowed)) = HEADERS
                 .iter()
-                .find(|(h, _)| h.eq_ignore_ascii_case(name.as_str()))
+                .find(|(h, _)| *h == name.as_str()) // exact, as the toolkit matches them
             else {
                 return Err(self.at_scalar(
                     name,
