@@ -5,7 +5,9 @@
 use crate::cmd::args::ColorChoice;
 use crate::cmd::exit;
 use crate::cmd::{self, demo::DemoArgs, listeners::ListenersArgs, run::RunArgs, scan::ScanArgs};
-use crate::cmd::{completions::CompletionsArgs, man::ManArgs, tls::TlsArgs, validate::ValidateArgs};
+use crate::cmd::{
+    completions::CompletionsArgs, man::ManArgs, serve::ServeArgs, tls::TlsArgs, validate::ValidateArgs,
+};
 use crate::report::Format;
 use clap::{CommandFactory, Parser, Subcommand};
 
@@ -54,6 +56,9 @@ pub enum Command {
     /// Audit a TLS server: accepted versions and suites, the handshake, the certificate.
     #[command(after_help = EXIT_CODES)]
     Tls(TlsArgs),
+    /// Prometheus exporter: /probe runs a check file against a target when asked, --every runs
+    /// the files on a schedule, /metrics shows their latest results.
+    Serve(Box<ServeArgs>),
     /// Print the JSON Schema of the JSON report.
     Schema,
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
@@ -125,6 +130,7 @@ fn dispatch(cli: Cli) -> u8 {
         Command::Listeners(args) => cmd::listeners::execute(&args, color),
         Command::Demo(args) => cmd::demo::execute(&args, color),
         Command::Tls(args) => cmd::tls::execute(args, color),
+        Command::Serve(args) => cmd::serve::execute(*args),
         Command::Schema => cmd::schema::execute(),
         Command::Completions(args) => cmd::completions::execute(&args, Cli::command()),
         Command::Man(args) => cmd::man::execute(&args, Cli::command()),

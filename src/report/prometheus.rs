@@ -16,96 +16,206 @@ use std::time::{Duration, SystemTime};
 
 const STATUSES: [Status; 4] = [Status::Pass, Status::Fail, Status::Error, Status::Skip];
 
-/// One metric family: its samples, written only when it has some.
-struct Family {
+/// One metric family: its samples, written only when it has some. Public so that an exporter
+/// writes its own families (counters included) with the same escaping and number format.
+pub struct Family {
     name: &'static str,
     help: &'static str,
+    kind: &'static str,
     samples: Vec<(String, f64)>,
 }
 
 impl Family {
-    fn new(name: &'static str, help: &'static str) -> Family {
+    /// A gauge.
+    pub fn new(name: &'static str, help: &'static str) -> Family {
         Family {
             name,
             help,
+            kind: "gauge",
             samples: Vec::new(),
         }
     }
 
-    fn push(&mut self, labels: String, value: f64) {
+    /// A counter: a value that only grows while the process lives.
+    pub fn counter(name: &'static str, help: &'static str) -> Family {
+        Family {
+            kind: "counter",
+            ..Family::new(name, help)
+        }
+    }
+
+    /// Adds a sample; `labels` is `name="value",...` (values through [`escape`]), or empty.
+    pub fn push(&mut self, labels: String, value: f64) {
         self.samples.push((labels, value));
     }
 
-    fn write(&self, out: &mut String) {
+    pub fn write(&self, out: &mut String) {
         if self.samples.is_empty() {
             return;
         }
         let _ = writeln!(out, "# HELP {} {}", self.name, self.help);
-        let _ = writeln!(out, "# TYPE {} gauge", self.name);
+        let _ = writeln!(out, "# TYPE {} {}", self.name, self.kind);
         for (labels, value) in &self.samples {
-            let _ = writeln!(out, "{}{{{labels}}} {}", self.name, number(*value));
+            if labels.is_empty() {
+                let _ = writeln!(out, "{} {}", self.name, number(*value));
+            } else {
+                let _ = writeln!(out, "{}{{{labels}}} {}", self.name, number(*value));
+            }
         }
     }
 }
 
 /// Renders the whole report.
 pub fn render(report: &RunReport, rendering: &Rendering<'_>) -> String {
-    let vantage = report.vantage.as_deref().unwrap_or("");
-    let mut success = Family::new(
-        "reach_check_success",
-        "1 if the check passed, 0 if it failed or could not be observed (no sample when skipped).",
-    );
-    let mut status = Family::new(
-        "reach_check_status",
-        "1 for the status the check ended in (pass, fail, error, skip), 0 for the others.",
-    );
-    let mut duration = Family::new(
-        "reach_check_duration_seconds",
-        "Wall time of the check, retries included.",
-    );
-    let mut stage = Family::new(
-        "reach_check_stage_seconds",
-        "Time spent in one stage (dns, tcp, proxy, tls, ttfb) of the attempt that decided the check.",
-    );
-    let mut port_state = Family::new(
-        "reach_port_state",
-        "1 for the state a port was seen in (open, closed, filtered); scans list only ports that are not closed.",
-    );
-    let mut unexpected = Family::new(
-        "reach_port_unexpected_open",
-        "1 for a port that must not be exposed and was open (no sample otherwise).",
-    );
-    let mut not_after = Family::new(
-        "reach_tls_cert_not_after_seconds",
-        "The leaf certificate's notAfter, in seconds since the Unix epoch.",
-    );
-    let mut accepted = Family::new(
-        "reach_tls_protocol_accepted",
-        "1 if the server accepts the TLS version, 0 if it refuses it (no sample when inconclusive).",
-    );
-    let mut ttl = Family::new(
-        "reach_dns_answer_ttl_seconds",
-        "The smallest TTL of the records that answer the check.",
-    );
-    let mut http_status = Family::new("reach_http_status_code", "Status code of the last HTTP response.");
-    let mut changed = Family::new(
-        "reach_check_changed",
-        "1 if anything about the check changed since the --baseline report, else 0.",
-    );
-    for result in &report.results {
+    render_runs(&[report], rendering)
+}
+
+/// Renders several runs as one exposition (an exporter's latest scheduled runs): each family
+/// once, with the samples of every run, since a second `# TYPE` line for a family is invalid.
+/// The runs must not share a profile, or their series would collide.
+pub fn render_runs(reports: &[&RunReport], rendering: &Rendering<'_>) -> String {
+    let mut families = Families::new();
+    for report in reports {
+        families.add(report, rendering);
+    }
+    let checks: usize = reports.iter().map(|r| r.results.len()).sum();
+    let mut out = String::with_capacity(1024 + checks * 1200);
+    for family in families.all() {
+        family.write(&mut out);
+    }
+    out
+}
+
+/// Every family of a run, in the order they are written.
+struct Families {
+    success: Family,
+    status: Family,
+    duration: Family,
+    stage: Family,
+    port_state: Family,
+    unexpected: Family,
+    not_after: Family,
+    accepted: Family,
+    ttl: Family,
+    http_status: Family,
+    changed: Family,
+    timestamp: Family,
+    checks: Family,
+}
+
+impl Families {
+    fn new() -> Families {
+        Families {
+            success: Family::new(
+                "reach_check_success",
+                "1 if the check passed, 0 if it failed or could not be observed (no sample when skipped).",
+            ),
+            status: Family::new(
+                "reach_check_status",
+                "1 for the status the check ended in (pass, fail, error, skip), 0 for the others.",
+            ),
+            duration: Family::new(
+                "reach_check_duration_seconds",
+                "Wall time of the check, retries included.",
+            ),
+            stage: Family::new(
+                "reach_check_stage_seconds",
+                "Time spent in one stage (dns, tcp, proxy, tls, ttfb) of the attempt that decided the check.",
+            ),
+            port_state: Family::new(
+                "reach_port_state",
+                "1 for the state a port was seen in (open, closed, filtered); scans list only ports that are not closed.",
+            ),
+            unexpected: Family::new(
+                "reach_port_unexpected_open",
+                "1 for a port that must not be exposed and was open (no sample otherwise).",
+            ),
+            not_after: Family::new(
+                "reach_tls_cert_not_after_seconds",
+                "The leaf certificate's notAfter, in seconds since the Unix epoch.",
+            ),
+            accepted: Family::new(
+                "reach_tls_protocol_accepted",
+                "1 if the server accepts the TLS version, 0 if it refuses it (no sample when inconclusive).",
+            ),
+            ttl: Family::new(
+                "reach_dns_answer_ttl_seconds",
+                "The smallest TTL of the records that answer the check.",
+            ),
+            http_status: Family::new("reach_http_status_code", "Status code of the last HTTP response."),
+            changed: Family::new(
+                "reach_check_changed",
+                "1 if anything about the check changed since the --baseline report, else 0.",
+            ),
+            timestamp: Family::new(
+                "reach_run_timestamp_seconds",
+                "When the run started, in seconds since the Unix epoch.",
+            ),
+            checks: Family::new("reach_run_checks", "Checks of the run that ended in each status."),
+        }
+    }
+
+    fn all(&self) -> [&Family; 13] {
+        [
+            &self.success,
+            &self.status,
+            &self.duration,
+            &self.stage,
+            &self.port_state,
+            &self.unexpected,
+            &self.not_after,
+            &self.accepted,
+            &self.ttl,
+            &self.http_status,
+            &self.changed,
+            &self.timestamp,
+            &self.checks,
+        ]
+    }
+
+    /// Adds the samples of one run.
+    fn add(&mut self, report: &RunReport, rendering: &Rendering<'_>) {
+        let vantage = report.vantage.as_deref().unwrap_or("");
+        for result in &report.results {
+            self.add_check(result, vantage, rendering);
+        }
+        let started = report
+            .started_at
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or(Duration::ZERO)
+            .as_secs_f64();
+        for profile in profiles(report) {
+            let labels = format!("profile=\"{}\",vantage=\"{}\"", escape(profile), escape(vantage));
+            self.timestamp
+                .push(labels.clone(), (started * 1000.0).round() / 1000.0);
+            let mine: Vec<&CheckResult> = report
+                .results
+                .iter()
+                .filter(|r| r.check.profile == profile)
+                .collect();
+            for s in STATUSES {
+                let count = mine.iter().filter(|r| r.outcome.status() == s).count();
+                self.checks
+                    .push(with(&labels, &[("status", s.as_str())]), count as f64);
+            }
+        }
+    }
+
+    fn add_check(&mut self, result: &CheckResult, vantage: &str, rendering: &Rendering<'_>) {
         let labels = check_labels(result, vantage);
         let outcome = &result.outcome;
         let now = outcome.status();
         match now {
-            Status::Pass => success.push(labels.clone(), 1.0),
-            Status::Fail | Status::Error => success.push(labels.clone(), 0.0),
+            Status::Pass => self.success.push(labels.clone(), 1.0),
+            Status::Fail | Status::Error => self.success.push(labels.clone(), 0.0),
             Status::Skip => {}
         }
         for s in STATUSES {
-            status.push(with(&labels, &[("status", s.as_str())]), flag(s == now));
+            self.status
+                .push(with(&labels, &[("status", s.as_str())]), flag(s == now));
         }
         if now != Status::Skip {
-            duration.push(labels.clone(), result.duration.as_secs_f64());
+            self.duration.push(labels.clone(), result.duration.as_secs_f64());
         }
         let timings = outcome.timings();
         for (name, time) in [
@@ -115,10 +225,11 @@ pub fn render(report: &RunReport, rendering: &Rendering<'_>) -> String {
             ("ttfb", timings.ttfb),
         ] {
             if let Some(time) = time {
-                stage.push(with(&labels, &[("stage", name)]), time.as_secs_f64());
+                self.stage
+                    .push(with(&labels, &[("stage", name)]), time.as_secs_f64());
             }
         }
-        ports(result, &labels, &mut port_state, &mut unexpected);
+        ports(result, &labels, &mut self.port_state, &mut self.unexpected);
         match outcome.observed() {
             Observed::Tls { observation, .. } => {
                 if let Some(seconds) = observation
@@ -128,7 +239,7 @@ pub fn render(report: &RunReport, rendering: &Rendering<'_>) -> String {
                     .and_then(|h| h.certificate.as_ref())
                     .and_then(|c| unix_seconds(&c.not_after))
                 {
-                    not_after.push(labels.clone(), seconds);
+                    self.not_after.push(labels.clone(), seconds);
                 }
                 for v in &observation.versions {
                     let value = match v.state {
@@ -136,7 +247,8 @@ pub fn render(report: &RunReport, rendering: &Rendering<'_>) -> String {
                         VersionState::Refused => 0.0,
                         VersionState::Inconclusive => continue,
                     };
-                    accepted.push(with(&labels, &[("version", v.version.as_str())]), value);
+                    self.accepted
+                        .push(with(&labels, &[("version", v.version.as_str())]), value);
                 }
             }
             Observed::Dns(dns) => {
@@ -147,64 +259,20 @@ pub fn render(report: &RunReport, rendering: &Rendering<'_>) -> String {
                     .map(|r| r.ttl)
                     .min();
                 if let Some(smallest) = smallest {
-                    ttl.push(labels.clone(), f64::from(smallest));
+                    self.ttl.push(labels.clone(), f64::from(smallest));
                 }
             }
             Observed::Http(http) => {
                 if let Some(code) = http.status {
-                    http_status.push(labels.clone(), f64::from(code));
+                    self.http_status.push(labels.clone(), f64::from(code));
                 }
             }
             _ => {}
         }
         if let Some(changes) = rendering.changes {
-            changed.push(labels, flag(changes.changed(&result.check.id)));
+            self.changed.push(labels, flag(changes.changed(&result.check.id)));
         }
     }
-
-    let mut timestamp = Family::new(
-        "reach_run_timestamp_seconds",
-        "When the run started, in seconds since the Unix epoch.",
-    );
-    let mut checks = Family::new("reach_run_checks", "Checks of the run that ended in each status.");
-    let started = report
-        .started_at
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap_or(Duration::ZERO)
-        .as_secs_f64();
-    for profile in profiles(report) {
-        let labels = format!("profile=\"{}\",vantage=\"{}\"", escape(profile), escape(vantage));
-        timestamp.push(labels.clone(), (started * 1000.0).round() / 1000.0);
-        let mine: Vec<&CheckResult> = report
-            .results
-            .iter()
-            .filter(|r| r.check.profile == profile)
-            .collect();
-        for s in STATUSES {
-            let count = mine.iter().filter(|r| r.outcome.status() == s).count();
-            checks.push(with(&labels, &[("status", s.as_str())]), count as f64);
-        }
-    }
-
-    let mut out = String::with_capacity(1024 + report.results.len() * 1200);
-    for family in [
-        &success,
-        &status,
-        &duration,
-        &stage,
-        &port_state,
-        &unexpected,
-        &not_after,
-        &accepted,
-        &ttl,
-        &http_status,
-        &changed,
-        &timestamp,
-        &checks,
-    ] {
-        family.write(&mut out);
-    }
-    out
 }
 
 /// `profile, id, kind, target, vantage`, in this order.
@@ -312,7 +380,7 @@ fn unix_seconds(text: &str) -> Option<f64> {
 
 /// A label value as the exposition format wants it: backslash, double quote and line feed
 /// escaped.
-fn escape(value: &str) -> String {
+pub fn escape(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for c in value.chars() {
         match c {

@@ -135,6 +135,22 @@ pub fn load_str(label: &str, text: &str, options: &LoadOptions) -> Result<Vec<Ch
     }
 }
 
+/// The profile of a check file (its `profile`, or a slug of its file name), read without
+/// validating the checks: an exporter names its files by profile before it has every value
+/// their variables need.
+pub fn profile_of(label: &str, text: &str) -> Result<String, Vec<SpecError>> {
+    let locator = Locator::new(label, text);
+    let root = DeTable::parse(text).map_err(|e| vec![locator.toml(&e, 0..0)])?;
+    let root_span = root.span();
+    let mut root = root.into_inner();
+    root.make_owned();
+    take(&mut root, "check");
+    take(&mut root, "vars");
+    let header = RawHeader::deserialize(Spanned::new(root_span.clone(), root).into_deserializer())
+        .map_err(|e| vec![locator.toml(&e, root_span)])?;
+    profile_name(&header, label, &locator).map_err(|e| vec![e])
+}
+
 fn take<'i>(table: &mut DeTable<'i>, key: &str) -> Option<Spanned<DeValue<'i>>> {
     let found = table.keys().find(|k| k.get_ref() == key).cloned()?;
     table.remove(&found)

@@ -130,6 +130,21 @@ impl Scope<'_> {
     }
 }
 
+/// The variable that an error message of [`Scope::substitute`] says has no value, if it says
+/// that: the one spec error that a value given later (an exporter's request) can mend.
+pub fn missing_value(message: &str) -> Option<&str> {
+    let mut rest = message;
+    while let Some(start) = rest.find("variable `") {
+        let after = &rest[start + "variable `".len()..];
+        let end = after.find('`')?;
+        if after[end..].starts_with("` has no value") && is_var_name(&after[..end]) {
+            return Some(&after[..end]);
+        }
+        rest = after;
+    }
+    None
+}
+
 /// Variable names: a letter or `_`, then letters, digits, `_` or `-`.
 pub fn is_var_name(name: &str) -> bool {
     let mut chars = name.chars();
@@ -193,5 +208,7 @@ mod tests {
         assert!(scope.substitute("{open").unwrap_err().contains("unclosed"));
         assert!(scope.substitute("x}").unwrap_err().contains("unmatched"));
         assert!(scope.substitute("{a b}").is_err());
+        assert_eq!(missing_value(&missing), Some("required"));
+        assert_eq!(missing_value(&undefined), None);
     }
 }

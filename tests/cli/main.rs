@@ -23,6 +23,7 @@ mod pki;
 mod profiles;
 mod reports;
 mod scan;
+mod serve;
 mod spec_errors;
 mod tcp;
 mod timeouts;

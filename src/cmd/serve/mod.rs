@@ -1,3 +1,290 @@
-//! `reach serve`: the Prometheus exporter (issue 13).
+//! `reach serve`: a Prometheus exporter. `GET /probe?module=PROFILE&target=HOST` runs a check
+//! file now against a target (blackbox_exporter's multi-target pattern), `--every` runs the files
+//! on a schedule and `GET /metrics` shows their latest results with the exporter's own metrics.
+//! docs/metrics.md is the contract; this module owns the flags, the start (everything checked
+//! before the port is bound: a bad flag or file exits 2 with nothing probed), the signals
+//! (SIGHUP reloads, SIGTERM and SIGINT stop gracefully) and the wiring of its parts.
 
+pub mod allow;
+pub mod exposition;
+pub mod http;
+pub mod limits;
+pub mod modules;
+pub mod runner;
+pub mod schedule;
+pub mod state;
 pub mod web_config;
+
+use super::args::{parse_concurrency, parse_duration, parse_timeout, ConnectArgs, VarArgs};
+use super::exit;
+use allow::{AllowList, Allowed};
+use clap::Args;
+use modules::{LoadSettings, ModuleSet, ServerVars};
+use runner::Runner;
+use schedule::Schedule;
+use state::State;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+/// Where `reach serve` listens unless `--listen` says otherwise.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:9917";
+/// How long a stopping exporter waits for the probes in flight.
+pub const STOP_GRACE: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Check files (TOML), or directories whose *.toml files are read; each is the module named
+    /// by its `profile`.
+    #[arg(required = true, value_name = "FILE|DIR")]
+    pub files: Vec<PathBuf>,
+
+    /// The address to listen on (port 0: any free port; the address is printed on stderr).
+    #[arg(long, value_name = "ADDR:PORT", default_value = DEFAULT_LISTEN)]
+    pub listen: SocketAddr,
+
+    /// Run every check file whose variables all have values at start and then this often
+    /// (jittered by up to a tenth, never overlapping itself); results on /metrics.
+    #[arg(long, value_name = "DURATION", value_parser = parse_period)]
+    pub every: Option<Duration>,
+
+    /// The vantage point of this exporter, for every run (as `reach run --vantage`).
+    #[arg(long, value_name = "NAME")]
+    pub vantage: Option<String>,
+
+    #[command(flatten)]
+    pub vars: VarArgs,
+
+    /// What /probe may be pointed at: a CIDR block, an address, a host name or *.suffix
+    /// (repeatable). The target and every var.NAME value of a request must match one. Required
+    /// when --listen is not a loopback address.
+    #[arg(long = "allow-target", value_name = "PATTERN", value_parser = allow::parse)]
+    pub allow_targets: Vec<Allowed>,
+
+    /// The most /probe requests one client address may have running at once (more: 429).
+    #[arg(long, value_name = "N", default_value_t = 32, value_parser = parse_concurrency)]
+    pub max_probes_per_client: usize,
+
+    /// The most /probe requests running at once in all (more: 503).
+    #[arg(long, value_name = "N", default_value_t = 64, value_parser = parse_concurrency)]
+    pub max_probes: usize,
+
+    /// Taken off Prometheus' X-Prometheus-Scrape-Timeout-Seconds to make a probe's deadline, so
+    /// that the answer arrives before Prometheus gives up.
+    #[arg(long, value_name = "DURATION", default_value = "500ms", value_parser = crate::spec::parse_duration)]
+    pub timeout_offset: Duration,
+
+    /// Timeout of each attempt from start to end, replacing every check's own (e.g. 500ms, 3s).
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
+    pub timeout: Option<Duration>,
+
+    /// How many checks of one run may run at once.
+    #[arg(long, value_name = "N", default_value_t = crate::run::DEFAULT_CONCURRENCY,
+          value_parser = parse_concurrency)]
+    pub concurrency: usize,
+
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+/// `--every`: at least a second, so that a typo (`1ms` for `1m`) does not hammer the targets.
+fn parse_period(text: &str) -> Result<Duration, String> {
+    let period = parse_duration(text)?;
+    if period < Duration::from_secs(1) {
+        return Err("must be at least 1s".to_owned());
+    }
+    Ok(period)
+}
+
+pub fn execute(args: ServeArgs) -> u8 {
+    if !args.listen.ip().is_loopback() && args.allow_targets.is_empty() {
+        eprintln!(
+            "error: --listen {} is not a loopback address: give --allow-target (CIDR blocks, host \
+             names, *.suffix patterns) to say what /probe may be pointed at; without it anyone who \
+             can reach the exporter could make it probe any host",
+            args.listen
+        );
+        return exit::USAGE;
+    }
+    let settings = LoadSettings {
+        vars: ServerVars::from_process(args.vars.vars.iter().cloned().collect()),
+        timeout: args.timeout,
+    };
+    let mut set = match modules::load(&args.files, &settings) {
+        Ok(set) => set,
+        Err(problems) => {
+            eprintln!("{problems}");
+            return exit::USAGE;
+        }
+    };
+    let unused = unused_vars(&set, &settings.vars);
+    if !unused.is_empty() {
+        eprintln!(
+            "warning: --var {} is not used by any check file",
+            unused.join(", --var ")
+        );
+    }
+    let runner = match Runner::new(args.connect, args.concurrency, args.vantage.clone()) {
+        Ok(runner) => Arc::new(runner),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
+    for note in set.keep_runnable(args.vantage.as_deref()) {
+        eprintln!("note: {note}");
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return exit::USAGE;
+        }
+    };
+    let listener = match runtime.block_on(tokio::net::TcpListener::bind(args.listen)) {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!("error: cannot listen on {}: {e}", args.listen);
+            return exit::USAGE;
+        }
+    };
+    let bound = listener.local_addr().unwrap_or(args.listen);
+    describe(&set, args.every);
+    eprintln!("reach serve: listening on http://{bound}/");
+    let state = State::new(set);
+    let app = Arc::new(http::App {
+        state: Arc::clone(&state),
+        runner: Arc::clone(&runner),
+        settings,
+        allow: AllowList::new(args.allow_targets),
+        limits: limits::ProbeLimits::new(args.max_probes_per_client, args.max_probes),
+        timeout_offset: args.timeout_offset,
+    });
+    runtime.block_on(run(listener, app, args.files, args.every))
+}
+
+/// Serves until SIGTERM or SIGINT, reloading on SIGHUP; returns the exit code.
+async fn run(
+    listener: tokio::net::TcpListener,
+    app: Arc<http::App>,
+    files: Vec<PathBuf>,
+    every: Option<Duration>,
+) -> u8 {
+    use tokio::signal::unix::{signal, SignalKind};
+    let signals = (|| {
+        Some((
+            signal(SignalKind::terminate()).ok()?,
+            signal(SignalKind::interrupt()).ok()?,
+            signal(SignalKind::hangup()).ok()?,
+        ))
+    })();
+    let Some((mut terminate, mut interrupt, mut hangup)) = signals else {
+        eprintln!("error: cannot install the signal handlers");
+        return exit::USAGE;
+    };
+    let state = Arc::clone(&app.state);
+    let schedule: Arc<Mutex<Option<Schedule>>> = Arc::new(Mutex::new(
+        every.map(|every| Schedule::start(&state, &app.runner, every)),
+    ));
+    let reloader = {
+        let app = Arc::clone(&app);
+        let schedule = Arc::clone(&schedule);
+        tokio::spawn(async move {
+            while hangup.recv().await.is_some() {
+                reload(&app, &files, every, &schedule);
+            }
+        })
+    };
+    let stop = {
+        let state = Arc::clone(&state);
+        async move {
+            let name = tokio::select! {
+                _ = terminate.recv() => "SIGTERM",
+                _ = interrupt.recv() => "SIGINT",
+            };
+            state.stop();
+            eprintln!(
+                "reach serve: {name}: no new connections; letting the probes in flight finish (at most {}s)",
+                STOP_GRACE.as_secs()
+            );
+        }
+    };
+    let limits = Arc::clone(&app.limits);
+    let finished = http::serve(listener, app, stop, STOP_GRACE).await;
+    reloader.abort();
+    if let Some(schedule) = schedule.lock().unwrap_or_else(PoisonError::into_inner).take() {
+        schedule.abort();
+    }
+    if finished {
+        eprintln!("reach serve: stopped");
+    } else {
+        eprintln!(
+            "reach serve: stopped after {}s with {} probes still running",
+            STOP_GRACE.as_secs(),
+            limits.running()
+        );
+    }
+    exit::PASS
+}
+
+/// SIGHUP: reads the files again. A set with any problem is refused whole, the old one stays in
+/// force, and stderr names each problem's file:line.
+fn reload(app: &http::App, files: &[PathBuf], every: Option<Duration>, schedule: &Mutex<Option<Schedule>>) {
+    let mut set = match modules::load(files, &app.settings) {
+        Ok(set) => set,
+        Err(problems) => {
+            eprintln!("{problems}");
+            eprintln!("reach serve: SIGHUP: the check files have errors; the previous ones stay in force");
+            app.state.reload_failed();
+            return;
+        }
+    };
+    for note in set.keep_runnable(app.runner.vantage()) {
+        eprintln!("note: {note}");
+    }
+    describe(&set, every);
+    app.state.replace_modules(set);
+    let mut schedule = schedule.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(old) = schedule.take() {
+        old.wind_down();
+    }
+    *schedule = every.map(|every| Schedule::start(&app.state, &app.runner, every));
+    eprintln!("reach serve: SIGHUP: check files reloaded");
+}
+
+/// Says on stderr what each module does.
+fn describe(set: &ModuleSet, every: Option<Duration>) {
+    for module in set.modules.values() {
+        let role = match (&module.scheduled, every) {
+            (Some(_), Some(every)) => format!("/probe, and runs every {}", humantime::format_duration(every)),
+            (Some(_), None) => "/probe".to_owned(),
+            (None, _) => format!(
+                "/probe only (needs {})",
+                module
+                    .needs
+                    .iter()
+                    .map(|n| if n == "host" {
+                        "target".to_owned()
+                    } else {
+                        format!("var.{n}")
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        eprintln!(
+            "reach serve: module {} ({}): {role}",
+            module.profile, module.label
+        );
+    }
+}
+
+/// `--var` keys that no file uses.
+fn unused_vars(set: &ModuleSet, vars: &ServerVars) -> Vec<String> {
+    vars.cli
+        .keys()
+        .filter(|key| !set.modules.values().any(|m| m.uses(key)))
+        .cloned()
+        .collect()
+}
