@@ -415,9 +415,8 @@ impl<'a> Reader<'a> {
         let section = self.section(Some(key), node)?;
         let mut headers = Vec::new();
         for (name, value) in &section.entries {
-            let Some((canonical, allowed)) = HEADERS
-                .iter()
-                .find(|(h, _)| *h == name.as_str()) // exact, as the toolkit matches them
+            let Some((canonical, allowed)) = HEADERS.iter().find(|(h, _)| *h == name.as_str())
+            // exact, as the toolkit matches them
             else {
                 return Err(self.at_scalar(
                     name,
