@@ -24,6 +24,7 @@ mod profiles;
 mod reports;
 mod scan;
 mod serve;
+mod serve_web;
 mod spec_errors;
 mod tcp;
 mod timeouts;
