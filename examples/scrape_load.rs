@@ -27,12 +27,17 @@ use tokio::net::{TcpListener, TcpStream};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     match args.first().map(String::as_str) {
         Some("targets") if args.len() == 3 => runtime.block_on(targets(number(&args[1]), number(&args[2]))),
-        Some("load") if args.len() >= 4 => {
-            runtime.block_on(load(number(&args[1]), number(&args[2]) as u64, args[3..].to_vec()))
-        }
+        Some("load") if args.len() >= 4 => runtime.block_on(load(
+            number(&args[1]),
+            number(&args[2]) as u64,
+            args[3..].to_vec(),
+        )),
         _ => {
             eprintln!("usage: scrape_load targets TCP HTTP | scrape_load load CONCURRENCY SECONDS URL...");
             std::process::exit(2);
@@ -97,7 +102,9 @@ struct Connection {
 
 impl Connection {
     fn new(url: &str) -> Connection {
-        let rest = url.strip_prefix("http://").expect("scrape_load speaks http:// only");
+        let rest = url
+            .strip_prefix("http://")
+            .expect("scrape_load speaks http:// only");
         let (authority, path) = match rest.find('/') {
             Some(i) => (&rest[..i], &rest[i..]),
             None => (rest, "/"),
@@ -117,7 +124,8 @@ impl Connection {
                     return false;
                 };
                 let _ = stream.set_nodelay(true);
-                let Ok((sender, connection)) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await
+                let Ok((sender, connection)) =
+                    hyper::client::conn::http1::handshake(TokioIo::new(stream)).await
                 else {
                     return false;
                 };
@@ -179,7 +187,8 @@ async fn load(concurrency: usize, seconds: u64, urls: Vec<String>) {
             let mut connections: Vec<Connection> = urls.iter().map(|u| Connection::new(u)).collect();
             while !stop.load(Ordering::Relaxed) {
                 let began = Instant::now();
-                let answers = futures_util::future::join_all(connections.iter_mut().map(Connection::scrape)).await;
+                let answers =
+                    futures_util::future::join_all(connections.iter_mut().map(Connection::scrape)).await;
                 let finished = Instant::now();
                 // Only rounds that started and ended inside the measured window count.
                 if began >= counting_from && finished <= end {
