@@ -57,8 +57,8 @@ pub struct ServeArgs {
     pub vars: VarArgs,
 
     /// What /probe may be pointed at: a CIDR block, an address, a host name or *.suffix
-    /// (repeatable). The target and every var.NAME value of a request must match one. Required
-    /// when --listen is not a loopback address.
+    /// (repeatable). A request's target, and each var.NAME value that names a host, must match
+    /// one. Required when --listen is not a loopback address.
     #[arg(long = "allow-target", value_name = "PATTERN", value_parser = allow::parse)]
     pub allow_targets: Vec<Allowed>,
 
