@@ -167,11 +167,12 @@ async fn handle(app: &App, peer: SocketAddr, request: Request<Incoming>) -> Answ
 /// Whether the request's credentials satisfy the web configuration. The first check of a
 /// password runs bcrypt (milliseconds of CPU, by design), so it runs off the async workers.
 async fn authorized(web: &Arc<WebConfig>, request: &Request<Incoming>) -> bool {
-    if !web.requires_auth() {
-        return true;
+    let credentials = request.headers().get(header::AUTHORIZATION).cloned();
+    // A scraper's known credentials are answered from the cache, without a blocking-pool hop.
+    if let Some(answer) = web.authorize_cached(credentials.as_ref()) {
+        return answer;
     }
     let web = Arc::clone(web);
-    let credentials = request.headers().get(header::AUTHORIZATION).cloned();
     tokio::task::spawn_blocking(move || web.authorize(credentials.as_ref()))
         .await
         .unwrap_or(false)

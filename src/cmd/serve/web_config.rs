@@ -127,6 +127,20 @@ impl WebConfig {
         }
     }
 
+    /// [`authorize`](Self::authorize)'s answer when it costs no bcrypt: no users configured, no
+    /// or malformed credentials, or credentials already verified. `None` when a bcrypt
+    /// verification is due, which the caller runs where blocking is allowed.
+    pub fn authorize_cached(&self, authorization: Option<&HeaderValue>) -> Option<bool> {
+        let Some(auth) = &self.basic_auth else {
+            return Some(true);
+        };
+        let Some((user, password)) = authorization.and_then(|value| basic_credentials(value.as_bytes()))
+        else {
+            return Some(false);
+        };
+        auth.cached(&auth.cache_key(&user, auth.hash_for(&user).0, &password))
+    }
+
     /// Whether requests need basic authentication (`basic_auth_users` is not empty).
     pub fn requires_auth(&self) -> bool {
         self.basic_auth.is_some()
@@ -1093,11 +1107,19 @@ impl BasicAuth {
         }
     }
 
-    fn verify(&self, user: &[u8], password: &[u8]) -> bool {
-        let known = std::str::from_utf8(user)
+    /// The hash a user's password is checked against, and whether the user is configured.
+    fn hash_for(&self, user: &[u8]) -> (&str, bool) {
+        match std::str::from_utf8(user)
             .ok()
-            .and_then(|name| self.users.get(name));
-        let hash = known.unwrap_or(&self.decoy);
+            .and_then(|name| self.users.get(name))
+        {
+            Some(hash) => (hash, true),
+            None => (&self.decoy, false),
+        }
+    }
+
+    fn verify(&self, user: &[u8], password: &[u8]) -> bool {
+        let (hash, known) = self.hash_for(user);
         let key = self.cache_key(user, hash, password);
         if let Some(answer) = self.cached(&key) {
             return answer;
@@ -1112,7 +1134,7 @@ impl BasicAuth {
         }
         // bcrypt::verify compares the digests in constant time.
         let matches = bcrypt::verify(password, hash).unwrap_or(false);
-        let answer = matches && known.is_some();
+        let answer = matches && known;
         self.remember(key, answer);
         answer
     }
@@ -1482,6 +1504,40 @@ mod tests {
         // The cache holds digests, never a password.
         let cache = auth.cache.lock().unwrap();
         assert_eq!(cache.len(), 2);
+    }
+
+    #[test]
+    fn the_cached_answer_is_known_without_bcrypt_only_after_a_verification() {
+        let setup = Setup::new();
+        let config = setup
+            .load(&format!(
+                "basic_auth_users:\n  prometheus: {}\n",
+                hash_of("secret")
+            ))
+            .unwrap();
+        let right = basic("prometheus", "secret");
+        let wrong = basic("nobody", "secret");
+        assert_eq!(
+            config.authorize_cached(None),
+            Some(false),
+            "no credentials: no bcrypt needed"
+        );
+        assert_eq!(
+            config.authorize_cached(Some(&HeaderValue::from_static("Bearer x"))),
+            Some(false)
+        );
+        assert_eq!(
+            config.authorize_cached(Some(&right)),
+            None,
+            "a bcrypt verification is due"
+        );
+        assert_eq!(config.authorize_cached(Some(&wrong)), None);
+        assert!(config.authorize(Some(&right)));
+        assert!(!config.authorize(Some(&wrong)));
+        assert_eq!(config.authorize_cached(Some(&right)), Some(true));
+        assert_eq!(config.authorize_cached(Some(&wrong)), Some(false));
+        let open = setup.load("").unwrap();
+        assert_eq!(open.authorize_cached(None), Some(true), "no users: everyone");
     }
 
     #[test]
