@@ -29,7 +29,7 @@ pub use context::{
     default_timeout, parse_duration, LoadOptions, DEFAULT_RETRIES, DEFAULT_TIMEOUT, DEFAULT_TLS_TIMEOUT,
     MAX_TIMEOUT,
 };
-pub use error::{SpecError, SpecErrors};
+pub use error::{Locator, SpecError, SpecErrors};
 pub use plan::{
     port_ranges, Check, DnsCheck, DnsExpectation, DnsProtocol, DnsValue, Host, Kind, ListenCheck,
     ListenExpectation, Plan, PortExpectation, ProbeSpec, RecordType, ScanCheck, Source, TcpCheck, TlsCheck,
@@ -39,7 +39,6 @@ pub use request::{EndpointCheck, HttpCheck, WebsocketCheck};
 pub use tls::{apply_flags, load_policy, PolicyError, PolicyFlags};
 
 use context::{is_id, kind_list, slug, Base, FileContext, FileDefaults};
-use error::Locator;
 use intern::Interner;
 use raw::{RawCommon, RawHeader, COMMON_KEYS};
 use serde::de::IntoDeserializer;

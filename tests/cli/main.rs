@@ -26,6 +26,7 @@ mod refusals;
 mod reports;
 mod scan;
 mod serve;
+mod serve_web;
 mod spec_errors;
 mod tcp;
 mod tcp_firewall;

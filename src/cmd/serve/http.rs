@@ -1,6 +1,8 @@
 //! The exporter's HTTP side: the accept loop, and the answers of `/probe`, `/metrics`,
 //! `/report/PROFILE.json`, `/-/healthy` and `/-/ready`. Served with hyper (HTTP/1.1, and h2 with
-//! prior knowledge) on any stream the accept loop hands over.
+//! prior knowledge) on any stream the accept loop hands over; with `--web.config.file`, over
+//! TLS when the file says so, behind basic auth when it lists users, and HTTP/1.1 only when it
+//! turns HTTP/2 off.
 
 use super::allow::AllowList;
 use super::exposition::{self, CONTENT_TYPE};
@@ -8,6 +10,7 @@ use super::limits::ProbeLimits;
 use super::modules::LoadSettings;
 use super::runner::{self, Runner};
 use super::state::State;
+use super::web_config::{WebConfig, WWW_AUTHENTICATE};
 use bytes::Bytes;
 use http::{header, Method, Request, Response, StatusCode};
 use http_body_util::Full;
@@ -18,7 +21,7 @@ use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
@@ -35,7 +38,31 @@ pub struct App {
     pub limits: Arc<ProbeLimits>,
     /// Taken off Prometheus' scrape timeout, so that the answer arrives before it gives up.
     pub timeout_offset: Duration,
+    /// The web configuration in force (`--web.config.file`), replaced by a good reload; `None`
+    /// without the flag: plain HTTP, no authentication.
+    pub web: Option<RwLock<Arc<WebConfig>>>,
 }
+
+impl App {
+    /// The web configuration in force now: a connection keeps the one it was accepted under
+    /// for its TLS handshake, a request is authorized under the one in force when it arrives.
+    pub fn web(&self) -> Option<Arc<WebConfig>> {
+        self.web
+            .as_ref()
+            .map(|web| Arc::clone(&web.read().unwrap_or_else(PoisonError::into_inner)))
+    }
+
+    /// Puts a freshly loaded web configuration in force (SIGHUP).
+    pub fn replace_web(&self, config: WebConfig) {
+        if let Some(web) = &self.web {
+            *web.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(config);
+        }
+    }
+}
+
+/// How long a client may take over its TLS handshake before its connection is dropped: a
+/// connection that never finishes one must not be held open for ever.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 type Answer = Response<Full<Bytes>>;
 
@@ -63,16 +90,36 @@ pub async fn serve(
             },
             () = &mut stop => break,
         };
-        // The stream is generic from here on: this is where the web configuration's TLS
-        // acceptor wraps the TCP stream (`--web.config.file`), before hyper sees it.
-        spawn_connection(&builder, graceful.watcher(), stream, peer, Arc::clone(&app));
+        let web = app.web();
+        let builder = match &web {
+            // The toolkit's `http2: false`: no HTTP/2 at all (ALPN offers only http/1.1 then).
+            Some(web) if !web.http2() => builder.clone().http1_only(),
+            _ => builder.clone(),
+        };
+        match web.and_then(|web| web.tls_acceptor()) {
+            None => spawn_connection(&builder, graceful.watcher(), stream, peer, Arc::clone(&app)),
+            Some(acceptor) => {
+                // The handshake runs in the connection's own task, so that a slow or silent
+                // client never holds up the accept loop.
+                let watcher = graceful.watcher();
+                let app = Arc::clone(&app);
+                tokio::spawn(async move {
+                    let handshake = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream));
+                    // A failed handshake (no client certificate, a client that does not trust
+                    // the server, a port scanner) is the client's problem: the connection ends.
+                    if let Ok(Ok(tls)) = handshake.await {
+                        spawn_connection(&builder, watcher, tls, peer, app);
+                    }
+                });
+            }
+        }
     }
     drop(listener);
     tokio::time::timeout(grace, graceful.shutdown()).await.is_ok()
 }
 
-/// Serves one connection, over any byte stream (plain TCP now, TLS once the web configuration
-/// wraps it), watched so that a shutdown lets its request in flight finish.
+/// Serves one connection, over any byte stream (plain TCP, or TLS under a web configuration),
+/// watched so that a shutdown lets its request in flight finish.
 fn spawn_connection<S>(
     builder: &hyper_util::server::conn::auto::Builder<TokioExecutor>,
     watcher: Watcher,
@@ -94,9 +141,45 @@ fn spawn_connection<S>(
     });
 }
 
-/// Answers one request. The web configuration's authorization check (basic auth, from
-/// `--web.config.file`) belongs at the top, before routing, so that it covers every endpoint.
+/// Answers one request under the web configuration in force: its headers on every answer, and
+/// its basic auth before anything else, so that it covers every endpoint (`/-/healthy` too, as
+/// in the toolkit).
 async fn handle(app: &App, peer: SocketAddr, request: Request<Incoming>) -> Answer {
+    let Some(web) = app.web() else {
+        return route(app, peer, request).await;
+    };
+    let mut answer = if authorized(&web, &request).await {
+        route(app, peer, request).await
+    } else {
+        let mut answer = text(StatusCode::UNAUTHORIZED, "Unauthorized\n");
+        answer.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static(WWW_AUTHENTICATE),
+        );
+        answer
+    };
+    for (name, value) in web.headers() {
+        answer.headers_mut().insert(name.clone(), value.clone());
+    }
+    answer
+}
+
+/// Whether the request's credentials satisfy the web configuration. The first check of a
+/// password runs bcrypt (milliseconds of CPU, by design), so it runs off the async workers.
+async fn authorized(web: &Arc<WebConfig>, request: &Request<Incoming>) -> bool {
+    let credentials = request.headers().get(header::AUTHORIZATION).cloned();
+    // A scraper's known credentials are answered from the cache, without a blocking-pool hop.
+    if let Some(answer) = web.authorize_cached(credentials.as_ref()) {
+        return answer;
+    }
+    let web = Arc::clone(web);
+    tokio::task::spawn_blocking(move || web.authorize(credentials.as_ref()))
+        .await
+        .unwrap_or(false)
+}
+
+/// Routes an admitted request to its endpoint.
+async fn route(app: &App, peer: SocketAddr, request: Request<Incoming>) -> Answer {
     if request.method() != Method::GET && request.method() != Method::HEAD {
         let mut answer = text(StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD are served\n");
         answer

@@ -13,6 +13,7 @@ pub mod modules;
 pub mod runner;
 pub mod schedule;
 pub mod state;
+pub mod web_config;
 
 use super::args::{parse_concurrency, parse_duration, parse_timeout, ConnectArgs, VarArgs};
 use super::exit;
@@ -24,7 +25,7 @@ use schedule::Schedule;
 use state::State;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 /// Where `reach serve` listens unless `--listen` says otherwise.
@@ -83,6 +84,11 @@ pub struct ServeArgs {
           value_parser = parse_concurrency)]
     pub concurrency: usize,
 
+    /// TLS and basic authentication, in the file format of the Prometheus exporter toolkit
+    /// (docs/metrics.md; example: deploy/web-config.example.yml). Reread on SIGHUP.
+    #[arg(long = "web.config.file", value_name = "PATH")]
+    pub web_config_file: Option<PathBuf>,
+
     #[command(flatten)]
     pub connect: ConnectArgs,
 }
@@ -124,6 +130,16 @@ pub fn execute(args: ServeArgs) -> u8 {
             unused.join(", --var ")
         );
     }
+    let web = match &args.web_config_file {
+        None => None,
+        Some(path) => match web_config::load(path) {
+            Ok(web) => Some(web),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::USAGE;
+            }
+        },
+    };
     let runner = match Runner::new(args.connect, args.concurrency, args.vantage.clone()) {
         Ok(runner) => Arc::new(runner),
         Err(e) => {
@@ -150,7 +166,18 @@ pub fn execute(args: ServeArgs) -> u8 {
     };
     let bound = listener.local_addr().unwrap_or(args.listen);
     describe(&set, args.every);
-    eprintln!("reach serve: listening on http://{bound}/");
+    let scheme = match &web {
+        Some(web) if web.tls_acceptor().is_some() => "https",
+        _ => "http",
+    };
+    eprintln!("reach serve: listening on {scheme}://{bound}/");
+    if let Some(web) = &web {
+        eprintln!(
+            "reach serve: web configuration {}: {}",
+            web.file().display(),
+            web.describe()
+        );
+    }
     let state = State::new(set);
     let app = Arc::new(http::App {
         state: Arc::clone(&state),
@@ -159,17 +186,26 @@ pub fn execute(args: ServeArgs) -> u8 {
         allow: AllowList::new(args.allow_targets),
         limits: limits::ProbeLimits::new(args.max_probes_per_client, args.max_probes),
         timeout_offset: args.timeout_offset,
+        web: web.map(|web| RwLock::new(Arc::new(web))),
     });
-    runtime.block_on(run(listener, app, args.files, args.every))
+    let reload = Reload {
+        files: args.files,
+        web_config_file: args.web_config_file,
+        every: args.every,
+    };
+    runtime.block_on(run(listener, app, reload))
+}
+
+/// What SIGHUP reads again, and the schedule it restarts.
+struct Reload {
+    files: Vec<PathBuf>,
+    web_config_file: Option<PathBuf>,
+    every: Option<Duration>,
 }
 
 /// Serves until SIGTERM or SIGINT, reloading on SIGHUP; returns the exit code.
-async fn run(
-    listener: tokio::net::TcpListener,
-    app: Arc<http::App>,
-    files: Vec<PathBuf>,
-    every: Option<Duration>,
-) -> u8 {
+async fn run(listener: tokio::net::TcpListener, app: Arc<http::App>, reload_what: Reload) -> u8 {
+    let every = reload_what.every;
     use tokio::signal::unix::{signal, SignalKind};
     let signals = (|| {
         Some((
@@ -191,7 +227,7 @@ async fn run(
         let schedule = Arc::clone(&schedule);
         tokio::spawn(async move {
             while hangup.recv().await.is_some() {
-                reload(&app, &files, every, &schedule);
+                reload(&app, &reload_what, &schedule);
             }
         })
     };
@@ -227,10 +263,22 @@ async fn run(
     exit::PASS
 }
 
-/// SIGHUP: reads the files again. A set with any problem is refused whole, the old one stays in
-/// force, and stderr names each problem's file:line.
-fn reload(app: &http::App, files: &[PathBuf], every: Option<Duration>, schedule: &Mutex<Option<Schedule>>) {
-    let mut set = match modules::load(files, &app.settings) {
+/// SIGHUP: reads the check files and the web configuration again. Either one with any problem
+/// refuses the whole reload: the old files and web configuration stay in force, and stderr names
+/// each problem's file:line. A new web configuration applies to the connections accepted after.
+fn reload(app: &http::App, what: &Reload, schedule: &Mutex<Option<Schedule>>) {
+    let every = what.every;
+    let web = match what.web_config_file.as_deref().map(web_config::load) {
+        Some(Err(e)) => {
+            eprintln!("error: {e}");
+            eprintln!("reach serve: SIGHUP: the web configuration has errors; the previous check files and web configuration stay in force");
+            app.state.reload_failed();
+            return;
+        }
+        Some(Ok(web)) => Some(web),
+        None => None,
+    };
+    let mut set = match modules::load(&what.files, &app.settings) {
         Ok(set) => set,
         Err(problems) => {
             eprintln!("{problems}");
@@ -239,6 +287,14 @@ fn reload(app: &http::App, files: &[PathBuf], every: Option<Duration>, schedule:
             return;
         }
     };
+    if let Some(web) = web {
+        eprintln!(
+            "reach serve: SIGHUP: web configuration {}: {}",
+            web.file().display(),
+            web.describe()
+        );
+        app.replace_web(web);
+    }
     for note in set.keep_runnable(app.runner.vantage()) {
         eprintln!("note: {note}");
     }
