@@ -69,7 +69,7 @@ pub fn parse() -> Result<Cli, u8> {
     Cli::try_parse().or_else(|error| {
         if error.use_stderr() && nagios_requested(std::env::args_os().skip(1)) {
             let _ = error.print();
-            println!("{NAGIOS_USAGE}");
+            crate::cmd::stdout_line!("{NAGIOS_USAGE}");
             Err(exit::UNOBSERVED)
         } else {
             error.exit()
@@ -110,7 +110,7 @@ pub fn run(cli: Cli) -> u8 {
     let code = dispatch(cli);
     if nagios && code == exit::USAGE && !cmd::session::probed() {
         // Usage errors were printed on stderr; a Nagios plugin says UNKNOWN, never CRITICAL (2).
-        println!("{NAGIOS_USAGE}");
+        crate::cmd::stdout_line!("{NAGIOS_USAGE}");
         return exit::UNOBSERVED;
     }
     code

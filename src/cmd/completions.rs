@@ -32,7 +32,7 @@ pub fn execute(args: &CompletionsArgs, mut command: clap::Command) -> u8 {
         Ok(()) => exit::PASS,
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => exit::PASS,
         Err(e) => {
-            eprintln!("error: cannot write to stdout: {e}");
+            crate::cmd::stderr_line!("error: cannot write to stdout: {e}");
             exit::USAGE
         }
     }

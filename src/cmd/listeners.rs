@@ -30,7 +30,7 @@ pub fn execute(args: &ListenersArgs, color: ColorChoice) -> u8 {
     ) {
         Ok(session) => session.with_view(View::Listeners).execute(plan),
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::cmd::stderr_line!("error: {e}");
             exit::USAGE
         }
     }

@@ -28,7 +28,7 @@ pub fn execute(args: &ManArgs, command: clap::Command) -> u8 {
                     .get_subcommands()
                     .map(|c| c.get_name().to_owned())
                     .collect();
-                eprintln!(
+                crate::cmd::stderr_line!(
                     "error: no command `{name}`: the commands are {}",
                     names.join(", ")
                 );
@@ -44,7 +44,7 @@ pub fn execute(args: &ManArgs, command: clap::Command) -> u8 {
         Ok(()) => exit::PASS,
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => exit::PASS,
         Err(e) => {
-            eprintln!("error: cannot write to stdout: {e}");
+            crate::cmd::stderr_line!("error: cannot write to stdout: {e}");
             exit::USAGE
         }
     }

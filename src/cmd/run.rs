@@ -61,7 +61,7 @@ pub fn overrides(vars: &VarArgs) -> Overrides {
 /// Warns about `--var` values that no file uses: a typo would otherwise go unnoticed.
 pub fn warn_unused_vars(overrides: &Overrides) {
     for key in overrides.unused_cli_keys() {
-        eprintln!("warning: --var {key} is not used by any check file");
+        crate::cmd::stderr_line!("warning: --var {key} is not used by any check file");
     }
 }
 
@@ -76,7 +76,7 @@ pub fn execute(args: RunArgs, color: ColorChoice) -> u8 {
     let plan = match loaded {
         Ok(plan) => plan,
         Err(errors) => {
-            eprintln!("{errors}");
+            crate::cmd::stderr_line!("{errors}");
             return exit::USAGE;
         }
     };
@@ -92,7 +92,7 @@ pub fn execute(args: RunArgs, color: ColorChoice) -> u8 {
             .with_inputs(args.files)
             .execute(plan),
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::cmd::stderr_line!("error: {e}");
             exit::USAGE
         }
     }

@@ -100,7 +100,7 @@ pub fn execute(args: ScanArgs, color: ColorChoice) -> u8 {
     // A scan connects to every port of its host, so only `HOST:*:ADDR` can pin it; a port-bound
     // override would silently leave the scan to the system's resolver.
     if let Some(bound) = args.resolve.iter().find(|o| o.port.is_some()) {
-        eprintln!(
+        crate::cmd::stderr_line!(
             "error: --resolve {bound} names a port, but a scan connects to every port: use {}:*:ADDR",
             bound.host
         );
@@ -109,7 +109,7 @@ pub fn execute(args: ScanArgs, color: ColorChoice) -> u8 {
     let plan = match command_line::scan(request) {
         Ok(plan) => plan,
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::cmd::stderr_line!("error: {e}");
             return exit::USAGE;
         }
     };
@@ -130,7 +130,7 @@ pub fn execute(args: ScanArgs, color: ColorChoice) -> u8 {
     match Session::new(&plan, connect, Environment::Process, &args.output, color) {
         Ok(session) => session.with_options(options).with_view(View::Scan).execute(plan),
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::cmd::stderr_line!("error: {e}");
             exit::USAGE
         }
     }

@@ -106,7 +106,7 @@ pub fn execute(args: TlsArgs, color: ColorChoice) -> u8 {
     let plan = match command_line::tls(&request) {
         Ok(plan) => plan,
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::cmd::stderr_line!("error: {e}");
             return exit::USAGE;
         }
     };
@@ -119,7 +119,7 @@ pub fn execute(args: TlsArgs, color: ColorChoice) -> u8 {
     match Session::new(&plan, args.connect, Environment::Process, &args.output, color) {
         Ok(session) => session.with_inputs(policy_file).execute(plan),
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::cmd::stderr_line!("error: {e}");
             exit::USAGE
         }
     }

@@ -33,7 +33,7 @@ pub fn execute(args: &ValidateArgs) -> u8 {
             print(&format!("ok: {checks} checks in {files} file{plural}\n"))
         }
         Err(errors) => {
-            eprintln!("{errors}");
+            crate::cmd::stderr_line!("{errors}");
             exit::USAGE
         }
     }

@@ -240,6 +240,80 @@ fn a_closed_pipe_is_not_a_crash() {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
 }
 
+/// Runs reach in `dir` with stdout or stderr (`fd` 1 or 2) a pipe whose reader has gone away:
+/// every write to it fails with EPIPE, deterministically, since the read end is closed before
+/// reach starts. Returns the exit code and what the other stream carried.
+fn with_a_broken_pipe(dir: &std::path::Path, fd: u8, args: &[&str]) -> (Option<i32>, String) {
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let mut command = Reach::new().command;
+    command.current_dir(dir).args(args);
+    if fd == 1 {
+        command.stdout(writer).stderr(Stdio::piped());
+    } else {
+        command.stderr(writer).stdout(Stdio::piped());
+    }
+    let out = command.output().expect("run reach");
+    let other = if fd == 1 { &out.stderr } else { &out.stdout };
+    (out.status.code(), String::from_utf8_lossy(other).into_owned())
+}
+
+#[test]
+fn a_stderr_whose_reader_is_gone_is_not_a_crash() {
+    let ws = Workspace::new();
+    ws.write("bad.toml", "[[check]]\nkind = \"icmp\"\n");
+    let (_api, api) = open_port();
+    ws.write(
+        "v.toml",
+        &format!("[[check]]\nkind = \"tcp\"\nhost = \"127.0.0.1\"\nport = {api}\nexpect = \"open\"\n"),
+    );
+    // Errors, warnings and notes go to stderr; a failed write must change nothing else.
+    for (args, code) in [
+        (&["validate", "bad.toml"][..], 2),
+        (&["run", "bad.toml"][..], 2),
+        (&["run", "bad.toml", "--format", "nagios"][..], 3),
+        (&["run", "v.toml", "--var", "unused=1"][..], 0),
+        (&["run", "v.toml", "--tag", "nope"][..], 2),
+        (&["run", "--bogus"][..], 2),
+        (&["man", "nope"][..], 2),
+    ] {
+        let (status, stdout) = with_a_broken_pipe(ws.path(), 2, args);
+        assert_eq!(status, Some(code), "{args:?}: {stdout}");
+        assert!(!stdout.contains("panicked"), "{args:?}: {stdout}");
+    }
+    // A closed descriptor (`2>&-`) is no crash either.
+    let out = Reach::wrapped(&["sh", "-c", "exec \"$0\" \"$@\" 2>&-"])
+        .args(["validate", &ws.path().join("bad.toml").display().to_string()])
+        .output();
+    assert_eq!(out.code, 2, "{}", out.stdout);
+}
+
+#[test]
+fn a_stdout_whose_reader_is_gone_is_not_a_crash() {
+    let ws = Workspace::new();
+    ws.write("bad.toml", "[[check]]\nkind = \"icmp\"\n");
+    ws.write(
+        "ok.toml",
+        &format!(
+            "[[check]]\nkind = \"tcp\"\nhost = \"127.0.0.1\"\nport = {}\nexpect = \"closed\"\n",
+            closed_port()
+        ),
+    );
+    // `reach ... | head -0`: the report, or the Nagios status line of a run that could not start.
+    for (args, code) in [
+        (&["run", "bad.toml", "--format", "nagios"][..], 3),
+        (&["run", "--bogus", "--format", "nagios"][..], 3),
+        (&["run", "ok.toml"][..], 0),
+        (&["validate", "ok.toml"][..], 0),
+        (&["schema"][..], 0),
+        (&["run", "--help"][..], 0),
+    ] {
+        let (status, stderr) = with_a_broken_pipe(ws.path(), 1, args);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(status, Some(code), "{args:?}: {stderr}");
+    }
+}
+
 #[test]
 fn the_schema_is_valid_json_schema() {
     let out = Reach::new().args(["schema"]).output().expect_code(0);

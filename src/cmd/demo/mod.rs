@@ -98,6 +98,6 @@ pub fn execute(args: &DemoArgs, color: ColorChoice) -> u8 {
 }
 
 fn fail(message: &str) -> u8 {
-    eprintln!("error: {message}");
+    crate::cmd::stderr_line!("error: {message}");
     exit::USAGE
 }
