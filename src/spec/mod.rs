@@ -36,13 +36,13 @@ pub use plan::{
 pub use request::{EndpointCheck, HttpCheck, WebsocketCheck};
 pub use tls::{apply_flags, load_policy, PolicyError, PolicyFlags};
 
-use context::{is_id, kind_list, slug, Base, FileContext, FileDefaults};
+use context::{is_id, kind_list, read_table, slug, Base, FileContext, FileDefaults};
 use error::Locator;
 use raw::{RawCommon, RawHeader, COMMON_KEYS};
 use serde::de::IntoDeserializer;
 use serde::Deserialize;
 use serde_spanned::Spanned;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Range;
 use std::path::Path;
 use toml::de::{DeTable, DeValue};
@@ -50,56 +50,155 @@ use vars::{Declared, Scope};
 
 /// Reads and validates check files into one plan.
 pub fn load_files(paths: &[impl AsRef<Path>], options: &LoadOptions) -> Result<Plan, SpecErrors> {
-    let mut errors = Vec::new();
+    let loaded = load_each(paths, options);
+    let mut errors: Vec<SpecError> = loaded.iter().flat_map(|file| file.errors.clone()).collect();
+    if errors.is_empty() {
+        errors.extend(duplicate_ids(&loaded));
+    }
+    if !errors.is_empty() {
+        return Err(SpecErrors(errors));
+    }
     let mut plan = Plan::default();
-    let mut texts = Vec::new();
-    for path in paths {
-        let path = path.as_ref();
-        let label = if crate::input::is_stdin(path) {
-            "stdin".to_owned()
-        } else {
-            path.display().to_string()
-        };
-        match crate::input::read_text(path) {
-            Ok(text) => texts.push((label, text)),
-            Err(e) => errors.push(SpecError::whole_file(&label, e.to_string())),
+    for file in loaded {
+        plan.files.push(file.label);
+        plan.checks.extend(file.checks);
+    }
+    Ok(plan)
+}
+
+/// What validating one file found without running anything.
+#[derive(Debug)]
+pub struct FileReport {
+    /// The file as errors name it.
+    pub file: String,
+    /// Checks whose every value is known and valid.
+    pub checks: usize,
+    /// Variables the file declares without a default and that were given no value: the values
+    /// that use them are unchecked, and a run needs them.
+    pub needs: BTreeSet<String>,
+    /// Everything else that is wrong, by line.
+    pub errors: Vec<SpecError>,
+}
+
+/// Validates check files as far as the values at hand allow: a value that uses a variable
+/// without a value is not an error here but a variable the file needs (`reach validate`).
+pub fn validate_files(paths: &[impl AsRef<Path>], options: &LoadOptions) -> Vec<FileReport> {
+    let loaded = load_each(paths, options);
+    let mut reports: Vec<FileReport> = loaded
+        .iter()
+        .map(|file| {
+            let (missing, errors): (Vec<&SpecError>, Vec<&SpecError>) =
+                file.errors.iter().partition(|e| e.missing_var.is_some());
+            let mut needs = file.needs.clone();
+            needs.extend(missing.into_iter().filter_map(|e| e.missing_var.clone()));
+            FileReport {
+                file: file.label.clone(),
+                checks: file.checks.len(),
+                needs,
+                errors: errors.into_iter().cloned().collect(),
+            }
+        })
+        .collect();
+    if reports.iter().all(|r| r.errors.is_empty()) {
+        for error in duplicate_ids(&loaded) {
+            if let Some(report) = reports.iter_mut().find(|r| r.file == error.file) {
+                report.errors.push(error);
+            }
         }
     }
-    for (label, text) in &texts {
-        plan.files.push(label.clone());
-        match load_str(label, text, options) {
-            Ok(checks) => plan.checks.extend(checks),
-            Err(mut file_errors) => errors.append(&mut file_errors),
-        }
-    }
+    reports
+}
+
+/// One file, read and validated: the checks it yields, or its errors, sorted by position.
+struct LoadedFile {
+    label: String,
+    text: String,
+    checks: Vec<Check>,
+    errors: Vec<SpecError>,
+    /// Variables its checks refer to that have no value.
+    needs: BTreeSet<String>,
+}
+
+fn load_each(paths: &[impl AsRef<Path>], options: &LoadOptions) -> Vec<LoadedFile> {
+    paths
+        .iter()
+        .map(|path| {
+            let path = path.as_ref();
+            let label = if crate::input::is_stdin(path) {
+                "stdin".to_owned()
+            } else {
+                path.display().to_string()
+            };
+            let mut errors = Vec::new();
+            let mut needs = BTreeSet::new();
+            let (text, checks) = match crate::input::read_text(path) {
+                Ok(text) => {
+                    let checks = load_str_into(&label, &text, options, &mut errors, &mut needs);
+                    errors.sort_by_key(|e| (e.line, e.column));
+                    (text, checks)
+                }
+                Err(e) => {
+                    errors.push(SpecError::whole_file(&label, e.to_string()));
+                    (String::new(), Vec::new())
+                }
+            };
+            let checks = if errors.is_empty() { checks } else { Vec::new() };
+            LoadedFile {
+                label,
+                text,
+                checks,
+                errors,
+                needs,
+            }
+        })
+        .collect()
+}
+
+/// Validates one file's text; `label` names it in errors and in each check's source. Errors come
+/// sorted by line and column.
+pub fn load_str(label: &str, text: &str, options: &LoadOptions) -> Result<Vec<Check>, Vec<SpecError>> {
+    let mut errors = Vec::new();
+    let checks = load_str_into(label, text, options, &mut errors, &mut BTreeSet::new());
     if errors.is_empty() {
-        errors.extend(duplicate_ids(&plan.checks, &texts));
-    }
-    if errors.is_empty() {
-        Ok(plan)
+        Ok(checks)
     } else {
-        Err(SpecErrors(errors))
+        errors.sort_by_key(|e| (e.line, e.column));
+        Err(errors)
     }
 }
 
-/// Validates one file's text; `label` names it in errors and in each check's source.
-pub fn load_str(label: &str, text: &str, options: &LoadOptions) -> Result<Vec<Check>, Vec<SpecError>> {
+/// Validates one file's text into `errors` and returns its checks (only meaningful when there
+/// are no errors); `needs` gets the variables without a value that its checks refer to.
+fn load_str_into(
+    label: &str,
+    text: &str,
+    options: &LoadOptions,
+    errors: &mut Vec<SpecError>,
+    needs: &mut BTreeSet<String>,
+) -> Vec<Check> {
     let locator = Locator::new(label, text);
-    let root = DeTable::parse(text).map_err(|e| vec![locator.toml(&e, 0..0)])?;
+    let root = match DeTable::parse(text) {
+        Ok(root) => root,
+        Err(e) => {
+            errors.push(locator.toml(&e, 0..0));
+            return Vec::new();
+        }
+    };
     let root_span = root.span();
     let mut root = root.into_inner();
     root.make_owned();
     let checks_value = take(&mut root, "check");
     let vars_value = take(&mut root, "vars");
 
-    let mut errors = Vec::new();
-    let header = match RawHeader::deserialize(Spanned::new(root_span.clone(), root).into_deserializer()) {
-        Ok(header) => header,
-        Err(e) => return Err(vec![locator.toml(&e, root_span)]),
-    };
-    let profile = profile_name(&header, label, &locator).map_err(|e| vec![e])?;
-    let declared = declared_vars(vars_value, &locator, &mut errors);
-    let defaults = FileDefaults::read(&header, &locator, &mut errors);
+    let header: RawHeader = read_table(&locator, Spanned::new(root_span, root), errors, &|_| {})
+        .0
+        .unwrap_or_default();
+    let profile = profile_name(&header, label, &locator).unwrap_or_else(|e| {
+        errors.push(e);
+        "spec".to_owned()
+    });
+    let declared = declared_vars(vars_value, &locator, errors);
+    let defaults = FileDefaults::read(&header, &locator, errors);
     let scope = Scope {
         declared: &declared,
         overrides: &options.overrides,
@@ -112,6 +211,19 @@ pub fn load_str(label: &str, text: &str, options: &LoadOptions) -> Result<Vec<Ch
         options,
     };
 
+    if let Some(value) = &checks_value {
+        // From what is written rather than from the errors of substitution: a value that is not
+        // read (its check has another fault, or its type is unknown) still needs its variables.
+        let mut strings = Vec::new();
+        strings_in(value.get_ref(), &mut strings);
+        needs.extend(
+            strings
+                .iter()
+                .flat_map(|s| vars::references(s))
+                .filter(|name| scope.lacks_value(name))
+                .map(str::to_owned),
+        );
+    }
     let tables = match checks_value {
         None => {
             errors.push(SpecError::whole_file(
@@ -120,7 +232,7 @@ pub fn load_str(label: &str, text: &str, options: &LoadOptions) -> Result<Vec<Ch
             ));
             Vec::new()
         }
-        Some(value) => check_tables(value, &locator, &mut errors),
+        Some(value) => check_tables(value, &locator, errors),
     };
     let mut checks = Vec::new();
     for (span, table) in tables {
@@ -129,10 +241,16 @@ pub fn load_str(label: &str, text: &str, options: &LoadOptions) -> Result<Vec<Ch
             Err(mut check_errors) => errors.append(&mut check_errors),
         }
     }
-    if errors.is_empty() {
-        Ok(checks)
-    } else {
-        Err(errors)
+    checks
+}
+
+/// Every string in a TOML value, nested ones included.
+fn strings_in<'a>(value: &'a DeValue<'_>, out: &mut Vec<&'a str>) {
+    match value {
+        DeValue::String(s) => out.push(s),
+        DeValue::Array(items) => items.iter().for_each(|item| strings_in(item.get_ref(), out)),
+        DeValue::Table(table) => table.values().for_each(|item| strings_in(item.get_ref(), out)),
+        _ => {}
     }
 }
 
@@ -287,26 +405,32 @@ fn check_table(
             }
         }
     }
-    let common = RawCommon::deserialize(Spanned::new(span.clone(), common_table).into_deserializer())
-        .map_err(|e| {
-            let mut error = locator.toml(&e, span.clone());
+    let mut errors = Vec::new();
+    let (common, _): (Option<RawCommon>, _) = read_table(
+        locator,
+        Spanned::new(span.clone(), common_table),
+        &mut errors,
+        &|error| {
             if error.message.starts_with("missing field `kind`") {
                 error.message = format!("every check needs a `kind`: one of {}", kind_list());
             }
-            vec![error]
-        })?;
-    let kind = Kind::parse(common.kind.get_ref()).ok_or_else(|| {
-        vec![locator.error(
+        },
+    );
+    let Some(common) = common else {
+        return Err(errors);
+    };
+    let Some(kind) = Kind::parse(common.kind.get_ref()) else {
+        errors.push(locator.error(
             common.kind.span(),
             format!(
                 "unknown check kind `{}`: expected one of {}",
                 common.kind.get_ref(),
                 kind_list()
             ),
-        )]
-    })?;
+        ));
+        return Err(errors);
+    };
 
-    let mut errors = Vec::new();
     let settings = file.settings(&common, kind, line, &mut errors);
     let specific = Spanned::new(span.clone(), table);
     let base = Base {
@@ -315,32 +439,15 @@ fn check_table(
         span,
     };
     let expanded = match kind {
-        Kind::Tcp => file
-            .kind_fields(specific, &mut errors)
-            .map(|raw| file.tcp(raw, &base, &mut errors)),
-        Kind::Http => file
-            .kind_fields(specific, &mut errors)
-            .map(|raw| file.http(raw, &base, &mut errors)),
-        Kind::Websocket => file
-            .kind_fields(specific, &mut errors)
-            .map(|raw| file.websocket(raw, &base, &mut errors)),
-        Kind::Endpoint => file
-            .kind_fields(specific, &mut errors)
-            .map(|raw| file.endpoint(raw, &base, &mut errors)),
-        Kind::Scan => file
-            .kind_fields(specific, &mut errors)
-            .map(|raw| file.scan(raw, &base, &mut errors)),
-        Kind::Listen => file
-            .kind_fields(specific, &mut errors)
-            .map(|raw| file.listen(raw, &base, &mut errors)),
-        Kind::Tls => file
-            .kind_fields(specific, &mut errors)
-            .map(|raw| file.tls(raw, &base, &mut errors)),
-        Kind::Dns => file
-            .kind_fields(specific, &mut errors)
-            .map(|raw| file.dns(raw, &base, &mut errors)),
-    }
-    .unwrap_or_default();
+        Kind::Tcp => file.kind_checks(specific, &mut errors, |raw, e| file.tcp(raw, &base, e)),
+        Kind::Http => file.kind_checks(specific, &mut errors, |raw, e| file.http(raw, &base, e)),
+        Kind::Websocket => file.kind_checks(specific, &mut errors, |raw, e| file.websocket(raw, &base, e)),
+        Kind::Endpoint => file.kind_checks(specific, &mut errors, |raw, e| file.endpoint(raw, &base, e)),
+        Kind::Scan => file.kind_checks(specific, &mut errors, |raw, e| file.scan(raw, &base, e)),
+        Kind::Listen => file.kind_checks(specific, &mut errors, |raw, e| file.listen(raw, &base, e)),
+        Kind::Tls => file.kind_checks(specific, &mut errors, |raw, e| file.tls(raw, &base, e)),
+        Kind::Dns => file.kind_checks(specific, &mut errors, |raw, e| file.dns(raw, &base, e)),
+    };
     if errors.is_empty() {
         Ok(expanded)
     } else {
@@ -349,26 +456,24 @@ fn check_table(
 }
 
 /// One error per repeated id, at the later check, naming where the id was first used.
-fn duplicate_ids(checks: &[Check], texts: &[(String, String)]) -> Vec<SpecError> {
+fn duplicate_ids(files: &[LoadedFile]) -> Vec<SpecError> {
     let mut first: HashMap<&str, &Source> = HashMap::new();
     let mut errors = Vec::new();
-    for check in checks {
-        if let Some(earlier) = first.get(check.id.as_str()) {
-            let text = texts
-                .iter()
-                .find(|(label, _)| *label == check.source.file)
-                .map_or("", |(_, text)| text.as_str());
-            let locator = Locator::new(&check.source.file, text);
-            let offset = line_offset(text, check.source.line);
-            errors.push(locator.error(
-                offset..offset + 1,
-                format!(
-                    "duplicate check id `{}` (first at {}:{}): give one of them a distinct `id` or `name`",
-                    check.id, earlier.file, earlier.line
-                ),
-            ));
-        } else {
-            first.insert(&check.id, &check.source);
+    for file in files {
+        for check in &file.checks {
+            if let Some(earlier) = first.get(check.id.as_str()) {
+                let locator = Locator::new(&file.label, &file.text);
+                let offset = line_offset(&file.text, check.source.line);
+                errors.push(locator.error(
+                    offset..offset + 1,
+                    format!(
+                        "duplicate check id `{}` (first at {}:{}): give one of them a distinct `id` or `name`",
+                        check.id, earlier.file, earlier.line
+                    ),
+                ));
+            } else {
+                first.insert(&check.id, &check.source);
+            }
         }
     }
     errors
@@ -507,6 +612,67 @@ expect = "not-exposed"
     fn syntax_errors_are_located() {
         let error = first_error("[[check]\nkind = \"tcp\"\n");
         assert_eq!(error.line, 1, "{error}");
+    }
+
+    /// The spans of every string in `value` (nested ones included).
+    fn string_spans(value: &Spanned<DeValue<'_>>, out: &mut Vec<Range<usize>>) {
+        match value.get_ref() {
+            DeValue::String(_) => out.push(value.span()),
+            DeValue::Array(items) => items.iter().for_each(|item| string_spans(item, out)),
+            DeValue::Table(table) => table.values().for_each(|item| string_spans(item, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn a_value_without_its_variable_causes_no_other_error_in_any_shipped_file() {
+        // Every string of every check of the shipped files, in turn, becomes `{zz}`, a variable
+        // without a value: either the key substitutes variables, and then the missing value is
+        // the only fault found, or it does not, and no value is reported missing for it.
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("checks");
+        let mut files: Vec<_> = ["", "examples"]
+            .iter()
+            .flat_map(|dir| std::fs::read_dir(root.join(dir)).unwrap())
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+            .collect();
+        files.sort();
+        assert!(files.len() >= 10, "{files:?}");
+        let mut tried = 0;
+        for path in files {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let root = DeTable::parse(&text).unwrap();
+            let Some(DeValue::Array(checks)) = root.get_ref().get("check").map(Spanned::get_ref) else {
+                panic!("{} has no checks", path.display());
+            };
+            let mut spans = Vec::new();
+            for check in checks {
+                let DeValue::Table(table) = check.get_ref() else {
+                    continue;
+                };
+                for (key, value) in table {
+                    if !["kind", "id", "tags", "vantage"].contains(&key.get_ref().as_ref()) {
+                        string_spans(value, &mut spans);
+                    }
+                }
+            }
+            for span in spans {
+                let mut changed = format!("{}\"{{zz}}\"{}", &text[..span.start], &text[span.end..]);
+                let vars = changed.find("[vars]\n").expect("every shipped file has [vars]") + 7;
+                changed.insert_str(vars, "zz = { description = \"a test value\" }\n");
+                let errors = load(&changed).err().unwrap_or_default();
+                let lacks_zz = errors.iter().any(|e| e.missing_var.as_deref() == Some("zz"));
+                let others: Vec<_> = errors.iter().filter(|e| e.missing_var.is_none()).collect();
+                assert!(
+                    !lacks_zz || others.is_empty(),
+                    "{} with `{}` as {{zz}}: knock-on errors {others:#?}",
+                    path.display(),
+                    &text[span]
+                );
+                tried += 1;
+            }
+        }
+        assert!(tried > 100, "only {tried} values tried");
     }
 
     #[test]

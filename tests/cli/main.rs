@@ -28,4 +28,5 @@ mod tcp;
 mod timeouts;
 mod tls;
 mod tls_deep;
+mod validate;
 mod verdicts;
