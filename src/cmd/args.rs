@@ -141,6 +141,14 @@ pub fn parse_ports(text: &str) -> Result<PortList, String> {
     crate::spec::ports::parse_port_list(text).map(PortList)
 }
 
+/// Ports with their transport as typed: `udp/5353,tcp/22,80` (no prefix: TCP).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransportPortList(pub Vec<(crate::outcome::Transport, u16)>);
+
+pub fn parse_transport_ports(text: &str) -> Result<TransportPortList, String> {
+    crate::spec::ports::parse_transport_port_list(text, crate::outcome::Transport::Tcp).map(TransportPortList)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
