@@ -51,6 +51,10 @@ pub struct OutputArgs {
 
     #[command(flatten)]
     pub report: ReportArgs,
+
+    /// When to colour the human report.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
 }
 
 /// What a report says besides the run itself, and when it says nothing: for cron and CI.

@@ -7,7 +7,11 @@ use std::io::{self, Write};
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
-Read it with `reach man | man -l -`, or install the pages:
+Exit codes:
+  0  the page was written (or its reader closed the pipe)
+  2  bad usage (no such command), or stdout could not be written
+
+Examples: read it with `reach man | man -l -`, or install the pages:
   reach man > /usr/local/share/man/man1/reach.1
   reach man run > /usr/local/share/man/man1/reach-run.1")]
 pub struct ManArgs {

@@ -23,7 +23,13 @@ Exit codes:
   1  at least one open port is not in --allow
   2  bad usage: nothing was probed
   3  some ports could not be probed (or the --deadline cut the scan short) and no finding was made,
-     or the report could not be written";
+     or the report could not be written
+  130 interrupted by SIGINT (143: SIGTERM); no report is written
+With --format nagios: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (usage errors too: see docs/exit-codes.md)
+
+Examples:
+  reach scan 198.18.0.1 --allow 22,80,443
+  reach scan db.example.com --top 1000 --allow none --format json -o scan.json";
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {

@@ -65,6 +65,119 @@ fn help_documents_the_exit_codes() {
     );
 }
 
+/// The long flags a `--help` text lists as options (not those its prose mentions).
+fn listed_flags(help: &str) -> Vec<String> {
+    help.lines()
+        .map(str::trim_start)
+        .filter(|line| line.starts_with('-'))
+        .filter_map(|line| {
+            let start = line.find("--")?;
+            let flag: String = line[start..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .collect();
+            Some(flag)
+        })
+        .collect()
+}
+
+#[test]
+fn each_command_help_lists_its_own_flags_its_exit_codes_and_an_example() {
+    // (command, flags it must list, flags of other commands it must not list)
+    let cases: &[(&str, &[&str], &[&str])] = &[
+        (
+            "run",
+            &["--var", "--tag", "--vantage", "--format", "--color", "--deadline"],
+            &[
+                "--ports",
+                "--allow",
+                "--policy",
+                "--internal",
+                "--broken",
+                "--sni",
+            ],
+        ),
+        (
+            "validate",
+            &["--var"],
+            &["--format", "--color", "--tag", "--timeout", "--output", "--quiet"],
+        ),
+        (
+            "scan",
+            &["--ports", "--top", "--allow", "--format", "--color"],
+            &[
+                "--var",
+                "--tag",
+                "--policy",
+                "--internal",
+                "--broken",
+                "--ca-file",
+            ],
+        ),
+        (
+            "listeners",
+            &["--internal", "--format", "--color"],
+            &["--ports", "--var", "--policy", "--timeout", "--resolve"],
+        ),
+        (
+            "demo",
+            &["--broken", "--format", "--color"],
+            &["--ports", "--var", "--policy", "--tag"],
+        ),
+        (
+            "tls",
+            &["--policy", "--sni", "--forbid", "--format", "--color"],
+            &["--ports", "--allow", "--var", "--tag", "--internal", "--top"],
+        ),
+        ("schema", &[], &["--format", "--color", "--var"]),
+        ("completions", &[], &["--format", "--color", "--var"]),
+        ("man", &[], &["--format", "--color", "--var"]),
+    ];
+    for (command, own, foreign) in cases {
+        let out = Reach::new().args([command, &"--help"]).output().expect_code(0);
+        let flags = listed_flags(&out.stdout);
+        for flag in *own {
+            assert!(
+                flags.iter().any(|f| f == flag),
+                "`reach {command} --help` lacks {flag}:\n{}",
+                out.stdout
+            );
+        }
+        for flag in *foreign {
+            assert!(
+                !flags.iter().any(|f| f == flag),
+                "`reach {command} --help` lists {flag}, which is not its own:\n{}",
+                out.stdout
+            );
+        }
+        let extra: Vec<&String> = flags
+            .iter()
+            .filter(|f| !["--help", "--version"].contains(&f.as_str()))
+            .collect();
+        if own.is_empty() {
+            assert!(
+                extra.is_empty(),
+                "`reach {command}` has no flags of its own: {extra:?}"
+            );
+        }
+        assert!(out.stdout.contains("\nExit codes"), "{command}:\n{}", out.stdout);
+        assert!(out.stdout.contains("\nExample"), "{command}:\n{}", out.stdout);
+        let examples = &out.stdout[out.stdout.find("\nExample").unwrap_or(0)..];
+        assert!(
+            examples.contains(&format!("reach {command}")),
+            "`reach {command} --help` shows no example of it:\n{}",
+            out.stdout
+        );
+        // -h gives the same exit codes (clap's short help uses after_help as well).
+        let short = Reach::new().args([command, &"-h"]).output().expect_code(0);
+        assert!(
+            short.stdout.contains("\nExit codes"),
+            "{command} -h:\n{}",
+            short.stdout
+        );
+    }
+}
+
 #[test]
 fn tag_and_vantage_filters_skip_checks_visibly() {
     let (_api, api) = open_port();
