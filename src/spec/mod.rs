@@ -676,6 +676,13 @@ expect = "not-exposed"
     }
 
     #[test]
+    fn international_names_in_urls_become_punycode() {
+        // The IDNA back end is chosen in Cargo.toml (idna_adapter): a stub one would reject this.
+        let checks = load("[[check]]\nkind = \"http\"\nurl = \"https://B\u{fc}cher.example/\"\n").unwrap();
+        assert_eq!(checks[0].target(), "GET https://xn--bcher-kva.example/");
+    }
+
+    #[test]
     fn slugs_are_lowercase_words() {
         assert_eq!(slug("API on {host}:8000!"), "api-on-host-8000");
     }
