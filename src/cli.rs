@@ -2,7 +2,6 @@
 //! share. Each subcommand's own flags live with it in [`crate::cmd`]; clap itself rejects unknown
 //! flags and malformed values with exit code 2.
 
-use crate::cmd::args::ColorChoice;
 use crate::cmd::exit;
 use crate::cmd::{self, demo::DemoArgs, listeners::ListenersArgs, run::RunArgs, scan::ScanArgs};
 use crate::cmd::{
@@ -12,7 +11,7 @@ use crate::report::Format;
 use clap::{CommandFactory, Parser, Subcommand};
 
 const EXIT_CODES: &str = "\
-Exit codes:
+Exit codes (of the commands that run checks; each command's --help lists its own):
   0    every check passed (checks skipped by --tag/--vantage do not count)
   1    at least one check failed
   2    nothing was checked: bad usage or a bad check file (nothing was probed), or every
@@ -21,7 +20,10 @@ Exit codes:
        failed, or the report could not be written, or another run held the lock of the -o
        file until --deadline
   130  interrupted by SIGINT (143: SIGTERM); no report is written
-With --format nagios: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (usage errors too: see docs/exit-codes.md)";
+With --format nagios: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (usage errors too: see docs/exit-codes.md)
+
+Example:
+  reach run checks/flowsync.toml --var host=flowsync.example.com --var server_ip=203.0.113.10";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -33,33 +35,32 @@ With --format nagios: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (usage errors too: 
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
-
-    /// When to colour the human report.
-    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
-    pub color: ColorChoice,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run check files and report whether every requirement holds.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = cmd::run::HELP)]
     Run(Box<RunArgs>),
     /// Parse and check check files without touching the network.
+    #[command(after_help = cmd::validate::HELP)]
     Validate(ValidateArgs),
     /// Firewall audit: scan a host's TCP ports from here and flag open ports outside --allow.
     #[command(after_help = cmd::scan::HELP)]
     Scan(ScanArgs),
     /// The inside view: this host's listening sockets and the addresses they are bound to.
+    #[command(after_help = cmd::listeners::HELP)]
     Listeners(ListenersArgs),
     /// Start two loopback services and run a built-in example against them.
     Demo(DemoArgs),
     /// Audit a TLS server: accepted versions and suites, the handshake, the certificate.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = cmd::tls::HELP)]
     Tls(TlsArgs),
     /// Prometheus exporter: /probe runs a check file against a target when asked, --every runs
     /// the files on a schedule, /metrics shows their latest results.
     Serve(Box<ServeArgs>),
     /// Print the JSON Schema of the JSON report.
+    #[command(after_help = cmd::schema::HELP)]
     Schema,
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(CompletionsArgs),
@@ -74,7 +75,7 @@ pub fn parse() -> Result<Cli, u8> {
     Cli::try_parse().or_else(|error| {
         if error.use_stderr() && nagios_requested(std::env::args_os().skip(1)) {
             let _ = error.print();
-            println!("{NAGIOS_USAGE}");
+            crate::cmd::stdout_line!("{NAGIOS_USAGE}");
             Err(exit::UNOBSERVED)
         } else {
             error.exit()
@@ -115,21 +116,29 @@ pub fn run(cli: Cli) -> u8 {
     let code = dispatch(cli);
     if nagios && code == exit::USAGE && !cmd::session::probed() {
         // Usage errors were printed on stderr; a Nagios plugin says UNKNOWN, never CRITICAL (2).
-        println!("{NAGIOS_USAGE}");
+        crate::cmd::stdout_line!("{NAGIOS_USAGE}");
         return exit::UNOBSERVED;
     }
     code
 }
 
 fn dispatch(cli: Cli) -> u8 {
-    let color = cli.color;
     match cli.command {
-        Command::Run(args) => cmd::run::execute(*args, color),
+        Command::Run(args) => {
+            let color = args.output.color;
+            cmd::run::execute(*args, color)
+        }
         Command::Validate(args) => cmd::validate::execute(&args),
-        Command::Scan(args) => cmd::scan::execute(args, color),
-        Command::Listeners(args) => cmd::listeners::execute(&args, color),
-        Command::Demo(args) => cmd::demo::execute(&args, color),
-        Command::Tls(args) => cmd::tls::execute(args, color),
+        Command::Scan(args) => {
+            let color = args.output.color;
+            cmd::scan::execute(args, color)
+        }
+        Command::Listeners(args) => cmd::listeners::execute(&args, args.output.color),
+        Command::Demo(args) => cmd::demo::execute(&args, args.output.color),
+        Command::Tls(args) => {
+            let color = args.output.color;
+            cmd::tls::execute(args, color)
+        }
         Command::Serve(args) => cmd::serve::execute(*args),
         Command::Schema => cmd::schema::execute(),
         Command::Completions(args) => cmd::completions::execute(&args, Cli::command()),

@@ -51,6 +51,10 @@ pub struct OutputArgs {
 
     #[command(flatten)]
     pub report: ReportArgs,
+
+    /// When to colour the human report.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
 }
 
 /// What a report says besides the run itself, and when it says nothing: for cron and CI.
@@ -150,6 +154,14 @@ pub struct PortList(pub Vec<u16>);
 
 pub fn parse_ports(text: &str) -> Result<PortList, String> {
     crate::spec::ports::parse_port_list(text).map(PortList)
+}
+
+/// Ports with their transport as typed: `udp/5353,tcp/22,80` (no prefix: TCP).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransportPortList(pub Vec<(crate::outcome::Transport, u16)>);
+
+pub fn parse_transport_ports(text: &str) -> Result<TransportPortList, String> {
+    crate::spec::ports::parse_transport_port_list(text, crate::outcome::Transport::Tcp).map(TransportPortList)
 }
 
 #[cfg(test)]

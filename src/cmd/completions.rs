@@ -8,7 +8,11 @@ use std::io::{self, Write};
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
-Install, for example:
+Exit codes:
+  0  the script was written (or its reader closed the pipe)
+  2  bad usage, or stdout could not be written
+
+Examples (install):
   bash:  reach completions bash > ~/.local/share/bash-completion/completions/reach
   zsh:   reach completions zsh > ~/.zfunc/_reach   (with fpath+=(~/.zfunc) before compinit)
   fish:  reach completions fish > ~/.config/fish/completions/reach.fish")]
@@ -32,7 +36,7 @@ pub fn execute(args: &CompletionsArgs, mut command: clap::Command) -> u8 {
         Ok(()) => exit::PASS,
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => exit::PASS,
         Err(e) => {
-            eprintln!("error: cannot write to stdout: {e}");
+            crate::cmd::stderr_line!("error: cannot write to stdout: {e}");
             exit::USAGE
         }
     }

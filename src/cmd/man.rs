@@ -7,7 +7,11 @@ use std::io::{self, Write};
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
-Read it with `reach man | man -l -`, or install the pages:
+Exit codes:
+  0  the page was written (or its reader closed the pipe)
+  2  bad usage (no such command), or stdout could not be written
+
+Examples: read it with `reach man | man -l -`, or install the pages:
   reach man > /usr/local/share/man/man1/reach.1
   reach man run > /usr/local/share/man/man1/reach-run.1")]
 pub struct ManArgs {
@@ -28,7 +32,7 @@ pub fn execute(args: &ManArgs, command: clap::Command) -> u8 {
                     .get_subcommands()
                     .map(|c| c.get_name().to_owned())
                     .collect();
-                eprintln!(
+                crate::cmd::stderr_line!(
                     "error: no command `{name}`: the commands are {}",
                     names.join(", ")
                 );
@@ -44,7 +48,7 @@ pub fn execute(args: &ManArgs, command: clap::Command) -> u8 {
         Ok(()) => exit::PASS,
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => exit::PASS,
         Err(e) => {
-            eprintln!("error: cannot write to stdout: {e}");
+            crate::cmd::stderr_line!("error: cannot write to stdout: {e}");
             exit::USAGE
         }
     }

@@ -4,6 +4,26 @@
 //!
 //! [`Plan`]: crate::spec::Plan
 
+/// `eprintln!` that cannot panic: with stderr closed (`2>&-`) or unwritable there is nowhere left
+/// to report anything, so a failed write is dropped, and the exit code still tells the outcome.
+macro_rules! stderr_line {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+pub(crate) use stderr_line;
+
+/// `println!` for a line that only accompanies the outcome (a Nagios status when the run could
+/// not start): a closed stdout drops it rather than panicking.
+macro_rules! stdout_line {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+pub(crate) use stdout_line;
+
 pub mod args;
 pub mod completions;
 pub mod demo;

@@ -48,7 +48,7 @@ pub fn lock_all(
         let left = deadline.map(|d| d.saturating_sub(started.elapsed()));
         let lock = OutputLock::acquire(path, lock_path, left, || {
             if !quiet {
-                eprintln!(
+                crate::cmd::stderr_line!(
                     "note: another reach run is writing {}; waiting for it (lock {})",
                     path.display(),
                     lock_path.display()

@@ -11,6 +11,24 @@ use clap::Args;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// `reach run --help`: what the exit code says, and a run to start from.
+pub const HELP: &str = "\
+Exit codes:
+  0    every check passed (checks skipped by --tag/--vantage do not count)
+  1    at least one check failed
+  2    nothing was checked: bad usage or a bad check file (nothing was probed), or every
+       selected check was skipped
+  3    at least one check could not be observed (error, or cut off by --deadline) and none
+       failed, or the report could not be written, or another run held the lock of the -o
+       file until --deadline
+  130  interrupted by SIGINT (143: SIGTERM); no report is written
+With --format nagios: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (usage errors too: see docs/exit-codes.md)
+
+Examples:
+  reach run checks/flowsync.toml --var host=flowsync.example.com --var server_ip=203.0.113.10
+  reach run checks/*.toml --var host=app.example.com --tag core --vantage external \\
+      --format json -o report.json";
+
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Check files (TOML) to run together; `-` reads one from stdin.
@@ -61,7 +79,7 @@ pub fn overrides(vars: &VarArgs) -> Overrides {
 /// Warns about `--var` values that no file uses: a typo would otherwise go unnoticed.
 pub fn warn_unused_vars(overrides: &Overrides) {
     for key in overrides.unused_cli_keys() {
-        eprintln!("warning: --var {key} is not used by any check file");
+        crate::cmd::stderr_line!("warning: --var {key} is not used by any check file");
     }
 }
 
@@ -76,7 +94,7 @@ pub fn execute(args: RunArgs, color: ColorChoice) -> u8 {
     let plan = match loaded {
         Ok(plan) => plan,
         Err(errors) => {
-            eprintln!("{errors}");
+            crate::cmd::stderr_line!("{errors}");
             return exit::USAGE;
         }
     };
@@ -92,7 +110,7 @@ pub fn execute(args: RunArgs, color: ColorChoice) -> u8 {
             .with_inputs(args.files)
             .execute(plan),
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::cmd::stderr_line!("error: {e}");
             exit::USAGE
         }
     }

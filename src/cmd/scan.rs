@@ -25,7 +25,13 @@ Exit codes:
   1  at least one open port is not in --allow
   2  bad usage: nothing was probed
   3  some ports could not be probed (or the --deadline cut the scan short) and no finding was made,
-     or the report could not be written";
+     or the report could not be written
+  130 interrupted by SIGINT (143: SIGTERM); no report is written
+With --format nagios: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (usage errors too: see docs/exit-codes.md)
+
+Examples:
+  reach scan 198.18.0.1 --allow 22,80,443
+  reach scan db.example.com --top 1000 --allow none --format json -o scan.json";
 
 /// Hosts scanned side by side (a CIDR block holds at most 256).
 const HOSTS_AT_ONCE: usize = 256;
@@ -105,7 +111,7 @@ pub fn execute(args: ScanArgs, color: ColorChoice) -> u8 {
     // A scan connects to every port of its host, so only `HOST:*:ADDR` can pin it; a port-bound
     // override would silently leave the scan to the system's resolver.
     if let Some(bound) = args.resolve.iter().find(|o| o.port.is_some()) {
-        eprintln!(
+        crate::cmd::stderr_line!(
             "error: --resolve {bound} names a port, but a scan connects to every port: use {}:*:ADDR",
             bound.host
         );
@@ -114,7 +120,7 @@ pub fn execute(args: ScanArgs, color: ColorChoice) -> u8 {
     let plan = match command_line::scan(request) {
         Ok(plan) => plan,
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::cmd::stderr_line!("error: {e}");
             return exit::USAGE;
         }
     };
@@ -137,7 +143,7 @@ pub fn execute(args: ScanArgs, color: ColorChoice) -> u8 {
     match Session::new(&plan, connect, Environment::Process, &args.output, color) {
         Ok(session) => session.with_options(options).with_view(View::Scan).execute(plan),
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::cmd::stderr_line!("error: {e}");
             exit::USAGE
         }
     }

@@ -171,11 +171,11 @@ impl<'a> Session<'a> {
         match self.try_execute(plan) {
             Ok(code) => code,
             Err(e) => {
-                eprintln!("error: {e}");
+                crate::cmd::stderr_line!("error: {e}");
                 if nagios {
                     // A plugin that could not run says UNKNOWN, with the reason, where Nagios reads.
                     let line = report::escape::visible(&e.to_string()).replace('|', "¦");
-                    println!("REACH UNKNOWN - {line}");
+                    crate::cmd::stdout_line!("REACH UNKNOWN - {line}");
                     return exit::UNOBSERVED;
                 }
                 e.exit_code()
@@ -233,7 +233,7 @@ impl<'a> Session<'a> {
             self.options.concurrency,
         );
         if concurrency < self.options.concurrency.min(selected) && self.view == View::Checks {
-            eprintln!(
+            crate::cmd::stderr_line!(
                 "note: the open-file limit (soft {}) allows {concurrency} checks at once, not {}: the run uses {concurrency}",
                 raise.soft(),
                 self.options.concurrency
@@ -252,14 +252,14 @@ impl<'a> Session<'a> {
         let summary: Summary = report.summary();
         if let Some(note) = report::human::vantage_note(&report) {
             if !flags.quiet {
-                eprintln!("note: {note}");
+                crate::cmd::stderr_line!("note: {note}");
             }
         }
         for unused in ctx.resolver.unused_overrides() {
             let port = unused
                 .port
                 .map_or_else(|| "any port".to_owned(), |p| format!("port {p}"));
-            eprintln!(
+            crate::cmd::stderr_line!(
                 "warning: --resolve {unused} was not used: no check of this run looked up {} on {port}",
                 unused.host
             );
@@ -270,7 +270,7 @@ impl<'a> Session<'a> {
         let changes = baseline.and_then(|baseline| match baseline.compare(&report) {
             Ok(changes) => Some(changes),
             Err(e) => {
-                eprintln!("warning: cannot compare the run with the baseline: {e}");
+                crate::cmd::stderr_line!("warning: cannot compare the run with the baseline: {e}");
                 None
             }
         });
@@ -337,7 +337,7 @@ impl<'a> Session<'a> {
                 // Whoever read our output stopped reading (`reach run ... | head`): not a crash.
                 Err(e) if stdout && e.kind() == io::ErrorKind::BrokenPipe => {}
                 Err(e) => {
-                    eprintln!("error: cannot write the report to {name}: {e}");
+                    crate::cmd::stderr_line!("error: cannot write the report to {name}: {e}");
                     unwritten = true;
                 }
             }
@@ -345,7 +345,7 @@ impl<'a> Session<'a> {
         if unwritten {
             // Probing happened: the exit code says what it found, never "usage" (2), and never a
             // pass when nobody can read the report.
-            eprintln!("{}", summary_line(&summary, report.duration));
+            crate::cmd::stderr_line!("{}", summary_line(&summary, report.duration));
             return Ok(if summary.fail > 0 {
                 exit::FAIL
             } else {
@@ -353,7 +353,7 @@ impl<'a> Session<'a> {
             });
         }
         if nothing_checked {
-            eprintln!(
+            crate::cmd::stderr_line!(
                 "error: nothing was checked: all {} selected checks were skipped",
                 summary.total
             );
@@ -415,7 +415,7 @@ fn watch_signals(runtime: &tokio::runtime::Runtime) -> TempFiles {
         for path in paths {
             let _ = std::fs::remove_file(path);
         }
-        eprintln!("\nreach: interrupted by {name}: no report was written");
+        crate::cmd::stderr_line!("\nreach: interrupted by {name}: no report was written");
         std::process::exit(i32::from(code));
     });
     temp_files
@@ -439,11 +439,11 @@ fn scan_budget(plan: &Plan, quiet: bool) -> ScanShared {
         limits::Raise::Enough { .. } => {}
         limits::Raise::Raised { .. } if quiet => {}
         limits::Raise::Raised { from, to } => {
-            eprintln!("note: raised the open-file soft limit from {from} to {to} for {concurrency} concurrent connects");
+            crate::cmd::stderr_line!("note: raised the open-file soft limit from {from} to {to} for {concurrency} concurrent connects");
         }
         limits::Raise::Capped { soft, hard } => {
             let budget = limits::socket_budget();
-            eprintln!(
+            crate::cmd::stderr_line!(
                 "note: the open-file limit (soft {soft}, hard {hard}) allows {budget} concurrent connects, \
                  not {concurrency}: the scan runs with {budget}"
             );
@@ -589,7 +589,7 @@ pub fn print(text: &str) -> u8 {
         Ok(()) => exit::PASS,
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => exit::PASS,
         Err(e) => {
-            eprintln!("error: cannot write to stdout: {e}");
+            crate::cmd::stderr_line!("error: cannot write to stdout: {e}");
             exit::USAGE
         }
     }

@@ -9,6 +9,21 @@ use crate::spec::PolicyFlags;
 use clap::Args;
 use std::time::Duration;
 
+/// `reach tls --help`.
+pub const HELP: &str = "\
+Exit codes:
+  0   the server meets every rule (without --policy or rule flags: it was audited)
+  1   at least one rule failed (a version, suite, group or certificate it must not have)
+  2   bad usage or a bad policy: nothing was probed
+  3   the server could not be audited (no connection, a timeout, cut off by --deadline) and no
+      rule failed, or the report could not be written
+  130 interrupted by SIGINT (143: SIGTERM); no report is written
+With --format nagios: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (usage errors too: see docs/exit-codes.md)
+
+Examples:
+  reach tls example.com --policy mozilla-intermediate
+  reach tls 198.18.0.1:8443 --sni api.example.com --min-protocol TLSv1.2 --forbid cbc,rsa-kx";
+
 #[derive(Debug, Args)]
 pub struct TlsArgs {
     /// The server: HOST or HOST:PORT (443 by default); IPv6 as [::1]:443.
@@ -109,7 +124,7 @@ pub fn execute(mut args: TlsArgs, color: ColorChoice) -> u8 {
     let plan = match command_line::tls(&request) {
         Ok(plan) => plan,
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::cmd::stderr_line!("error: {e}");
             return exit::USAGE;
         }
     };
@@ -122,7 +137,7 @@ pub fn execute(mut args: TlsArgs, color: ColorChoice) -> u8 {
     match Session::new(&plan, args.connect, Environment::Process, &args.output, color) {
         Ok(session) => session.with_inputs(policy_file).execute(plan),
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::cmd::stderr_line!("error: {e}");
             exit::USAGE
         }
     }

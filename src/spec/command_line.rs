@@ -186,7 +186,7 @@ fn split_host_port(text: &str) -> Result<(&str, u16), String> {
 
 /// `reach listeners`: the inventory, and one check per `--internal` port (it must not listen on
 /// a wildcard address).
-pub fn listeners(internal: &[u16]) -> Plan {
+pub fn listeners(internal: &[(Transport, u16)]) -> Plan {
     let check = |id: String, name: String, probe: ListenCheck| Check {
         id,
         profile: "listeners".into(),
@@ -207,12 +207,20 @@ pub fn listeners(internal: &[u16]) -> Plan {
             expect: None,
         },
     )];
-    for &port in internal {
+    for &(transport, port) in internal {
+        // TCP ports keep the ids they had before UDP could be named.
+        let id = match transport {
+            Transport::Tcp => format!("listeners.internal/{port}"),
+            Transport::Udp => format!("listeners.internal/udp-{port}"),
+        };
         checks.push(check(
-            format!("listeners.internal/{port}"),
-            format!("tcp/{port} internal: not on a wildcard address"),
+            id,
+            format!(
+                "{}/{port} internal: not on a wildcard address",
+                transport.as_str()
+            ),
             ListenCheck {
-                transport: Some(Transport::Tcp),
+                transport: Some(transport),
                 port: Some(port),
                 expect: Some(ListenExpectation::NotWildcard),
             },

@@ -2,7 +2,7 @@
 //! variables and defaults), the common settings of a check, and the helpers every kind's
 //! builder uses to read values, hosts and ports and to make the finished checks.
 
-use super::error::{Locator, SpecError};
+use super::error::{Cause, Locator, SpecError};
 use super::host::Host;
 use super::intern::Interner;
 use super::plan::{Check, Kind, ProbeSpec, Source};
@@ -122,27 +122,52 @@ impl FileContext<'_> {
         }
     }
 
-    /// Reads the keys of one kind (those left after the common ones were taken out).
-    pub(super) fn kind_fields<T: serde::de::DeserializeOwned>(
+    /// Reads the keys of one kind (those left after the common ones were taken out) and builds
+    /// the checks with `build`. When some keys are at fault, the others are still judged, but of
+    /// what `build` then finds only errors in the values of keys that are there are kept: one
+    /// about a key that is absent because it was wrong would be a knock-on error.
+    pub(super) fn kind_checks<T: serde::de::DeserializeOwned>(
         &self,
         table: Spanned<DeTable<'_>>,
         errors: &mut Vec<SpecError>,
-    ) -> Option<T> {
-        let span = table.span();
-        let top_level: Vec<String> = table.get_ref().keys().map(|k| k.get_ref().to_string()).collect();
-        T::deserialize(table.into_deserializer())
-            .map_err(|e| {
-                let mut error = self.locator.toml(&e, span);
-                // The hint fits a key of the check itself, not one inside a nested table (`expect`).
-                let unknown = error.message.split('`').nth(1).unwrap_or_default();
-                if error.message.starts_with("unknown field") && top_level.iter().any(|k| k == unknown) {
-                    error
-                        .message
-                        .push_str(&format!(" (or a key of every check: {})", COMMON_KEYS.join(", ")));
-                }
-                errors.push(error);
+        build: impl FnOnce(T, &mut Vec<SpecError>) -> Vec<Check>,
+    ) -> Vec<Check> {
+        let keys: Vec<(String, std::ops::RangeInclusive<usize>)> = table
+            .get_ref()
+            .iter()
+            .map(|(key, value)| {
+                let first = self.locator.error(key.span(), "").line;
+                let last = self
+                    .locator
+                    .error(value.span().end.saturating_sub(1)..value.span().end, "")
+                    .line;
+                (key.get_ref().to_string(), first..=last)
             })
-            .ok()
+            .collect();
+        let (read, removed) = read_table(self.locator, table, errors, &|error| {
+            // The hint fits a key of the check itself, not one inside a nested table (`expect`).
+            let unknown = error.message.split('`').nth(1).unwrap_or_default();
+            if error.message.starts_with("unknown field") && keys.iter().any(|(k, _)| k == unknown) {
+                error
+                    .message
+                    .push_str(&format!(" (or a key of every check: {})", COMMON_KEYS.join(", ")));
+            }
+        });
+        let Some(raw) = read else {
+            return Vec::new();
+        };
+        if removed.is_empty() {
+            return build(raw, errors);
+        }
+        let mut found = Vec::new();
+        let _ = build(raw, &mut found);
+        let kept: Vec<_> = keys.iter().filter(|(k, _)| !removed.contains(k)).collect();
+        errors.extend(
+            found
+                .into_iter()
+                .filter(|e| kept.iter().any(|(_, lines)| lines.contains(&e.line))),
+        );
+        Vec::new()
     }
 
     /// Builds one of the checks of a `[[check]]` table. `part` tells its targets apart (a port,
@@ -291,7 +316,7 @@ impl FileContext<'_> {
         match self
             .scope
             .substitute(written.get_ref())
-            .and_then(|text| Host::parse(&text))
+            .and_then(|text| Host::parse(&text).map_err(Cause::from))
         {
             Ok(Host::Name(name)) => Some(Host::Name(self.interner.name(name))),
             Ok(ip) => Some(ip),
@@ -336,7 +361,7 @@ impl FileContext<'_> {
 
     /// Expands a port list after substitution, dropping repeats.
     pub(super) fn ports(&self, written: &Spanned<RawPorts>, errors: &mut Vec<SpecError>) -> Option<Vec<u16>> {
-        let expand = || -> Result<Vec<u16>, String> {
+        let expand = || -> Result<Vec<u16>, Cause> {
             let mut ports = Vec::new();
             match written.get_ref() {
                 RawPorts::One(number) => ports.push(ports::port_from_int(*number)?),
@@ -353,7 +378,7 @@ impl FileContext<'_> {
                 }
             }
             if ports.is_empty() {
-                return Err("the port list is empty".to_owned());
+                return Err("the port list is empty".into());
             }
             Ok(ports::dedup(ports))
         };
@@ -400,6 +425,53 @@ pub(super) struct Settings {
     pub(super) timeout: Duration,
     pub(super) retries: u32,
     pub(super) line: usize,
+}
+
+/// Reads a table into `T`, reporting every key at fault rather than the first: serde stops at
+/// the first error, so the key it points at is taken out and the rest is read again. A key taken
+/// out for being wrong is not reported a second time as missing. Returns what finally reads,
+/// without the keys at fault (each of which is in `errors`, passed through `explain` first), and
+/// the names of those keys.
+pub(super) fn read_table<T: serde::de::DeserializeOwned>(
+    locator: &Locator<'_>,
+    table: Spanned<DeTable<'_>>,
+    errors: &mut Vec<SpecError>,
+    explain: &dyn Fn(&mut SpecError),
+) -> (Option<T>, Vec<String>) {
+    let span = table.span();
+    let mut table = table.into_inner();
+    let mut removed: Vec<String> = Vec::new();
+    loop {
+        let error = match T::deserialize(Spanned::new(span.clone(), table.clone()).into_deserializer()) {
+            Ok(value) => return (Some(value), removed),
+            Err(error) => error,
+        };
+        let missing = error
+            .message()
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next());
+        if missing.is_some_and(|key| removed.iter().any(|r| r == key)) {
+            return (None, removed);
+        }
+        let mut spec_error = locator.toml(&error, span.clone());
+        explain(&mut spec_error);
+        errors.push(spec_error);
+        let at = error.span().map(|s| s.start).filter(|_| missing.is_none());
+        let culprit = at.and_then(|at| {
+            table
+                .iter()
+                .find(|(key, value)| key.span().contains(&at) || value.span().contains(&at))
+                .map(|(key, _)| key.clone())
+        });
+        match culprit {
+            Some(key) => {
+                removed.push(key.get_ref().to_string());
+                table.remove(&key);
+            }
+            // Not one key's fault (a required key is missing): nothing more can be read.
+            None => return (None, removed),
+        }
+    }
 }
 
 pub(super) fn kind_list() -> String {

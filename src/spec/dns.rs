@@ -39,24 +39,6 @@ impl FileContext<'_> {
     /// One check per `[[check]]` table.
     pub(super) fn dns(&self, raw: RawDns, base: &Base<'_>, errors: &mut Vec<SpecError>) -> Vec<Check> {
         let before = errors.len();
-        let record_type = match &raw.record_type {
-            None => RecordType::A,
-            Some(written) => {
-                let text = self.text(written, errors).unwrap_or_default();
-                RecordType::parse(&text).unwrap_or_else(|| {
-                    let names: Vec<_> = RecordType::ALL.iter().map(|t| t.as_str()).collect();
-                    errors.push(self.locator.error(
-                        written.span(),
-                        format!(
-                            "unknown record type `{text}`: expected one of {}",
-                            names.join(", ")
-                        ),
-                    ));
-                    RecordType::A
-                })
-            }
-        };
-        let name = self.query_name(&raw.host, record_type, errors);
         let servers = self.servers(&raw, errors);
         let protocol = match &raw.protocol {
             None => DnsProtocol::Auto,
@@ -71,6 +53,29 @@ impl FileContext<'_> {
                 DnsProtocol::Auto
             }),
         };
+        let record_type = match &raw.record_type {
+            None => Some(RecordType::A),
+            Some(written) => self.text(written, errors).and_then(|text| {
+                RecordType::parse(&text).or_else(|| {
+                    let names: Vec<_> = RecordType::ALL.iter().map(|t| t.as_str()).collect();
+                    errors.push(self.locator.error(
+                        written.span(),
+                        format!(
+                            "unknown record type `{text}`: expected one of {}",
+                            names.join(", ")
+                        ),
+                    ));
+                    None
+                })
+            }),
+        };
+        let Some(record_type) = record_type else {
+            // The name and the expected values are judged by the type (an address is a PTR
+            // target, a name is no A value): without one, only the host's own form is checked.
+            let _ = self.host(&raw.host, errors);
+            return Vec::new();
+        };
+        let name = self.query_name(&raw.host, record_type, errors);
         let expect = self.dns_expectation(&raw, record_type, base, errors);
         if errors.len() > before {
             return Vec::new();
@@ -186,8 +191,9 @@ impl FileContext<'_> {
     ) -> Option<DnsExpectation> {
         let resolves = raw.resolves.as_ref().is_none_or(|r| *r.get_ref());
         let equals = self.values(raw.equals.as_ref(), record_type, errors);
-        if let (Some(values), Some(written)) = (&equals, &raw.equals) {
-            if values.is_empty() {
+        if let Some(written) = &raw.equals {
+            // What was written, not what parsed: a value left out for an error is no empty list.
+            if written.get_ref().is_empty() {
                 errors.push(self.locator.error(
                     written.span(),
                     "`equals` is empty: to require that the name has no such record, write `resolves = false`",
@@ -220,7 +226,7 @@ impl FileContext<'_> {
                     match self
                         .scope
                         .substitute(&text)
-                        .and_then(|t| parse_net(&t, record_type))
+                        .and_then(|t| parse_net(&t, record_type).map_err(Into::into))
                     {
                         Ok(net) => nets.push(net),
                         Err(e) => errors.push(self.locator.error(written.span(), e)),
@@ -259,11 +265,12 @@ impl FileContext<'_> {
             cname,
         };
         if !resolves {
-            let asks_more = expect.equals.is_some()
-                || !expect.contains.is_empty()
-                || !expect.none_of.is_empty()
-                || !expect.within.is_empty()
-                || expect.cname.is_some();
+            // What was written: a value that could not be read still asks for more.
+            let asks_more = raw.equals.is_some()
+                || raw.contains.as_ref().is_some_and(|c| !c.get_ref().is_empty())
+                || raw.none_of.as_ref().is_some_and(|n| !n.get_ref().is_empty())
+                || raw.within.is_some()
+                || raw.cname.is_some();
             if asks_more {
                 let span = raw.resolves.as_ref().map_or(base.span.clone(), Spanned::span);
                 errors.push(self.locator.error(

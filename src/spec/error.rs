@@ -15,6 +15,9 @@ pub struct SpecError {
     pub excerpt: String,
     /// How many characters of the excerpt to underline (at least 1).
     pub width: usize,
+    /// The variable whose missing value caused this error: `validate` lists such variables as
+    /// needed instead of reporting the error, and `run` reports it.
+    pub missing_var: Option<String>,
 }
 
 impl SpecError {
@@ -27,7 +30,47 @@ impl SpecError {
             message: message.into(),
             excerpt: String::new(),
             width: 1,
+            missing_var: None,
         }
+    }
+}
+
+/// What is wrong with a value: the words for the user, and the variable whose missing value
+/// caused it, if that is the cause (then nothing else is wrong with the value as far as is known).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cause {
+    pub message: String,
+    pub missing_var: Option<String>,
+}
+
+impl Cause {
+    /// A variable that has no value: the value that uses it cannot be checked.
+    pub fn missing_var(name: &str, message: String) -> Self {
+        Cause {
+            message,
+            missing_var: Some(name.to_owned()),
+        }
+    }
+}
+
+impl From<String> for Cause {
+    fn from(message: String) -> Self {
+        Cause {
+            message,
+            missing_var: None,
+        }
+    }
+}
+
+impl From<&str> for Cause {
+    fn from(message: &str) -> Self {
+        Cause::from(message.to_owned())
+    }
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
     }
 }
 
@@ -106,7 +149,8 @@ impl<'a> Locator<'a> {
     }
 
     /// An error located at the start of `span`, underlining it up to the end of its line.
-    pub fn error(&self, span: Range<usize>, message: impl Into<String>) -> SpecError {
+    pub fn error(&self, span: Range<usize>, cause: impl Into<Cause>) -> SpecError {
+        let cause = cause.into();
         let span = span.start + self.base..span.end + self.base;
         let start = floor_char_boundary(self.text, span.start.min(self.text.len()));
         let line_start = self.text[..start].rfind('\n').map_or(0, |i| i + 1);
@@ -125,9 +169,10 @@ impl<'a> Locator<'a> {
             file: self.file.to_owned(),
             line,
             column,
-            message: message.into(),
+            message: cause.message,
             excerpt: excerpt.to_owned(),
             width,
+            missing_var: cause.missing_var,
         }
     }
 

@@ -3,7 +3,7 @@
 //! `websocket` and `endpoint` share.
 
 use super::context::{Base, FileContext, Part};
-use super::error::SpecError;
+use super::error::{Cause, SpecError};
 use super::plan::{Check, ProbeSpec};
 use super::raw::OneOrMany;
 use super::request::{
@@ -475,29 +475,31 @@ impl FileContext<'_> {
         schemes: &[&str],
         errors: &mut Vec<SpecError>,
     ) -> Option<Url> {
-        let parse = || -> Result<Url, String> {
+        let parse = || -> Result<Url, Cause> {
             let text = self.scope.substitute(written.get_ref())?;
             let url = Url::parse(&text).map_err(|e| format!("`{text}` is not a URL ({e})"))?;
             if !schemes.contains(&url.scheme()) {
-                return Err(format!(
+                return Err(Cause::from(format!(
                     "`{text}`: the scheme must be {}",
                     schemes
                         .iter()
                         .map(|s| format!("{s}://"))
                         .collect::<Vec<_>>()
                         .join(" or ")
-                ));
+                )));
             }
             let host = url.host_str().ok_or_else(|| format!("`{text}` names no host"))?;
             super::host::Host::parse(host)?;
             if url.port() == Some(0) {
-                return Err(format!("`{text}`: port 0 is out of range: ports are 1 to 65535"));
+                return Err(Cause::from(format!(
+                    "`{text}`: port 0 is out of range: ports are 1 to 65535"
+                )));
             }
             if !url.username().is_empty() || url.password().is_some() {
-                return Err(format!(
+                return Err(Cause::from(format!(
                     "`{}`: put credentials in a header, not in the URL (reports show URLs)",
                     super::request::redact_userinfo(&text)
-                ));
+                )));
             }
             Ok(url)
         };
@@ -548,12 +550,12 @@ impl FileContext<'_> {
         let Some(written) = written else {
             return Some(ProxyChoice::FromEnvironment);
         };
-        let parse = || -> Result<ProxyChoice, String> {
+        let parse = || -> Result<ProxyChoice, Cause> {
             let text = self.scope.substitute(written.get_ref())?;
             if text == "none" {
                 return Ok(ProxyChoice::Direct);
             }
-            ProxyUrl::parse(&text).map(ProxyChoice::Url)
+            Ok(ProxyUrl::parse(&text).map(ProxyChoice::Url)?)
         };
         parse()
             .map_err(|e| errors.push(self.locator.error(written.span(), e)))

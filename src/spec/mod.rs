@@ -38,13 +38,13 @@ pub use plan::{
 pub use request::{EndpointCheck, HttpCheck, WebsocketCheck};
 pub use tls::{apply_flags, load_policy, PolicyError, PolicyFlags};
 
-use context::{is_id, kind_list, slug, Base, FileContext, FileDefaults};
+use context::{is_id, kind_list, read_table, slug, Base, FileContext, FileDefaults};
 use intern::Interner;
 use raw::{RawCommon, RawHeader, COMMON_KEYS};
 use serde::de::IntoDeserializer;
 use serde::Deserialize;
 use serde_spanned::Spanned;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::convert::Infallible;
 use std::ops::Range;
 use std::path::Path;
@@ -53,68 +53,160 @@ use vars::{Declared, Scope};
 
 /// Reads and validates check files into one plan.
 pub fn load_files(paths: &[impl AsRef<Path>], options: &LoadOptions) -> Result<Plan, SpecErrors> {
-    let mut errors = Vec::new();
+    let loaded = load_each(paths, options);
+    let mut errors: Vec<SpecError> = loaded.iter().flat_map(|file| file.errors.clone()).collect();
+    if errors.is_empty() {
+        errors.extend(duplicate_ids(&loaded));
+    }
+    if !errors.is_empty() {
+        return Err(SpecErrors(errors));
+    }
     let mut plan = Plan::default();
-    let mut texts = Vec::new();
-    for path in paths {
-        let path = path.as_ref();
-        let label = if crate::input::is_stdin(path) {
-            "stdin".to_owned()
+    for file in loaded {
+        plan.files.push(file.label);
+        // The first file's list becomes the plan's: no second list of every check to copy over.
+        if plan.checks.is_empty() {
+            plan.checks = file.checks;
         } else {
-            path.display().to_string()
-        };
-        match crate::input::read_text(path) {
-            Ok(text) => texts.push((label, text)),
-            Err(e) => errors.push(SpecError::whole_file(&label, e.to_string())),
+            plan.checks.extend(file.checks);
         }
     }
+    Ok(plan)
+}
+
+/// What validating one file found without running anything.
+#[derive(Debug)]
+pub struct FileReport {
+    /// The file as errors name it.
+    pub file: String,
+    /// Checks whose every value is known and valid.
+    pub checks: usize,
+    /// Variables the file declares without a default and that were given no value: the values
+    /// that use them are unchecked, and a run needs them.
+    pub needs: BTreeSet<String>,
+    /// Everything else that is wrong, by line.
+    pub errors: Vec<SpecError>,
+}
+
+/// Validates check files as far as the values at hand allow: a value that uses a variable
+/// without a value is not an error here but a variable the file needs (`reach validate`).
+pub fn validate_files(paths: &[impl AsRef<Path>], options: &LoadOptions) -> Vec<FileReport> {
+    let loaded = load_each(paths, options);
+    let mut reports: Vec<FileReport> = loaded
+        .iter()
+        .map(|file| {
+            let (missing, errors): (Vec<&SpecError>, Vec<&SpecError>) =
+                file.errors.iter().partition(|e| e.missing_var.is_some());
+            let mut needs = file.needs.clone();
+            needs.extend(missing.into_iter().filter_map(|e| e.missing_var.clone()));
+            FileReport {
+                file: file.label.clone(),
+                checks: file.checks.len(),
+                needs,
+                errors: errors.into_iter().cloned().collect(),
+            }
+        })
+        .collect();
+    if reports.iter().all(|r| r.errors.is_empty()) {
+        for error in duplicate_ids(&loaded) {
+            if let Some(report) = reports.iter_mut().find(|r| r.file == error.file) {
+                report.errors.push(error);
+            }
+        }
+    }
+    reports
+}
+
+/// One file, read and validated: the checks it yields, or its errors, sorted by position.
+struct LoadedFile {
+    label: String,
+    text: String,
+    checks: Vec<Check>,
+    errors: Vec<SpecError>,
+    /// Variables its checks refer to that have no value.
+    needs: BTreeSet<String>,
+}
+
+fn load_each(paths: &[impl AsRef<Path>], options: &LoadOptions) -> Vec<LoadedFile> {
+    // One interner for all the files: their checks share names across files too.
     let interner = Interner::default();
-    for (label, text) in &texts {
-        plan.files.push(label.clone());
-        // Straight into the plan: no second list of every check to copy over.
-        if let Err(mut file_errors) = load_into(label, text, options, &interner, &mut plan.checks) {
-            errors.append(&mut file_errors);
-        }
-    }
-    if errors.is_empty() {
-        errors.extend(duplicate_ids(&plan.checks, &texts));
-    }
-    if errors.is_empty() {
-        Ok(plan)
-    } else {
-        Err(SpecErrors(errors))
-    }
+    paths
+        .iter()
+        .map(|path| {
+            let path = path.as_ref();
+            let label = if crate::input::is_stdin(path) {
+                "stdin".to_owned()
+            } else {
+                path.display().to_string()
+            };
+            let (text, found) = match crate::input::read_text(path) {
+                Ok(text) => {
+                    let mut found = load_into(&label, &text, options, &interner);
+                    found.errors.sort_by_key(|e| (e.line, e.column));
+                    (text, found)
+                }
+                Err(e) => {
+                    let mut found = Found::default();
+                    found.errors.push(SpecError::whole_file(&label, e.to_string()));
+                    (String::new(), found)
+                }
+            };
+            let checks = if found.errors.is_empty() {
+                found.checks
+            } else {
+                Vec::new()
+            };
+            LoadedFile {
+                label,
+                text,
+                checks,
+                errors: found.errors,
+                needs: found.needs,
+            }
+        })
+        .collect()
 }
 
-/// Validates one file's text; `label` names it in errors and in each check's source.
+/// Validates one file's text; `label` names it in errors and in each check's source. Errors come
+/// sorted by line and column.
 pub fn load_str(label: &str, text: &str, options: &LoadOptions) -> Result<Vec<Check>, Vec<SpecError>> {
-    let mut checks = Vec::new();
-    load_into(label, text, options, &Interner::default(), &mut checks)?;
-    Ok(checks)
+    let Found {
+        checks, mut errors, ..
+    } = load_into(label, text, options, &Interner::default());
+    if errors.is_empty() {
+        Ok(checks)
+    } else {
+        errors.sort_by_key(|e| (e.line, e.column));
+        Err(errors)
+    }
 }
 
-/// [`load_str`], appending the file's checks to `checks`; on error, some may have been added.
+/// What reading one file's text found: its checks (only meaningful when there are no errors), its
+/// errors in the order they were found, and the variables without a value that its checks refer to.
+#[derive(Default)]
+struct Found {
+    checks: Vec<Check>,
+    errors: Vec<SpecError>,
+    needs: BTreeSet<String>,
+}
+
+/// Validates one file's text.
 ///
 /// A file is parsed a `[[check]]` table at a time when [`split`] can cut it into its tables
 /// (nearly every file): the document is never held parsed as a whole, and each table's memory
 /// goes once its checks are made. Otherwise, or when a piece does not parse alone, the whole
-/// file is parsed at once, so that the checks and errors are always the same either way.
-fn load_into(
-    label: &str,
-    text: &str,
-    options: &LoadOptions,
-    interner: &Interner,
-    checks: &mut Vec<Check>,
-) -> Result<(), Vec<SpecError>> {
+/// file is parsed at once, so that the checks, errors and needs are always the same either way.
+fn load_into(label: &str, text: &str, options: &LoadOptions, interner: &Interner) -> Found {
     let locator = Locator::new(label, text);
     if let Some(pieces) = split::split(text) {
-        let before = checks.len();
-        match load_pieces(&locator, text, &pieces, options, interner, checks) {
-            Ok(result) => return result,
-            Err(Unsplittable) => checks.truncate(before),
+        let mut found = Found::default();
+        if let Ok(()) = load_pieces(&locator, text, &pieces, options, interner, &mut found) {
+            return found;
         }
     }
-    load_whole(&locator, text, options, interner, checks)
+    let mut found = Found::default();
+    load_whole(&locator, text, options, interner, &mut found);
+    found
 }
 
 /// Loads a file parsed whole, as one document.
@@ -123,12 +215,18 @@ fn load_whole(
     text: &str,
     options: &LoadOptions,
     interner: &Interner,
-    checks: &mut Vec<Check>,
-) -> Result<(), Vec<SpecError>> {
+    found: &mut Found,
+) {
     let label = locator.file;
-    let mut root = DeTable::parse(text).map_err(|e| vec![locator.toml(&e, 0..0)])?;
+    let mut root = match DeTable::parse(text) {
+        Ok(root) => root,
+        Err(e) => {
+            found.errors.push(locator.toml(&e, 0..0));
+            return;
+        }
+    };
     let checks_value = take(root.get_mut(), "check");
-    let Ok(result) = load_file(locator, root, options, interner, checks, |visit, errors| {
+    let Ok(()) = load_file(locator, root, options, interner, found, |visit, errors| {
         match checks_value {
             None => errors.push(SpecError::whole_file(
                 label,
@@ -142,7 +240,6 @@ fn load_whole(
         }
         Ok::<(), Infallible>(())
     });
-    result
 }
 
 /// A split file that must be parsed whole after all: a piece that does not parse alone (the
@@ -150,20 +247,20 @@ fn load_whole(
 struct Unsplittable;
 
 /// Loads a split file: its top part, then each `[[check]]` piece parsed on its own, its
-/// offsets counted from where it starts in the text.
+/// offsets counted from where it starts in the text. On `Err`, `found` is to be thrown away.
 fn load_pieces(
     locator: &Locator<'_>,
     text: &str,
     pieces: &split::Pieces,
     options: &LoadOptions,
     interner: &Interner,
-    checks: &mut Vec<Check>,
-) -> Result<Result<(), Vec<SpecError>>, Unsplittable> {
+    found: &mut Found,
+) -> Result<(), Unsplittable> {
     let mut top = DeTable::parse(&text[pieces.top.clone()]).map_err(|_| Unsplittable)?;
     if take(top.get_mut(), "check").is_some() {
         return Err(Unsplittable);
     }
-    load_file(locator, top, options, interner, checks, |visit, errors| {
+    load_file(locator, top, options, interner, found, |visit, errors| {
         for range in &pieces.checks {
             let mut piece = DeTable::parse(&text[range.clone()]).map_err(|_| Unsplittable)?;
             // A piece begins with its `[[check]]` header: `check` is all it holds.
@@ -177,35 +274,38 @@ fn load_pieces(
 }
 
 /// Validates a file from its parsed top-level table (`profile`, `[vars]`, `[defaults]`, without
-/// `check`); `tables` hands each `[[check]]` table, with the offset its spans count from, to
-/// the visitor it is given. `Err` only when `tables` gives up.
+/// `check`) into `found`; `tables` hands each `[[check]]` table, with the offset its spans count
+/// from, to the visitor it is given. `Err` only when `tables` gives up.
 fn load_file<'i, E>(
     locator: &Locator<'_>,
     root: Spanned<DeTable<'i>>,
     options: &LoadOptions,
     interner: &Interner,
-    checks: &mut Vec<Check>,
+    found: &mut Found,
     tables: impl FnOnce(
         &mut dyn FnMut(usize, Spanned<DeValue<'i>>, &mut Vec<SpecError>),
         &mut Vec<SpecError>,
     ) -> Result<(), E>,
-) -> Result<Result<(), Vec<SpecError>>, E> {
+) -> Result<(), E> {
     let label = locator.file;
     let root_span = root.span();
     let mut root = root.into_inner();
     let vars_value = take(&mut root, "vars");
 
-    let mut errors = Vec::new();
-    let header = match RawHeader::deserialize(Spanned::new(root_span.clone(), root).into_deserializer()) {
-        Ok(header) => header,
-        Err(e) => return Ok(Err(vec![locator.toml(&e, root_span)])),
-    };
-    let profile = match profile_name(&header, label, locator) {
-        Ok(profile) => profile,
-        Err(e) => return Ok(Err(vec![e])),
-    };
-    let declared = declared_vars(vars_value, locator, &mut errors);
-    let defaults = FileDefaults::read(&header, locator, &mut errors);
+    let Found {
+        checks,
+        errors,
+        needs,
+    } = found;
+    let header: RawHeader = read_table(locator, Spanned::new(root_span, root), errors, &|_| {})
+        .0
+        .unwrap_or_default();
+    let profile = profile_name(&header, label, locator).unwrap_or_else(|e| {
+        errors.push(e);
+        "spec".to_owned()
+    });
+    let declared = declared_vars(vars_value, locator, errors);
+    let defaults = FileDefaults::read(&header, locator, errors);
     let scope = Scope {
         declared: &declared,
         overrides: &options.overrides,
@@ -220,6 +320,17 @@ fn load_file<'i, E>(
         options,
     };
     let mut visit = |offset: usize, item: Spanned<DeValue<'i>>, errors: &mut Vec<SpecError>| {
+        // From what is written rather than from the errors of substitution: a value that is not
+        // read (its check has another fault, or its type is unknown) still needs its variables.
+        let mut strings = Vec::new();
+        strings_in(item.get_ref(), &mut strings);
+        needs.extend(
+            strings
+                .iter()
+                .flat_map(|s| vars::references(s))
+                .filter(|name| scope.lacks_value(name))
+                .map(str::to_owned),
+        );
         let locator = locator.counting_from(offset);
         let file = file.at(&locator);
         let span = item.span();
@@ -231,8 +342,7 @@ fn load_file<'i, E>(
             _ => errors.push(locator.error(span, "each check must be a table")),
         }
     };
-    tables(&mut visit, &mut errors)?;
-    Ok(if errors.is_empty() { Ok(()) } else { Err(errors) })
+    tables(&mut visit, errors)
 }
 
 /// The profile of a check file (its `profile`, or a slug of its file name), read without
@@ -249,6 +359,16 @@ pub fn profile_of(label: &str, text: &str) -> Result<String, Vec<SpecError>> {
     let header = RawHeader::deserialize(Spanned::new(root_span.clone(), root).into_deserializer())
         .map_err(|e| vec![locator.toml(&e, root_span)])?;
     profile_name(&header, label, &locator).map_err(|e| vec![e])
+}
+
+/// Every string in a TOML value, nested ones included.
+fn strings_in<'a>(value: &'a DeValue<'_>, out: &mut Vec<&'a str>) {
+    match value {
+        DeValue::String(s) => out.push(s),
+        DeValue::Array(items) => items.iter().for_each(|item| strings_in(item.get_ref(), out)),
+        DeValue::Table(table) => table.values().for_each(|item| strings_in(item.get_ref(), out)),
+        _ => {}
+    }
 }
 
 fn take<'i>(table: &mut DeTable<'i>, key: &str) -> Option<Spanned<DeValue<'i>>> {
@@ -397,26 +517,32 @@ fn check_table(
             }
         }
     }
-    let common = RawCommon::deserialize(Spanned::new(span.clone(), common_table).into_deserializer())
-        .map_err(|e| {
-            let mut error = locator.toml(&e, span.clone());
+    let mut errors = Vec::new();
+    let (common, _): (Option<RawCommon>, _) = read_table(
+        locator,
+        Spanned::new(span.clone(), common_table),
+        &mut errors,
+        &|error| {
             if error.message.starts_with("missing field `kind`") {
                 error.message = format!("every check needs a `kind`: one of {}", kind_list());
             }
-            vec![error]
-        })?;
-    let kind = Kind::parse(common.kind.get_ref()).ok_or_else(|| {
-        vec![locator.error(
+        },
+    );
+    let Some(common) = common else {
+        return Err(errors);
+    };
+    let Some(kind) = Kind::parse(common.kind.get_ref()) else {
+        errors.push(locator.error(
             common.kind.span(),
             format!(
                 "unknown check kind `{}`: expected one of {}",
                 common.kind.get_ref(),
                 kind_list()
             ),
-        )]
-    })?;
+        ));
+        return Err(errors);
+    };
 
-    let mut errors = Vec::new();
     let settings = file.settings(&common, kind, line, &mut errors);
     let specific = Spanned::new(span.clone(), table);
     let base = Base {
@@ -425,32 +551,15 @@ fn check_table(
         span,
     };
     let expanded = match kind {
-        Kind::Tcp => file
-            .kind_fields(specific, &mut errors)
-            .map(|raw| file.tcp(raw, &base, &mut errors)),
-        Kind::Http => file
-            .kind_fields(specific, &mut errors)
-            .map(|raw| file.http(raw, &base, &mut errors)),
-        Kind::Websocket => file
-            .kind_fields(specific, &mut errors)
-            .map(|raw| file.websocket(raw, &base, &mut errors)),
-        Kind::Endpoint => file
-            .kind_fields(specific, &mut errors)
-            .map(|raw| file.endpoint(raw, &base, &mut errors)),
-        Kind::Scan => file
-            .kind_fields(specific, &mut errors)
-            .map(|raw| file.scan(raw, &base, &mut errors)),
-        Kind::Listen => file
-            .kind_fields(specific, &mut errors)
-            .map(|raw| file.listen(raw, &base, &mut errors)),
-        Kind::Tls => file
-            .kind_fields(specific, &mut errors)
-            .map(|raw| file.tls(raw, &base, &mut errors)),
-        Kind::Dns => file
-            .kind_fields(specific, &mut errors)
-            .map(|raw| file.dns(raw, &base, &mut errors)),
-    }
-    .unwrap_or_default();
+        Kind::Tcp => file.kind_checks(specific, &mut errors, |raw, e| file.tcp(raw, &base, e)),
+        Kind::Http => file.kind_checks(specific, &mut errors, |raw, e| file.http(raw, &base, e)),
+        Kind::Websocket => file.kind_checks(specific, &mut errors, |raw, e| file.websocket(raw, &base, e)),
+        Kind::Endpoint => file.kind_checks(specific, &mut errors, |raw, e| file.endpoint(raw, &base, e)),
+        Kind::Scan => file.kind_checks(specific, &mut errors, |raw, e| file.scan(raw, &base, e)),
+        Kind::Listen => file.kind_checks(specific, &mut errors, |raw, e| file.listen(raw, &base, e)),
+        Kind::Tls => file.kind_checks(specific, &mut errors, |raw, e| file.tls(raw, &base, e)),
+        Kind::Dns => file.kind_checks(specific, &mut errors, |raw, e| file.dns(raw, &base, e)),
+    };
     if errors.is_empty() {
         Ok(expanded)
     } else {
@@ -459,26 +568,24 @@ fn check_table(
 }
 
 /// One error per repeated id, at the later check, naming where the id was first used.
-fn duplicate_ids(checks: &[Check], texts: &[(String, String)]) -> Vec<SpecError> {
+fn duplicate_ids(files: &[LoadedFile]) -> Vec<SpecError> {
     let mut first: HashMap<&str, &Source> = HashMap::new();
     let mut errors = Vec::new();
-    for check in checks {
-        if let Some(earlier) = first.get(check.id.as_str()) {
-            let text = texts
-                .iter()
-                .find(|(label, _)| **label == *check.source.file)
-                .map_or("", |(_, text)| text.as_str());
-            let locator = Locator::new(&check.source.file, text);
-            let offset = line_offset(text, check.source.line);
-            errors.push(locator.error(
-                offset..offset + 1,
-                format!(
-                    "duplicate check id `{}` (first at {}:{}): give one of them a distinct `id` or `name`",
-                    check.id, earlier.file, earlier.line
-                ),
-            ));
-        } else {
-            first.insert(&check.id, &check.source);
+    for file in files {
+        for check in &file.checks {
+            if let Some(earlier) = first.get(check.id.as_str()) {
+                let locator = Locator::new(&file.label, &file.text);
+                let offset = line_offset(&file.text, check.source.line);
+                errors.push(locator.error(
+                    offset..offset + 1,
+                    format!(
+                        "duplicate check id `{}` (first at {}:{}): give one of them a distinct `id` or `name`",
+                        check.id, earlier.file, earlier.line
+                    ),
+                ));
+            } else {
+                first.insert(&check.id, &check.source);
+            }
         }
     }
     errors
@@ -624,9 +731,15 @@ expect = "not-exposed"
     fn both_ways(text: &str) -> [Result<Vec<Check>, Vec<SpecError>>; 2] {
         let options = LoadOptions::default();
         let whole = {
-            let mut checks = Vec::new();
+            let mut found = Found::default();
             let locator = Locator::new("t.toml", text);
-            load_whole(&locator, text, &options, &Interner::default(), &mut checks).map(|()| checks)
+            load_whole(&locator, text, &options, &Interner::default(), &mut found);
+            if found.errors.is_empty() {
+                Ok(found.checks)
+            } else {
+                found.errors.sort_by_key(|e| (e.line, e.column));
+                Err(found.errors)
+            }
         };
         [load(text), whole]
     }
@@ -711,6 +824,74 @@ expect = "not-exposed"
             );
         }
         assert!(checks[..50].iter().all(|c| Arc::ptr_eq(&c.tags, &first.tags)));
+    }
+
+    /// The spans of every string in `value` (nested ones included).
+    fn string_spans(value: &Spanned<DeValue<'_>>, out: &mut Vec<Range<usize>>) {
+        match value.get_ref() {
+            DeValue::String(_) => out.push(value.span()),
+            DeValue::Array(items) => items.iter().for_each(|item| string_spans(item, out)),
+            DeValue::Table(table) => table.values().for_each(|item| string_spans(item, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn a_value_without_its_variable_causes_no_other_error_in_any_shipped_file() {
+        // Every string of every check of the shipped files, in turn, becomes `{zz}`, a variable
+        // without a value: either the key substitutes variables, and then the missing value is
+        // the only fault found, or it does not, and no value is reported missing for it.
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("checks");
+        let mut files: Vec<_> = ["", "examples"]
+            .iter()
+            .flat_map(|dir| std::fs::read_dir(root.join(dir)).unwrap())
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+            .collect();
+        files.sort();
+        assert!(files.len() >= 10, "{files:?}");
+        let mut tried = 0;
+        for path in files {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let root = DeTable::parse(&text).unwrap();
+            let Some(DeValue::Array(checks)) = root.get_ref().get("check").map(Spanned::get_ref) else {
+                panic!("{} has no checks", path.display());
+            };
+            let mut spans = Vec::new();
+            for check in checks {
+                let DeValue::Table(table) = check.get_ref() else {
+                    continue;
+                };
+                for (key, value) in table {
+                    if !["kind", "id", "tags", "vantage"].contains(&key.get_ref().as_ref()) {
+                        string_spans(value, &mut spans);
+                    }
+                }
+            }
+            for span in spans {
+                let mut changed = format!("{}\"{{zz}}\"{}", &text[..span.start], &text[span.end..]);
+                let vars = changed.find("[vars]\n").expect("every shipped file has [vars]") + 7;
+                changed.insert_str(vars, "zz = { description = \"a test value\" }\n");
+                let errors = load(&changed).err().unwrap_or_default();
+                let lacks_zz = errors.iter().any(|e| e.missing_var.as_deref() == Some("zz"));
+                let others: Vec<_> = errors.iter().filter(|e| e.missing_var.is_none()).collect();
+                assert!(
+                    !lacks_zz || others.is_empty(),
+                    "{} with `{}` as {{zz}}: knock-on errors {others:#?}",
+                    path.display(),
+                    &text[span]
+                );
+                tried += 1;
+            }
+        }
+        assert!(tried > 100, "only {tried} values tried");
+    }
+
+    #[test]
+    fn international_names_in_urls_become_punycode() {
+        // The IDNA back end is chosen in Cargo.toml (idna_adapter): a stub one would reject this.
+        let checks = load("[[check]]\nkind = \"http\"\nurl = \"https://B\u{fc}cher.example/\"\n").unwrap();
+        assert_eq!(checks[0].target(), "GET https://xn--bcher-kva.example/");
     }
 
     #[test]

@@ -6,7 +6,7 @@ use serde_spanned::Spanned;
 use std::fmt;
 
 /// Top-level keys other than `[vars]` and `[[check]]`, which the loader reads itself.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a table")]
 pub struct RawHeader {
     pub profile: Option<Spanned<String>>,

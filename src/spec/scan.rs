@@ -33,7 +33,7 @@ impl FileContext<'_> {
         let hosts = self
             .scope
             .substitute(raw.host.get_ref())
-            .and_then(|text| targets::parse(&text))
+            .and_then(|text| targets::parse(&text).map_err(Into::into))
             .map_err(|e| errors.push(self.locator.error(raw.host.span(), e)))
             .ok();
         let ports = match (&raw.ports, &raw.top) {

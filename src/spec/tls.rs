@@ -2,7 +2,7 @@
 //! Also reads `reach tls --policy FILE`, a file of the same policy keys.
 
 use super::context::{Base, FileContext};
-use super::error::Locator;
+use super::error::{Cause, Locator};
 use super::error::{SpecError, SpecErrors};
 use super::plan::{Check, ProbeSpec, TlsCheck};
 use super::raw::{OneOrMany, RawPorts};
@@ -88,7 +88,7 @@ impl FileContext<'_> {
                 .substitute(sni.get_ref())
                 .and_then(|text| match super::host::Host::parse(&text) {
                     Ok(super::host::Host::Name(name)) => Ok(name.to_string()),
-                    _ => Err(format!("sni `{text}` must be a DNS name")),
+                    _ => Err(Cause::from(format!("sni `{text}` must be a DNS name"))),
                 })
                 .map_err(|e| errors.push(self.locator.error(sni.span(), e)))
                 .ok()
@@ -145,20 +145,26 @@ impl FileContext<'_> {
 fn build_policy(
     raw: &RawPolicy,
     locator: &Locator<'_>,
-    substitute: &dyn Fn(&str) -> Result<String, String>,
+    substitute: &dyn Fn(&str) -> Result<String, Cause>,
     errors: &mut Vec<SpecError>,
 ) -> Option<Policy> {
     let before = errors.len();
-    let mut fail = |span: std::ops::Range<usize>, message: String| errors.push(locator.error(span, message));
-    let texts = |value: &Spanned<OneOrMany>, fail: &mut dyn FnMut(std::ops::Range<usize>, String)| {
+    let mut fail = |span: std::ops::Range<usize>, cause: Cause| errors.push(locator.error(span, cause));
+    // Every text of a list after substitution; an empty list when one could not be substituted
+    // (reported here), so that what follows judges no partial list ("`protocols` is empty").
+    let texts = |value: &Spanned<OneOrMany>, fail: &mut dyn FnMut(std::ops::Range<usize>, Cause)| {
         let mut out = Vec::new();
+        let mut complete = true;
         for text in value.get_ref().to_vec() {
             match substitute(&text) {
                 Ok(text) => out.push(text),
-                Err(e) => fail(value.span(), e),
+                Err(e) => {
+                    complete = false;
+                    fail(value.span(), e);
+                }
             }
         }
-        out
+        complete.then_some(out)
     };
     let mut policy = Policy {
         certificate: CertRules::VALID,
@@ -169,18 +175,22 @@ fn build_policy(
             Some(profile) => policy = Policy::mozilla(profile),
             None => fail(
                 name.span(),
-                format!(
+                Cause::from(format!(
                     "unknown policy `{}`: expected one of {}",
                     name.get_ref(),
                     mozilla::ALL.iter().map(|p| p.name).collect::<Vec<_>>().join(", ")
-                ),
+                )),
             ),
         }
     }
-    if let Some(value) = &raw.protocols {
+    if let Some((value, texts)) = raw
+        .protocols
+        .as_ref()
+        .and_then(|v| Some((v, texts(v, &mut fail)?)))
+    {
         let mut versions = Vec::new();
         let mut unknown = false;
-        for text in texts(value, &mut fail) {
+        for text in texts {
             for word in text.split([' ', ',', ':']).filter(|w| !w.is_empty()) {
                 match Version::parse(word) {
                     Some(v) if !versions.contains(&v) => versions.push(v),
@@ -189,7 +199,7 @@ fn build_policy(
                         unknown = true;
                         fail(
                         value.span(),
-                            format!("unknown protocol version `{word}`: expected SSLv3, TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3"),
+                            Cause::from(format!("unknown protocol version `{word}`: expected SSLv3, TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3"))
                         );
                     }
                 }
@@ -197,7 +207,7 @@ fn build_policy(
         }
         // An unknown name was already reported; "empty" would only repeat it.
         if versions.is_empty() && !unknown {
-            fail(value.span(), "`protocols` is empty".to_owned());
+            fail(value.span(), Cause::from("`protocols` is empty".to_owned()));
         }
         versions.sort();
         policy.protocols = Some(versions);
@@ -205,7 +215,9 @@ fn build_policy(
     for (value, tls13) in [(&raw.ciphers, false), (&raw.tls13_ciphers, true)] {
         let Some(value) = value else { continue };
         let key = if tls13 { "tls13_ciphers" } else { "ciphers" };
-        let texts = texts(value, &mut fail);
+        let Some(texts) = texts(value, &mut fail) else {
+            continue;
+        };
         match suites::parse_list(texts.iter().map(String::as_str)) {
             Ok(list) => {
                 if let Some(wrong) = list.iter().find(|s| s.is_tls13() != tls13) {
@@ -214,7 +226,10 @@ fn build_policy(
                     } else {
                         "it is a TLS 1.3 suite: put it in `tls13_ciphers`"
                     };
-                    fail(value.span(), format!("`{key}` lists {}: {hint}", wrong.name()));
+                    fail(
+                        value.span(),
+                        Cause::from(format!("`{key}` lists {}: {hint}", wrong.name())),
+                    );
                 }
                 if tls13 {
                     policy.tls13_ciphers = Some(list);
@@ -222,24 +237,24 @@ fn build_policy(
                     policy.ciphers = Some(list);
                 }
             }
-            Err(e) => fail(value.span(), e),
+            Err(e) => fail(value.span(), Cause::from(e)),
         }
     }
     if let Some(exact) = &raw.exact {
         if *exact.get_ref() && raw.ciphers.is_none() && raw.tls13_ciphers.is_none() && raw.groups.is_none() {
             fail(
                 exact.span(),
-                "`exact` needs `ciphers`, `tls13_ciphers` or `groups`".to_owned(),
+                Cause::from("`exact` needs `ciphers`, `tls13_ciphers` or `groups`".to_owned()),
             );
         }
         policy.exact = *exact.get_ref();
     }
     if let Some(value) = &raw.forbid {
-        for text in texts(value, &mut fail) {
+        for text in texts(value, &mut fail).unwrap_or_default() {
             for word in text.split([' ', ',', ':']).filter(|w| !w.is_empty()) {
                 match forbid_word(word, &mut policy) {
                     Ok(()) => {}
-                    Err(e) => fail(value.span(), format!("{e} in `forbid`")),
+                    Err(e) => fail(value.span(), Cause::from(format!("{e} in `forbid`"))),
                 }
             }
         }
@@ -254,7 +269,7 @@ fn build_policy(
                 if raw.protocols.is_some() {
                     fail(
                         min.span(),
-                        "`min_protocol` and `protocols` cannot both be given: `protocols` lists the exact versions, `min_protocol` the oldest one allowed".to_owned(),
+                        Cause::from("`min_protocol` and `protocols` cannot both be given: `protocols` lists the exact versions, `min_protocol` the oldest one allowed".to_owned())
                     );
                 }
                 // It replaces the profile's exact list: "TLS 1.2 and up" must not fail a
@@ -265,9 +280,9 @@ fn build_policy(
             None if text.is_empty() => {}
             None => fail(
                 min.span(),
-                format!(
+                Cause::from(format!(
                     "unknown protocol version `{text}`: expected SSLv3, TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3"
-                ),
+                )),
             ),
         }
     }
@@ -276,12 +291,12 @@ fn build_policy(
     }
     if let Some(value) = &raw.groups {
         let mut list = Vec::new();
-        for text in texts(value, &mut fail) {
+        for text in texts(value, &mut fail).unwrap_or_default() {
             for word in text.split([' ', ',', ':']).filter(|w| !w.is_empty()) {
                 match Group::by_name(word) {
                     Some(group) if !list.contains(&group) => list.push(group),
                     Some(_) => {}
-                    None => fail(value.span(), unknown_group(word)),
+                    None => fail(value.span(), Cause::from(unknown_group(word))),
                 }
             }
         }
@@ -292,10 +307,10 @@ fn build_policy(
             Ok(bits) if (512..=16_384).contains(&bits) => policy.min_dh_bits = Some(bits),
             _ => fail(
                 value.span(),
-                format!(
+                Cause::from(format!(
                     "`min_dh_bits` must be a number from 512 to 16384, not {}",
                     value.get_ref()
-                ),
+                )),
             ),
         }
     }
@@ -303,17 +318,17 @@ fn build_policy(
         let Some(value) = value else { continue };
         let key = if deny { "deny" } else { "require" };
         let mut list = Vec::new();
-        for text in texts(value, &mut fail) {
+        for text in texts(value, &mut fail).unwrap_or_default() {
             for word in text.split([' ', ',', ':']).filter(|w| !w.is_empty()) {
                 match Feature::parse(word) {
                     Some(feature) if !list.contains(&feature) => list.push(feature),
                     Some(_) => {}
                     None => fail(
                         value.span(),
-                        format!(
+                        Cause::from(format!(
                             "unknown feature `{word}` in `{key}`: expected one of {}",
                             Feature::names()
-                        ),
+                        )),
                     ),
                 }
             }
@@ -325,7 +340,10 @@ fn build_policy(
         }
     }
     if let (Some(both), Some(value)) = (policy.require.iter().find(|f| policy.deny.contains(f)), &raw.deny) {
-        fail(value.span(), format!("`{both}` is both required and denied"));
+        fail(
+            value.span(),
+            Cause::from(format!("`{both}` is both required and denied")),
+        );
     }
     if let Some(cert) = &raw.certificate {
         if let Some(issuer) = &cert.issuer {
@@ -335,8 +353,10 @@ fn build_policy(
                 _ => {
                     fail(
                         issuer.span(),
-                        "`certificate.issuer` takes one of `contains` or `equals`, with a non-empty text"
-                            .to_owned(),
+                        Cause::from(
+                            "`certificate.issuer` takes one of `contains` or `equals`, with a non-empty text"
+                                .to_owned(),
+                        ),
                     );
                     None
                 }
@@ -352,7 +372,10 @@ fn build_policy(
                 _ => {
                     fail(
                         v.span(),
-                        format!("{what} must be a number from 0 to {max}, not {}", v.get_ref()),
+                        Cause::from(format!(
+                            "{what} must be a number from 0 to {max}, not {}",
+                            v.get_ref()
+                        )),
                     );
                     None
                 }

@@ -3,6 +3,7 @@
 //! A value comes from, in order: `--var name=VALUE`, the environment (`REACH_VAR_name`, or the
 //! name in upper case), then the default in the file's `[vars]` table.
 
+use super::error::Cause;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -48,6 +49,15 @@ impl Overrides {
         self.cli.keys().filter(|k| !used.contains(*k)).cloned().collect()
     }
 
+    /// Whether a value is given for `name`, without counting it as used.
+    fn has(&self, name: &str) -> bool {
+        self.cli.contains_key(name)
+            || self.env.contains_key(&format!("{ENV_PREFIX}{name}"))
+            || self
+                .env
+                .contains_key(&format!("{ENV_PREFIX}{}", name.to_ascii_uppercase()))
+    }
+
     fn lookup(&self, name: &str) -> Option<&str> {
         self.used.borrow_mut().insert(name.to_owned());
         self.cli
@@ -75,7 +85,14 @@ pub struct Scope<'a> {
 }
 
 impl Scope<'_> {
-    fn value(&self, name: &str) -> Result<String, String> {
+    /// Whether `name` is declared without a default and given no value: the values that use it
+    /// can be checked only once it has one.
+    pub fn lacks_value(&self, name: &str) -> bool {
+        let declared_without_default = self.declared.get(name).is_some_and(|d| d.default.is_none());
+        declared_without_default && !self.overrides.has(name)
+    }
+
+    fn value(&self, name: &str) -> Result<String, Cause> {
         if let Some(value) = self.overrides.lookup(name) {
             return Ok(value.to_owned());
         }
@@ -83,21 +100,24 @@ impl Scope<'_> {
             Some(Declared {
                 default: Some(value), ..
             }) => Ok(value.clone()),
-            Some(Declared { description, .. }) => Err(format!(
-                "variable `{name}` has no value{}: pass --var {name}=VALUE or set {ENV_PREFIX}{name}",
-                description
-                    .as_deref()
-                    .map(|d| format!(" ({d})"))
-                    .unwrap_or_default()
+            Some(Declared { description, .. }) => Err(Cause::missing_var(
+                name,
+                format!(
+                    "variable `{name}` has no value{}: pass --var {name}=VALUE or set {ENV_PREFIX}{name}",
+                    description
+                        .as_deref()
+                        .map(|d| format!(" ({d})"))
+                        .unwrap_or_default()
+                ),
             )),
-            None => Err(format!(
+            None => Err(Cause::from(format!(
                 "undefined variable `{name}`: declare it in [vars] or pass --var {name}=VALUE"
-            )),
+            ))),
         }
     }
 
     /// Replaces every `{name}` in `template`; `{{` and `}}` stand for literal braces.
-    pub fn substitute(&self, template: &str) -> Result<String, String> {
+    pub fn substitute(&self, template: &str) -> Result<String, Cause> {
         let mut out = String::with_capacity(template.len());
         let mut rest = template;
         while let Some(i) = rest.find(['{', '}']) {
@@ -109,18 +129,20 @@ impl Scope<'_> {
                 continue;
             }
             if tail.starts_with('}') {
-                return Err(format!(
+                return Err(Cause::from(format!(
                     "unmatched `}}` in `{template}` (write `}}}}` for a literal brace)"
-                ));
+                )));
             }
-            let end = tail
-                .find('}')
-                .ok_or_else(|| format!("unclosed `{{` in `{template}` (write `{{{{` for a literal brace)"))?;
+            let end = tail.find('}').ok_or_else(|| {
+                Cause::from(format!(
+                    "unclosed `{{` in `{template}` (write `{{{{` for a literal brace)"
+                ))
+            })?;
             let name = &tail[1..end];
             if !is_var_name(name) {
-                return Err(format!(
+                return Err(Cause::from(format!(
                     "`{{{name}}}` is not a variable reference: names are letters, digits, `_` and `-`"
-                ));
+                )));
             }
             out.push_str(&self.value(name)?);
             rest = &tail[end + 1..];
@@ -143,6 +165,29 @@ pub fn missing_value(message: &str) -> Option<&str> {
         rest = after;
     }
     None
+}
+
+/// The names of the variables `template` refers to, in order (malformed references left out:
+/// substitution reports them).
+pub fn references(template: &str) -> Vec<&str> {
+    let mut names = Vec::new();
+    let mut rest = template;
+    while let Some(i) = rest.find(['{', '}']) {
+        let tail = &rest[i..];
+        if tail.starts_with("{{") || tail.starts_with("}}") {
+            rest = &tail[2..];
+            continue;
+        }
+        let Some(end) = tail.find('}').filter(|_| tail.starts_with('{')) else {
+            rest = &tail[1..];
+            continue;
+        };
+        if is_var_name(&tail[1..end]) {
+            names.push(&tail[1..end]);
+        }
+        rest = &tail[end + 1..];
+    }
+    names
 }
 
 /// Variable names: a letter or `_`, then letters, digits, `_` or `-`.
@@ -192,6 +237,13 @@ mod tests {
     }
 
     #[test]
+    fn references_are_listed_without_escapes() {
+        assert_eq!(references("https://{host}:{port}/{{x}}"), ["host", "port"]);
+        assert_eq!(references("{a b} {ok} x}"), ["ok"]);
+        assert!(references("{open").is_empty());
+    }
+
+    #[test]
     fn braces_escape_and_errors_name_the_variable() {
         let declared = declared(&[("required", None)]);
         let overrides = Overrides::default();
@@ -201,14 +253,23 @@ mod tests {
         };
         assert_eq!(scope.substitute("{{x}}"), Ok("{x}".into()));
         let undefined = scope.substitute("a{nope}b").unwrap_err();
-        assert!(undefined.contains("undefined variable `nope`"), "{undefined}");
+        assert!(
+            undefined.message.contains("undefined variable `nope`"),
+            "{undefined}"
+        );
+        assert_eq!(undefined.missing_var, None, "a typo, not a value to supply");
         let missing = scope.substitute("{required}").unwrap_err();
-        assert!(missing.contains("--var required=VALUE"), "{missing}");
-        assert!(missing.contains("(the host)"), "{missing}");
-        assert!(scope.substitute("{open").unwrap_err().contains("unclosed"));
-        assert!(scope.substitute("x}").unwrap_err().contains("unmatched"));
+        assert!(missing.message.contains("--var required=VALUE"), "{missing}");
+        assert!(missing.message.contains("(the host)"), "{missing}");
+        assert_eq!(missing.missing_var.as_deref(), Some("required"));
+        assert!(scope
+            .substitute("{open")
+            .unwrap_err()
+            .message
+            .contains("unclosed"));
+        assert!(scope.substitute("x}").unwrap_err().message.contains("unmatched"));
         assert!(scope.substitute("{a b}").is_err());
-        assert_eq!(missing_value(&missing), Some("required"));
-        assert_eq!(missing_value(&undefined), None);
+        assert_eq!(missing_value(&missing.message), Some("required"));
+        assert_eq!(missing_value(&undefined.message), None);
     }
 }

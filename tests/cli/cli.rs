@@ -65,6 +65,119 @@ fn help_documents_the_exit_codes() {
     );
 }
 
+/// The long flags a `--help` text lists as options (not those its prose mentions).
+fn listed_flags(help: &str) -> Vec<String> {
+    help.lines()
+        .map(str::trim_start)
+        .filter(|line| line.starts_with('-'))
+        .filter_map(|line| {
+            let start = line.find("--")?;
+            let flag: String = line[start..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .collect();
+            Some(flag)
+        })
+        .collect()
+}
+
+#[test]
+fn each_command_help_lists_its_own_flags_its_exit_codes_and_an_example() {
+    // (command, flags it must list, flags of other commands it must not list)
+    let cases: &[(&str, &[&str], &[&str])] = &[
+        (
+            "run",
+            &["--var", "--tag", "--vantage", "--format", "--color", "--deadline"],
+            &[
+                "--ports",
+                "--allow",
+                "--policy",
+                "--internal",
+                "--broken",
+                "--sni",
+            ],
+        ),
+        (
+            "validate",
+            &["--var"],
+            &["--format", "--color", "--tag", "--timeout", "--output", "--quiet"],
+        ),
+        (
+            "scan",
+            &["--ports", "--top", "--allow", "--format", "--color"],
+            &[
+                "--var",
+                "--tag",
+                "--policy",
+                "--internal",
+                "--broken",
+                "--ca-file",
+            ],
+        ),
+        (
+            "listeners",
+            &["--internal", "--format", "--color"],
+            &["--ports", "--var", "--policy", "--timeout", "--resolve"],
+        ),
+        (
+            "demo",
+            &["--broken", "--format", "--color"],
+            &["--ports", "--var", "--policy", "--tag"],
+        ),
+        (
+            "tls",
+            &["--policy", "--sni", "--forbid", "--format", "--color"],
+            &["--ports", "--allow", "--var", "--tag", "--internal", "--top"],
+        ),
+        ("schema", &[], &["--format", "--color", "--var"]),
+        ("completions", &[], &["--format", "--color", "--var"]),
+        ("man", &[], &["--format", "--color", "--var"]),
+    ];
+    for (command, own, foreign) in cases {
+        let out = Reach::new().args([command, &"--help"]).output().expect_code(0);
+        let flags = listed_flags(&out.stdout);
+        for flag in *own {
+            assert!(
+                flags.iter().any(|f| f == flag),
+                "`reach {command} --help` lacks {flag}:\n{}",
+                out.stdout
+            );
+        }
+        for flag in *foreign {
+            assert!(
+                !flags.iter().any(|f| f == flag),
+                "`reach {command} --help` lists {flag}, which is not its own:\n{}",
+                out.stdout
+            );
+        }
+        let extra: Vec<&String> = flags
+            .iter()
+            .filter(|f| !["--help", "--version"].contains(&f.as_str()))
+            .collect();
+        if own.is_empty() {
+            assert!(
+                extra.is_empty(),
+                "`reach {command}` has no flags of its own: {extra:?}"
+            );
+        }
+        assert!(out.stdout.contains("\nExit codes"), "{command}:\n{}", out.stdout);
+        assert!(out.stdout.contains("\nExample"), "{command}:\n{}", out.stdout);
+        let examples = &out.stdout[out.stdout.find("\nExample").unwrap_or(0)..];
+        assert!(
+            examples.contains(&format!("reach {command}")),
+            "`reach {command} --help` shows no example of it:\n{}",
+            out.stdout
+        );
+        // -h gives the same exit codes (clap's short help uses after_help as well).
+        let short = Reach::new().args([command, &"-h"]).output().expect_code(0);
+        assert!(
+            short.stdout.contains("\nExit codes"),
+            "{command} -h:\n{}",
+            short.stdout
+        );
+    }
+}
+
 #[test]
 fn tag_and_vantage_filters_skip_checks_visibly() {
     let (_api, api) = open_port();
@@ -241,6 +354,80 @@ fn a_closed_pipe_is_not_a_crash() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(out.status.code(), Some(0), "{stderr}");
+}
+
+/// Runs reach in `dir` with stdout or stderr (`fd` 1 or 2) a pipe whose reader has gone away:
+/// every write to it fails with EPIPE, deterministically, since the read end is closed before
+/// reach starts. Returns the exit code and what the other stream carried.
+fn with_a_broken_pipe(dir: &std::path::Path, fd: u8, args: &[&str]) -> (Option<i32>, String) {
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let mut command = Reach::new().command;
+    command.current_dir(dir).args(args);
+    if fd == 1 {
+        command.stdout(writer).stderr(Stdio::piped());
+    } else {
+        command.stderr(writer).stdout(Stdio::piped());
+    }
+    let out = command.output().expect("run reach");
+    let other = if fd == 1 { &out.stderr } else { &out.stdout };
+    (out.status.code(), String::from_utf8_lossy(other).into_owned())
+}
+
+#[test]
+fn a_stderr_whose_reader_is_gone_is_not_a_crash() {
+    let ws = Workspace::new();
+    ws.write("bad.toml", "[[check]]\nkind = \"icmp\"\n");
+    let (_api, api) = open_port();
+    ws.write(
+        "v.toml",
+        &format!("[[check]]\nkind = \"tcp\"\nhost = \"127.0.0.1\"\nport = {api}\nexpect = \"open\"\n"),
+    );
+    // Errors, warnings and notes go to stderr; a failed write must change nothing else.
+    for (args, code) in [
+        (&["validate", "bad.toml"][..], 2),
+        (&["run", "bad.toml"][..], 2),
+        (&["run", "bad.toml", "--format", "nagios"][..], 3),
+        (&["run", "v.toml", "--var", "unused=1"][..], 0),
+        (&["run", "v.toml", "--tag", "nope"][..], 2),
+        (&["run", "--bogus"][..], 2),
+        (&["man", "nope"][..], 2),
+    ] {
+        let (status, stdout) = with_a_broken_pipe(ws.path(), 2, args);
+        assert_eq!(status, Some(code), "{args:?}: {stdout}");
+        assert!(!stdout.contains("panicked"), "{args:?}: {stdout}");
+    }
+    // A closed descriptor (`2>&-`) is no crash either.
+    let out = Reach::wrapped(&["sh", "-c", "exec \"$0\" \"$@\" 2>&-"])
+        .args(["validate", &ws.path().join("bad.toml").display().to_string()])
+        .output();
+    assert_eq!(out.code, 2, "{}", out.stdout);
+}
+
+#[test]
+fn a_stdout_whose_reader_is_gone_is_not_a_crash() {
+    let ws = Workspace::new();
+    ws.write("bad.toml", "[[check]]\nkind = \"icmp\"\n");
+    ws.write(
+        "ok.toml",
+        &format!(
+            "[[check]]\nkind = \"tcp\"\nhost = \"127.0.0.1\"\nport = {}\nexpect = \"closed\"\n",
+            closed_port()
+        ),
+    );
+    // `reach ... | head -0`: the report, or the Nagios status line of a run that could not start.
+    for (args, code) in [
+        (&["run", "bad.toml", "--format", "nagios"][..], 3),
+        (&["run", "--bogus", "--format", "nagios"][..], 3),
+        (&["run", "ok.toml"][..], 0),
+        (&["validate", "ok.toml"][..], 0),
+        (&["schema"][..], 0),
+        (&["run", "--help"][..], 0),
+    ] {
+        let (status, stderr) = with_a_broken_pipe(ws.path(), 1, args);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(status, Some(code), "{args:?}: {stderr}");
+    }
 }
 
 #[test]

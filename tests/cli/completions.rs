@@ -76,10 +76,10 @@ fn the_man_pages_render_without_warnings_and_name_every_flag() {
     }
     let ws = Workspace::new();
     for (command, flags) in [
-        (None, &["--color"][..]),
+        (None, &["--version"][..]),
         (
             Some("run"),
-            &["--vantage", "--deadline", "--ca-file", "--format"][..],
+            &["--vantage", "--deadline", "--ca-file", "--format", "--color"][..],
         ),
         (Some("scan"), &["--allow", "--top", "--retries"][..]),
         (Some("tls"), &["--policy", "--sni", "--forbid"][..]),

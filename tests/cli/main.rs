@@ -33,4 +33,5 @@ mod tcp_firewall;
 mod timeouts;
 mod tls;
 mod tls_deep;
+mod validate;
 mod verdicts;

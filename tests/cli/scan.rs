@@ -523,6 +523,141 @@ fn listen_spec_errors_are_located() {
         1,
         "needs `port`",
     );
+    rejected(
+        "[[check]]\nkind = \"listen\"\nports = [22, \"sctp/9\"]\nexpect = \"listening\"\n",
+        3,
+        "`sctp` is no transport",
+    );
+}
+
+/// A UDP port nothing is bound to (as far as a bind and a release can tell).
+fn unbound_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn listen_checks_and_listeners_see_udp_ports() {
+    let loopback = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let wildcard = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
+    let tcp = TcpListener::bind("127.0.0.1:0").unwrap();
+    let (lo, any, tcp) = (
+        loopback.local_addr().unwrap().port(),
+        wildcard.local_addr().unwrap().port(),
+        tcp.local_addr().unwrap().port(),
+    );
+    let gone = unbound_udp_port();
+    let ws = Workspace::new();
+    ws.write(
+        "udp.toml",
+        r#"
+[[check]]
+id = "both-listen"
+kind = "listen"
+ports = ["udp/{lo}", "tcp/{tcp}"]
+expect = "listening"
+
+[[check]]
+id = "gone-listens"
+kind = "listen"
+port = "udp/{gone}"
+expect = "listening"
+
+[[check]]
+id = "udp-internal"
+kind = "listen"
+protocol = "udp"
+ports = ["{any}", "{lo}"]
+expect = "not-wildcard"
+
+[[check]]
+id = "no-tcp-there"
+kind = "listen"
+port = "{lo}"
+expect = "not-listening"
+"#,
+    );
+    let out = ws
+        .reach()
+        .args(["run", "udp.toml", "--format", "json"])
+        .args(["--var", &format!("lo={lo}"), "--var", &format!("any={any}")])
+        .args(["--var", &format!("tcp={tcp}"), "--var", &format!("gone={gone}")])
+        .output()
+        .expect_code(1);
+    let report = out.json();
+    let statuses: Vec<(String, String)> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap().to_owned(),
+                c["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expected = |list: &[(String, &str)]| -> Vec<(String, String)> {
+        list.iter().map(|(id, s)| (id.clone(), (*s).to_owned())).collect()
+    };
+    let (low, high) = (lo.min(any), lo.max(any));
+    let status_of = |port: u16| if port == any { "fail" } else { "pass" };
+    assert_eq!(
+        statuses,
+        expected(&[
+            (format!("udp.both-listen/{tcp}"), "pass"),
+            (format!("udp.both-listen/udp-{lo}"), "pass"),
+            ("udp.gone-listens".to_owned(), "fail"),
+            (format!("udp.udp-internal/{low}"), status_of(low)),
+            (format!("udp.udp-internal/{high}"), status_of(high)),
+            ("udp.no-tcp-there".to_owned(), "pass"),
+        ]),
+        "{report:#}"
+    );
+    let gone_check = &report["checks"][2];
+    assert!(
+        gone_check["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("nothing listens on udp/{gone}")),
+        "{gone_check:#}"
+    );
+
+    // The inside view lists bound UDP sockets and judges `--internal udp/PORT`.
+    let out = Reach::new()
+        .args(["listeners", "--internal", &format!("udp/{lo},udp/{any}")])
+        .args(["--format", "json"])
+        .output()
+        .expect_code(1);
+    let report = out.json();
+    let checks = report["checks"].as_array().unwrap();
+    let sockets = checks[0]["observed"]["sockets"].as_array().unwrap();
+    for (port, address) in [(lo, "127.0.0.1"), (any, "0.0.0.0")] {
+        let socket = sockets
+            .iter()
+            .find(|s| s["port"] == port && s["protocol"] == "udp")
+            .unwrap_or_else(|| panic!("udp/{port} is not listed: {report:#}"));
+        assert_eq!(socket["address"], address);
+        assert_eq!(socket["pid"], std::process::id(), "the test process owns it");
+    }
+    assert_eq!(checks[1]["id"], format!("listeners.internal/udp-{lo}"));
+    assert_eq!(checks[1]["status"], "pass", "{:#}", checks[1]);
+    assert_eq!(checks[2]["status"], "fail", "{:#}", checks[2]);
+    assert!(
+        checks[2]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("udp/{any} listens on 0.0.0.0")),
+        "{:#}",
+        checks[2]
+    );
+    let out = Reach::new()
+        .args(["listeners", "--internal", "sctp/9"])
+        .output()
+        .expect_code(2);
+    assert!(out.stderr.contains("`sctp` is no transport"), "{}", out.stderr);
 }
 
 #[test]

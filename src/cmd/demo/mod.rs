@@ -32,7 +32,16 @@ OpenAI and Deepgram APIs that answer 401. All on 127.0.0.1, on ports picked at e
 
 With --broken: the cache port is open, TLS 1.0 is enabled, and the redirect is missing.
 
-Exit codes: 0 every check passed (the demo), 1 some failed (--broken), 2 the demo could not start.")]
+Exit codes:
+  0  every check passed (the usual result without --broken)
+  1  at least one check failed (the result with --broken)
+  2  bad usage, or the deployment could not start: nothing was probed
+  3  a check could not be observed and none failed, or the report could not be written
+With --format nagios: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (usage errors too: see docs/exit-codes.md)
+
+Examples:
+  reach demo
+  reach demo --broken --format json")]
 pub struct DemoArgs {
     /// Start the deployment with three mistakes (an internal port open, TLS 1.0, no redirect).
     #[arg(long)]
@@ -98,6 +107,6 @@ pub fn execute(args: &DemoArgs, color: ColorChoice) -> u8 {
 }
 
 fn fail(message: &str) -> u8 {
-    eprintln!("error: {message}");
+    crate::cmd::stderr_line!("error: {message}");
     exit::USAGE
 }

@@ -104,7 +104,7 @@ fn parse_period(text: &str) -> Result<Duration, String> {
 
 pub fn execute(args: ServeArgs) -> u8 {
     if !args.listen.ip().is_loopback() && args.allow_targets.is_empty() {
-        eprintln!(
+        stderr_line!(
             "error: --listen {} is not a loopback address: give --allow-target (CIDR blocks, host \
              names, *.suffix patterns) to say what /probe may be pointed at; without it anyone who \
              can reach the exporter could make it probe any host",
@@ -119,13 +119,13 @@ pub fn execute(args: ServeArgs) -> u8 {
     let mut set = match modules::load(&args.files, &settings) {
         Ok(set) => set,
         Err(problems) => {
-            eprintln!("{problems}");
+            stderr_line!("{problems}");
             return exit::USAGE;
         }
     };
     let unused = unused_vars(&set, &settings.vars);
     if !unused.is_empty() {
-        eprintln!(
+        stderr_line!(
             "warning: --var {} is not used by any check file",
             unused.join(", --var ")
         );
@@ -135,7 +135,7 @@ pub fn execute(args: ServeArgs) -> u8 {
         Some(path) => match web_config::load(path) {
             Ok(web) => Some(web),
             Err(e) => {
-                eprintln!("error: {e}");
+                stderr_line!("error: {e}");
                 return exit::USAGE;
             }
         },
@@ -143,24 +143,24 @@ pub fn execute(args: ServeArgs) -> u8 {
     let runner = match Runner::new(args.connect, args.concurrency, args.vantage.clone()) {
         Ok(runner) => Arc::new(runner),
         Err(e) => {
-            eprintln!("error: {e}");
+            stderr_line!("error: {e}");
             return exit::USAGE;
         }
     };
     for note in set.keep_runnable(args.vantage.as_deref()) {
-        eprintln!("note: {note}");
+        stderr_line!("note: {note}");
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            stderr_line!("error: cannot start the async runtime: {e}");
             return exit::USAGE;
         }
     };
     let listener = match runtime.block_on(tokio::net::TcpListener::bind(args.listen)) {
         Ok(listener) => listener,
         Err(e) => {
-            eprintln!("error: cannot listen on {}: {e}", args.listen);
+            stderr_line!("error: cannot listen on {}: {e}", args.listen);
             return exit::USAGE;
         }
     };
@@ -170,9 +170,9 @@ pub fn execute(args: ServeArgs) -> u8 {
         Some(web) if web.tls_acceptor().is_some() => "https",
         _ => "http",
     };
-    eprintln!("reach serve: listening on {scheme}://{bound}/");
+    stderr_line!("reach serve: listening on {scheme}://{bound}/");
     if let Some(web) = &web {
-        eprintln!(
+        stderr_line!(
             "reach serve: web configuration {}: {}",
             web.file().display(),
             web.describe()
@@ -215,7 +215,7 @@ async fn run(listener: tokio::net::TcpListener, app: Arc<http::App>, reload_what
         ))
     })();
     let Some((mut terminate, mut interrupt, mut hangup)) = signals else {
-        eprintln!("error: cannot install the signal handlers");
+        stderr_line!("error: cannot install the signal handlers");
         return exit::USAGE;
     };
     let state = Arc::clone(&app.state);
@@ -239,7 +239,7 @@ async fn run(listener: tokio::net::TcpListener, app: Arc<http::App>, reload_what
                 _ = interrupt.recv() => "SIGINT",
             };
             state.stop();
-            eprintln!(
+            stderr_line!(
                 "reach serve: {name}: no new connections; letting the probes in flight finish (at most {}s)",
                 STOP_GRACE.as_secs()
             );
@@ -252,9 +252,9 @@ async fn run(listener: tokio::net::TcpListener, app: Arc<http::App>, reload_what
         schedule.abort();
     }
     if finished {
-        eprintln!("reach serve: stopped");
+        stderr_line!("reach serve: stopped");
     } else {
-        eprintln!(
+        stderr_line!(
             "reach serve: stopped after {}s with {} probes still running",
             STOP_GRACE.as_secs(),
             limits.running()
@@ -270,8 +270,8 @@ fn reload(app: &http::App, what: &Reload, schedule: &Mutex<Option<Schedule>>) {
     let every = what.every;
     let web = match what.web_config_file.as_deref().map(web_config::load) {
         Some(Err(e)) => {
-            eprintln!("error: {e}");
-            eprintln!("reach serve: SIGHUP: the web configuration has errors; the previous check files and web configuration stay in force");
+            stderr_line!("error: {e}");
+            stderr_line!("reach serve: SIGHUP: the web configuration has errors; the previous check files and web configuration stay in force");
             app.state.reload_failed();
             return;
         }
@@ -281,14 +281,14 @@ fn reload(app: &http::App, what: &Reload, schedule: &Mutex<Option<Schedule>>) {
     let mut set = match modules::load(&what.files, &app.settings) {
         Ok(set) => set,
         Err(problems) => {
-            eprintln!("{problems}");
-            eprintln!("reach serve: SIGHUP: the check files have errors; the previous ones stay in force");
+            stderr_line!("{problems}");
+            stderr_line!("reach serve: SIGHUP: the check files have errors; the previous ones stay in force");
             app.state.reload_failed();
             return;
         }
     };
     if let Some(web) = web {
-        eprintln!(
+        stderr_line!(
             "reach serve: SIGHUP: web configuration {}: {}",
             web.file().display(),
             web.describe()
@@ -296,7 +296,7 @@ fn reload(app: &http::App, what: &Reload, schedule: &Mutex<Option<Schedule>>) {
         app.replace_web(web);
     }
     for note in set.keep_runnable(app.runner.vantage()) {
-        eprintln!("note: {note}");
+        stderr_line!("note: {note}");
     }
     describe(&set, every);
     app.state.replace_modules(set);
@@ -305,7 +305,7 @@ fn reload(app: &http::App, what: &Reload, schedule: &Mutex<Option<Schedule>>) {
         old.wind_down();
     }
     *schedule = every.map(|every| Schedule::start(&app.state, &app.runner, every));
-    eprintln!("reach serve: SIGHUP: check files reloaded");
+    stderr_line!("reach serve: SIGHUP: check files reloaded");
 }
 
 /// Says on stderr what each module does.
@@ -328,9 +328,10 @@ fn describe(set: &ModuleSet, every: Option<Duration>) {
                     .join(", ")
             ),
         };
-        eprintln!(
+        stderr_line!(
             "reach serve: module {} ({}): {role}",
-            module.profile, module.label
+            module.profile,
+            module.label
         );
     }
 }

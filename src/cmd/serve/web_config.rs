@@ -873,21 +873,24 @@ impl<'a> Reader<'a> {
 
     fn at_scalar(&self, node: &MarkedScalarNode, message: impl Into<String>) -> WebConfigError {
         let range = self.span_range(node.span(), node.as_str().len());
-        WebConfigError::At(self.locator.error(range, message))
+        WebConfigError::At(self.locator.error(range, message.into()))
     }
 
     /// An error about a whole section, at its key (at the top of the file for the top level).
     fn at_key(&self, key: Option<&MarkedScalarNode>, message: impl Into<String>) -> WebConfigError {
         match key {
             Some(key) => self.at_scalar(key, message),
-            None => WebConfigError::At(self.locator.error(0..1, message)),
+            None => WebConfigError::At(self.locator.error(0..1, message.into())),
         }
     }
 
     fn at_node(&self, node: &Node, message: impl Into<String>) -> WebConfigError {
         match node {
             Node::Scalar(scalar) => self.at_scalar(scalar, message),
-            _ => WebConfigError::At(self.locator.error(self.span_range(node.span(), 1), message)),
+            _ => WebConfigError::At(
+                self.locator
+                    .error(self.span_range(node.span(), 1), message.into()),
+            ),
         }
     }
 }

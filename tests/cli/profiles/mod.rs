@@ -546,19 +546,25 @@ fn the_shipped_profiles_validate_and_name_each_missing_variable() {
         let text = std::fs::read_to_string(&file).expect("a shipped profile");
         let doc: toml::Table = text.parse().expect("TOML");
         assert_eq!(doc["profile"].as_str(), Some(*profile), "{}", file.display());
-        let validate = |given: &[&str]| {
-            let mut reach =
-                crate::util::Reach::new().args([std::ffi::OsStr::new("validate"), file.as_os_str()]);
+        let reach = |command: &str, given: &[&str]| {
+            let mut reach = crate::util::Reach::new().args([std::ffi::OsStr::new(command), file.as_os_str()]);
             for var in given {
                 reach = reach.args(["--var", var]);
             }
             reach.output()
         };
-        validate(vars).expect_code(0);
+        reach("validate", vars).expect_code(0);
         for missing in *vars {
             let name = missing.split('=').next().unwrap();
             let rest: Vec<&str> = vars.iter().copied().filter(|v| v != missing).collect();
-            let out = validate(&rest).expect_code(2);
+            // validate checks the structure and says what a run needs; a run refuses to start.
+            let out = reach("validate", &rest).expect_code(0);
+            assert!(
+                out.stdout.contains("structure ok; needs variables: ") && out.stdout.contains(name),
+                "{profile} without {name}:\n{}",
+                out.stdout
+            );
+            let out = reach("run", &rest).expect_code(2);
             assert!(
                 out.stderr.contains(&format!("variable `{name}` has no value")),
                 "{profile} without {name}:\n{}",
