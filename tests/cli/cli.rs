@@ -74,7 +74,7 @@ fn listed_flags(help: &str) -> Vec<String> {
             let start = line.find("--")?;
             let flag: String = line[start..]
                 .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '.')
                 .collect();
             Some(flag)
         })
@@ -128,6 +128,19 @@ fn each_command_help_lists_its_own_flags_its_exit_codes_and_an_example() {
             "tls",
             &["--policy", "--sni", "--forbid", "--format", "--color"],
             &["--ports", "--allow", "--var", "--tag", "--internal", "--top"],
+        ),
+        (
+            "serve",
+            &[
+                "--listen",
+                "--every",
+                "--allow-target",
+                "--web.config.file",
+                "--var",
+            ],
+            &[
+                "--format", "--color", "--ports", "--policy", "--broken", "--quiet",
+            ],
         ),
         ("schema", &[], &["--format", "--color", "--var"]),
         ("completions", &[], &["--format", "--color", "--var"]),

@@ -34,6 +34,23 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:9917";
 pub const STOP_GRACE: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Args)]
+#[command(after_help = "\
+Endpoints: GET /probe?module=PROFILE&target=HOST[&var.NAME=VALUE][&tag=TAG] runs the check file
+whose profile is PROFILE now (400 with the reason for a bad module, target or variable; 429 over
+--max-probes-per-client, 503 over --max-probes); GET /metrics (the --every runs and the
+exporter's own metrics); GET /report/PROFILE.json; GET /-/healthy; GET /-/ready.
+Signals: SIGHUP rereads the check files and --web.config.file (a broken set keeps the old one);
+SIGTERM or SIGINT lets the probes in flight answer (at most 10 s), then exits.
+
+Exit codes:
+  0  stopped by SIGTERM or SIGINT
+  2  could not start: a bad flag, check file or web config, a non-loopback --listen without
+     --allow-target, or an address it cannot bind (nothing was probed)
+What the checks find is never the exit code: it is reach_probe_success on /probe and /metrics.
+
+Example:
+  reach serve checks/ --listen 10.0.0.5:9917 --allow-target '*.example.com' --every 1m
+")]
 pub struct ServeArgs {
     /// Check files (TOML), or directories whose *.toml files are read; each is the module named
     /// by its `profile`.
