@@ -523,14 +523,15 @@ fn timeout_for(host: &Host, group: &RttEstimator, group_measured: bool, job: Job
     if job.confirm {
         return (ceiling, true);
     }
-    // Before any answer there is nothing to measure: nmap's initial timeout, within the ceiling.
+    // Before any answer there is nothing to measure: nmap's initial timeout for the first
+    // connect, and twice that for the retry, so that a slow host gets a real second chance.
     let wait = |rtt: &RttEstimator| {
-        let estimated = if job.attempts == 0 {
-            rtt.timeout(ceiling)
+        if job.attempts == 0 {
+            rtt.timeout(ceiling).unwrap_or(rtt::INITIAL.min(ceiling))
         } else {
             rtt.retry_timeout(ceiling)
-        };
-        estimated.unwrap_or(rtt::INITIAL.min(ceiling))
+                .unwrap_or((rtt::INITIAL * 2).min(ceiling))
+        }
     };
     let own_estimate = host.rtt.snapshot().estimate;
     let own = wait(&own_estimate);
@@ -760,6 +761,37 @@ mod tests {
             let found = found.lock().unwrap();
             assert!(found.iter().all(|p| p.probe == CLOSED && p.attempts == 1));
         }
+    }
+
+    #[test]
+    fn a_lone_silent_address_retries_with_twice_the_initial_timeout_before_filtering() {
+        let mut state = State::new(64);
+        let (_, found, mut finished) = register(&mut state, 3, 2, options(64));
+        let first = take_all(&mut state);
+        assert!(
+            first.iter().all(|s| s.timeout == rtt::INITIAL && s.own),
+            "{first:?}"
+        );
+        for start in &first {
+            state.record(start, SILENT, rtt::INITIAL);
+        }
+        // Nothing was measured anywhere: the retry doubles the uninformed wait (within the
+        // 2 s ceiling) and is the address's own, so its silence stands.
+        let retries = take_all(&mut state);
+        assert_eq!(retries.len(), 2);
+        assert!(
+            retries.iter().all(|s| s.timeout == rtt::INITIAL * 2 && s.own),
+            "{retries:?}"
+        );
+        for start in &retries {
+            state.record(start, SILENT, rtt::INITIAL * 2);
+        }
+        assert!(finished.try_recv().is_ok());
+        assert!(found
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|p| p.probe == SILENT && p.attempts == 2));
     }
 
     #[test]
