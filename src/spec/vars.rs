@@ -152,21 +152,6 @@ impl Scope<'_> {
     }
 }
 
-/// The variable that an error message of [`Scope::substitute`] says has no value, if it says
-/// that: the one spec error that a value given later (an exporter's request) can mend.
-pub fn missing_value(message: &str) -> Option<&str> {
-    let mut rest = message;
-    while let Some(start) = rest.find("variable `") {
-        let after = &rest[start + "variable `".len()..];
-        let end = after.find('`')?;
-        if after[end..].starts_with("` has no value") && is_var_name(&after[..end]) {
-            return Some(&after[..end]);
-        }
-        rest = after;
-    }
-    None
-}
-
 /// The names of the variables `template` refers to, in order (malformed references left out:
 /// substitution reports them).
 pub fn references(template: &str) -> Vec<&str> {
@@ -269,7 +254,5 @@ mod tests {
             .contains("unclosed"));
         assert!(scope.substitute("x}").unwrap_err().message.contains("unmatched"));
         assert!(scope.substitute("{a b}").is_err());
-        assert_eq!(missing_value(&missing.message), Some("required"));
-        assert_eq!(missing_value(&undefined.message), None);
     }
 }

@@ -81,10 +81,7 @@ impl Module {
             retries: None,
         };
         let checks = spec::load_str(&self.label, &self.text, &options).map_err(|errors| {
-            let missing: Vec<&str> = errors
-                .iter()
-                .filter_map(|e| vars::missing_value(&e.message))
-                .collect();
+            let missing: Vec<&str> = errors.iter().filter_map(|e| e.missing_var.as_deref()).collect();
             if missing.is_empty() {
                 let text = SpecErrors(errors.clone()).to_string();
                 BadRequest(format!(
@@ -107,7 +104,7 @@ impl Module {
                 // Only the missing values: what else their lines say follows from them.
                 let lacking: Vec<spec::SpecError> = errors
                     .iter()
-                    .filter(|e| vars::missing_value(&e.message).is_some())
+                    .filter(|e| e.missing_var.is_some())
                     .cloned()
                     .collect();
                 let text = SpecErrors(lacking).to_string();
@@ -285,16 +282,13 @@ fn load_file(path: &Path, settings: &LoadSettings) -> Result<Module, String> {
             Vec::new(),
         ),
         Err(errors) => {
-            let missing: Vec<String> = errors
-                .iter()
-                .filter_map(|e| vars::missing_value(&e.message).map(str::to_owned))
-                .collect();
+            let missing: Vec<String> = errors.iter().filter_map(|e| e.missing_var.clone()).collect();
             // A value that is missing can leave its key with another complaint as well (an
             // `equals = ["{ip}"]` without `ip` is also an empty list): an error on a line that
             // lacks a value is checked again when a request brings the value.
             let lacking: Vec<(&str, usize)> = errors
                 .iter()
-                .filter(|e| vars::missing_value(&e.message).is_some())
+                .filter(|e| e.missing_var.is_some())
                 .map(|e| (e.file.as_str(), e.line))
                 .collect();
             let real: Vec<spec::SpecError> = errors
