@@ -292,18 +292,21 @@ impl<'a> Session<'a> {
             _ if rendering.changed_and_fails() => exit::FAIL,
             _ => exit::of(&summary),
         };
-        // Rendered whole, then fitted to the width: the human report of a large run is a few
-        // megabytes of text, unlike its JSON report, which is streamed.
+        // Each view renders its text already fitted to the width (the human report of a large
+        // run is a few megabytes, unlike its JSON report, which is streamed); only the changes
+        // since the baseline are fitted here.
         let human = |rendering: &Rendering<'_>, out: &mut dyn Write| -> io::Result<()> {
-            let mut text = match self.view {
+            let text = match self.view {
                 View::Scan => report::scan::render(&report, rendering),
                 View::Listeners => report::listeners::render(&report, rendering),
                 View::Checks => report::render(&report, Format::Human, rendering),
             };
+            out.write_all(text.as_bytes())?;
             if let Some(changes) = rendering.changes {
-                text.push_str(&report::changes::render_human(changes));
+                let changes = report::changes::render_human(changes);
+                out.write_all(layout::fit(&changes, rendering.width).as_bytes())?;
             }
-            out.write_all(layout::fit(&text, rendering.width).as_bytes())
+            Ok(())
         };
         // The reports written to files (`--also`), and the one printed for cron beside `-o`.
         let plain = Rendering {
