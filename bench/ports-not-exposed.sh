@@ -32,17 +32,9 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
+. bench/lib/netns.sh
 
-ip netns add "$srv"
-ip netns add "$cli"
-ip link add "bs$id" type veth peer name "bc$id"
-ip link set "bs$id" netns "$srv"
-ip link set "bc$id" netns "$cli"
-ip -n "$srv" addr add 198.18.0.1/30 dev "bs$id"
-ip -n "$cli" addr add 198.18.0.2/30 dev "bc$id"
-for ns in "$srv" "$cli"; do ip -n "$ns" link set lo up; done
-ip -n "$srv" link set "bs$id" up
-ip -n "$cli" link set "bc$id" up
+veth_pair "$srv" "$cli" 198.18.0.1 198.18.0.2 >/dev/null
 for port in 22 5432; do
     ip netns exec "$srv" iptables -A INPUT -p tcp --dport "$port" -j DROP
 done

@@ -23,8 +23,6 @@ CLIENT_ADDR=198.18.0.2
 ID=$$
 SRV=reach-bsrv-$ID
 CLI=reach-bcli-$ID
-VS=bs$ID
-VC=bc$ID
 WORK=$(mktemp -d)
 
 for tool in ip iptables nmap python3 "$REACH"; do
@@ -39,18 +37,9 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
+. "$HERE/lib/netns.sh"
 
-ip netns add "$SRV"
-ip netns add "$CLI"
-ip link add "$VS" type veth peer name "$VC"
-ip link set "$VS" netns "$SRV"
-ip link set "$VC" netns "$CLI"
-ip -n "$SRV" link set lo up
-ip -n "$CLI" link set lo up
-ip -n "$SRV" addr add "$SERVER_ADDR/30" dev "$VS"
-ip -n "$CLI" addr add "$CLIENT_ADDR/30" dev "$VC"
-ip -n "$SRV" link set "$VS" up
-ip -n "$CLI" link set "$VC" up
+veth_pair "$SRV" "$CLI" "$SERVER_ADDR" "$CLIENT_ADDR" >/dev/null
 ip netns exec "$SRV" iptables -A INPUT -p tcp --dport "$DROPPED" -j DROP
 ip netns exec "$SRV" iptables -A INPUT -p tcp --dport "$REJECTED" -j REJECT --reject-with tcp-reset
 

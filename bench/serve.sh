@@ -93,17 +93,12 @@ cpu_of() { # PID -> user+system CPU seconds
     awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' "/proc/$1/stat"
 }
 
-run_reach() {
-    local port
-    port=$(free_port)
-    "$reach" serve --listen "127.0.0.1:$port" --allow-target 127.0.0.1 \
-        --max-probes 1000 --max-probes-per-client 1000 "$work/checks" 2>"$work/reach.log" &
-    exporter_pid=$!
-    local url="http://127.0.0.1:$port/probe?module=bench&target=127.0.0.1"
-    wait_ready "$url"
+# measure_and_stop URL...: the load generator against the running exporter ($exporter_pid),
+# whose CPU seconds over the run are added to the generator's JSON line; then stops it.
+measure_and_stop() {
     local before after
     before=$(cpu_of "$exporter_pid")
-    "$load" load "$concurrency" "$seconds" "$url" >"$work/result.json"
+    "$load" load "$concurrency" "$seconds" "$@" >"$work/result.json"
     after=$(cpu_of "$exporter_pid")
     kill "$exporter_pid"
     wait "$exporter_pid" 2>/dev/null || true
@@ -113,6 +108,17 @@ import json, sys
 r = json.load(open(sys.argv[1])); r["exporter_cpu_s"] = round(float(sys.argv[3]) - float(sys.argv[2]), 2)
 print(json.dumps(r))
 PY
+}
+
+run_reach() {
+    local port
+    port=$(free_port)
+    "$reach" serve --listen "127.0.0.1:$port" --allow-target 127.0.0.1 \
+        --max-probes 1000 --max-probes-per-client 1000 "$work/checks" 2>"$work/reach.log" &
+    exporter_pid=$!
+    local url="http://127.0.0.1:$port/probe?module=bench&target=127.0.0.1"
+    wait_ready "$url"
+    measure_and_stop "$url"
 }
 
 run_blackbox() {
@@ -126,18 +132,7 @@ run_blackbox() {
     for p in $tcp_ports; do urls+=("$base?module=tcp_connect&target=127.0.0.1:$p"); done
     for p in $http_ports; do urls+=("$base?module=http_2xx&target=http://127.0.0.1:$p/health"); done
     wait_ready "${urls[0]}"
-    local before after
-    before=$(cpu_of "$exporter_pid")
-    "$load" load "$concurrency" "$seconds" "${urls[@]}" >"$work/result.json"
-    after=$(cpu_of "$exporter_pid")
-    kill "$exporter_pid"
-    wait "$exporter_pid" 2>/dev/null || true
-    exporter_pid=
-    python3 - "$work/result.json" "$before" "$after" <<'PY'
-import json, sys
-r = json.load(open(sys.argv[1])); r["exporter_cpu_s"] = round(float(sys.argv[3]) - float(sys.argv[2]), 2)
-print(json.dumps(r))
-PY
+    measure_and_stop "${urls[@]}"
 }
 
 echo "reach $("$reach" --version | awk '{print $2}'), $("$blackbox" --version 2>&1 | head -1)"

@@ -28,8 +28,6 @@ CLIENT_ADDR=198.18.0.2
 ID=$$
 SRV=reach-ssrv-$ID
 CLI=reach-scli-$ID
-VS=ss$ID
-VC=sc$ID
 WORK=$(mktemp -d)
 
 for tool in ip iptables nmap python3 bc /usr/bin/time "$REACH"; do
@@ -44,19 +42,10 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
+. "$HERE/lib/netns.sh"
 
-ip netns add "$SRV"
-ip netns add "$CLI"
-ip link add "$VS" type veth peer name "$VC"
-ip link set "$VS" netns "$SRV"
-ip link set "$VC" netns "$CLI"
-ip -n "$SRV" link set lo up
-ip -n "$CLI" link set lo up
-ip -n "$SRV" addr add "$SERVER_ADDR/30" dev "$VS"
-ip -n "$CLI" addr add "$CLIENT_ADDR/30" dev "$VC"
+VS=$(veth_pair "$SRV" "$CLI" "$SERVER_ADDR" "$CLIENT_ADDR")
 for n in $(seq 0 255); do echo "addr add $SUBNET.$n/32 dev $VS"; done | ip -n "$SRV" -batch -
-ip -n "$SRV" link set "$VS" up
-ip -n "$CLI" link set "$VC" up
 ip -n "$CLI" route add "$SUBNET.0/24" via "$SERVER_ADDR"
 for host in "${SILENT[@]}"; do
   ip netns exec "$SRV" iptables -A INPUT -d "$host" -j DROP
