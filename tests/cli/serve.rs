@@ -17,15 +17,17 @@ use std::time::{Duration, Instant};
 const PATIENCE: Duration = Duration::from_secs(30);
 
 /// A running `reach serve`, killed on drop. Its stderr goes to a file, so that the test reads
-/// the bound address and later messages while it runs.
-struct Exporter {
+/// the bound address and later messages while it runs. (tests/cli/serve_web.rs uses it too.)
+pub(crate) struct Exporter {
     child: Child,
     stderr: PathBuf,
-    address: SocketAddr,
+    pub(crate) address: SocketAddr,
 }
 
 impl Exporter {
-    fn start(ws: &Workspace, args: &[&str]) -> Exporter {
+    /// Starts `reach serve --listen 127.0.0.1:0 ARGS...` in the workspace and waits until it
+    /// says where it listens (over http or https).
+    pub(crate) fn start(ws: &Workspace, args: &[&str]) -> Exporter {
         let stderr = ws.path().join(format!("serve-{}.stderr", unique()));
         let mut command = ws.reach().command;
         command
@@ -38,7 +40,8 @@ impl Exporter {
         let begun = Instant::now();
         loop {
             let text = std::fs::read_to_string(&stderr).unwrap_or_default();
-            if let Some(rest) = text.split("listening on http://").nth(1) {
+            let url = text.split("listening on ").nth(1);
+            if let Some(rest) = url.and_then(|url| url.split_once("://")).map(|(_, rest)| rest) {
                 let address = rest.split('/').next().unwrap().parse().expect("bound address");
                 return Exporter {
                     child,
@@ -58,16 +61,34 @@ impl Exporter {
         http_get(self.address, path, &[])
     }
 
-    fn stderr(&self) -> String {
+    pub(crate) fn stderr(&self) -> String {
         std::fs::read_to_string(&self.stderr).unwrap_or_default()
     }
 
-    fn signal(&self, name: &str) {
+    pub(crate) fn signal(&self, name: &str) {
         let status = Command::new("kill")
             .args([&format!("-{name}"), &self.child.id().to_string()])
             .status()
             .expect("run kill");
         assert!(status.success(), "kill -{name} failed");
+    }
+
+    /// Waits until stderr mentions `needle` `times` times.
+    pub(crate) fn wait_for(&self, needle: &str, times: usize) {
+        let begun = Instant::now();
+        while self.stderr().matches(needle).count() < times {
+            assert!(
+                begun.elapsed() < PATIENCE,
+                "never saw {needle:?} x{times}:\n{}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The exporter's URL for `path` under the name its test certificate carries.
+    pub(crate) fn https(&self, path: &str) -> String {
+        format!("https://localhost:{}{path}", self.address.port())
     }
 
     /// Polls /metrics until `done` accepts it; returns that body.

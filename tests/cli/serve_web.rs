@@ -5,13 +5,11 @@
 
 use crate::consumers::tool;
 use crate::pki::{KeyKind, LeafKind, Pki};
+use crate::serve::Exporter;
 use crate::util::{open_port, Workspace};
-use std::net::{SocketAddr, TcpListener};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-const PATIENCE: Duration = Duration::from_secs(30);
+use std::process::Command;
 
 /// A workspace with a CA, a server certificate for localhost, a check file whose one check
 /// passes (a tcp check of a port held open here), and the files of a client certificate.
@@ -56,80 +54,10 @@ fn users(password: &str) -> String {
     )
 }
 
-/// A running `reach serve --web.config.file`, killed on drop.
-struct Exporter {
-    child: Child,
-    stderr: PathBuf,
-    address: SocketAddr,
-}
-
-impl Exporter {
-    fn start(site: &Site, web_config: &Path) -> Exporter {
-        let stderr = site.path("serve.stderr");
-        let mut command = site.ws.reach().command;
-        command
-            .args(["serve", "--listen", "127.0.0.1:0", "--web.config.file"])
-            .arg(web_config)
-            .arg("checks")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&stderr).unwrap());
-        let mut child = command.spawn().expect("start reach serve");
-        let begun = Instant::now();
-        loop {
-            let text = std::fs::read_to_string(&stderr).unwrap_or_default();
-            if let Some(rest) = text.split("listening on ").nth(1) {
-                let rest = rest.split("://").nth(1).expect("a URL");
-                let address = rest.split('/').next().unwrap().parse().expect("bound address");
-                return Exporter {
-                    child,
-                    stderr,
-                    address,
-                };
-            }
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!("reach serve exited with {status} before listening:\n{text}");
-            }
-            assert!(begun.elapsed() < PATIENCE, "reach serve did not start:\n{text}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn stderr(&self) -> String {
-        std::fs::read_to_string(&self.stderr).unwrap_or_default()
-    }
-
-    fn hangup(&self) {
-        let status = Command::new("kill")
-            .args(["-HUP", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-
-    /// Waits until stderr mentions `needle` `times` times.
-    fn wait_for(&self, needle: &str, times: usize) {
-        let begun = Instant::now();
-        while self.stderr().matches(needle).count() < times {
-            assert!(
-                begun.elapsed() < PATIENCE,
-                "never saw {needle:?} x{times}:\n{}",
-                self.stderr()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn https(&self, path: &str) -> String {
-        format!("https://localhost:{}{path}", self.address.port())
-    }
-}
-
-impl Drop for Exporter {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `reach serve --web.config.file WEB checks` in the site's workspace.
+fn start(site: &Site, web: &Path) -> Exporter {
+    let web = web.to_str().expect("a UTF-8 path");
+    Exporter::start(&site.ws, &["--web.config.file", web, "checks"])
 }
 
 /// What curl saw: its exit code, the HTTP status (0 when no answer), the headers and the body.
@@ -193,7 +121,7 @@ fn serve_web_tls_and_basic_auth_guard_every_endpoint() {
             users("s3cret")
         ),
     );
-    let exporter = Exporter::start(&site, &web);
+    let exporter = start(&site, &web);
     assert!(
         exporter.stderr().contains("listening on https://"),
         "{}",
@@ -283,7 +211,7 @@ fn serve_web_http2_false_keeps_to_http_1_1() {
     let web = site
         .ws
         .write("web.yml", &format!("{TLS}http_server_config:\n  http2: false\n"));
-    let exporter = Exporter::start(&site, &web);
+    let exporter = start(&site, &web);
     let seen = curl(&exporter, &site, PROBE, &["--http2"]);
     assert_eq!(
         (seen.status, seen.version.as_str()),
@@ -309,7 +237,7 @@ fn serve_web_client_certificates_are_required_and_verified() {
         "web.yml",
         &format!("{TLS}  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.pem\n"),
     );
-    let exporter = Exporter::start(&site, &web);
+    let exporter = start(&site, &web);
     let cert_args = |cert: &Path, key: &Path| {
         vec![
             "--cert".to_owned(),
@@ -427,7 +355,7 @@ fn serve_web_sighup_puts_a_new_file_in_force_and_keeps_the_old_on_error() {
     }
     let site = Site::new();
     let web = site.ws.write("web.yml", &format!("{TLS}{}", users("first")));
-    let exporter = Exporter::start(&site, &web);
+    let exporter = start(&site, &web);
     let status_with = |password: &str| {
         curl(
             &exporter,
@@ -440,7 +368,7 @@ fn serve_web_sighup_puts_a_new_file_in_force_and_keeps_the_old_on_error() {
     assert_eq!((status_with("first"), status_with("second")), (200, 401));
 
     site.ws.write("web.yml", &format!("{TLS}{}", users("second")));
-    exporter.hangup();
+    exporter.signal("HUP");
     exporter.wait_for("SIGHUP: web configuration", 1);
     assert_eq!((status_with("first"), status_with("second")), (401, 200));
 
@@ -448,7 +376,7 @@ fn serve_web_sighup_puts_a_new_file_in_force_and_keeps_the_old_on_error() {
         "web.yml",
         &format!("{TLS}{}  grafana: plain-text\n", users("third")),
     );
-    exporter.hangup();
+    exporter.signal("HUP");
     exporter.wait_for("the web configuration has errors", 1);
     assert!(
         exporter
