@@ -44,21 +44,7 @@ ip netns exec "$SRV" iptables -A INPUT -p tcp --dport "$DROPPED" -j DROP
 ip netns exec "$SRV" iptables -A INPUT -p tcp --dport "$REJECTED" -j REJECT --reject-with tcp-reset
 
 # Listeners that accept and close, so neither tool fills a backlog.
-ip netns exec "$SRV" python3 - "$SERVER_ADDR" "${OPEN_PORTS[@]}" <<'PY' &
-import selectors, socket, sys
-sel = selectors.DefaultSelector()
-for port in sys.argv[2:]:
-    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind((sys.argv[1], int(port))); s.listen(1024); s.setblocking(False)
-    sel.register(s, selectors.EVENT_READ)
-print("ready", flush=True)
-while True:
-    for key, _ in sel.select():
-        try:
-            conn, _ = key.fileobj.accept(); conn.close()
-        except OSError:
-            pass
-PY
+ip netns exec "$SRV" python3 "$HERE/lib/accept-close.py" "$SERVER_ADDR" "${OPEN_PORTS[@]}" &
 LISTENER_PID=$!
 for _ in $(seq 100); do
   ip netns exec "$SRV" ss -ltn | grep -q ":${OPEN_PORTS[-1]} " && break

@@ -53,20 +53,7 @@ done
 ip netns exec "$SRV" iptables -A INPUT -d "$DROPPED_HOST" -p tcp --dport "$DROPPED_PORT" -j DROP
 
 # Listeners on every address that accept and close, so neither tool fills a backlog.
-ip netns exec "$SRV" python3 - "${OPEN_PORTS[@]}" <<'PY' &
-import selectors, socket, sys
-sel = selectors.DefaultSelector()
-for port in sys.argv[1:]:
-    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("0.0.0.0", int(port))); s.listen(4096); s.setblocking(False)
-    sel.register(s, selectors.EVENT_READ)
-while True:
-    for key, _ in sel.select():
-        try:
-            conn, _ = key.fileobj.accept(); conn.close()
-        except OSError:
-            pass
-PY
+ip netns exec "$SRV" python3 "$HERE/lib/accept-close.py" 0.0.0.0 "${OPEN_PORTS[@]}" &
 LISTENER_PID=$!
 for _ in $(seq 100); do
   ip netns exec "$SRV" ss -ltn | grep -q ":${OPEN_PORTS[-1]} " && break
