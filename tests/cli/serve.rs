@@ -5,7 +5,7 @@
 //! relabeling recipe. The bodies go through `promtool check metrics`.
 
 use crate::consumers::{self, tool};
-use crate::util::{open_port, silent_server, Workspace};
+use crate::util::{open_port, read_request_head, silent_server, Workspace};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -362,13 +362,8 @@ impl SlowServer {
                 let Ok(mut stream) = stream else { continue };
                 let log = Arc::clone(&shared);
                 std::thread::spawn(move || {
-                    let mut head = Vec::new();
-                    let mut buf = [0u8; 1024];
-                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                        match stream.read(&mut buf) {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => head.extend_from_slice(&buf[..n]),
-                        }
+                    if !read_request_head(&mut stream) {
+                        return;
                     }
                     let arrived = Instant::now();
                     {

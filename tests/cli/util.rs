@@ -235,11 +235,25 @@ pub fn assert_rejected_at(spec: &str, location: &str, needle: &str) {
     }
 }
 
+/// Reads from `stream` until an HTTP request head has ended (a blank line); false when the
+/// client closed or failed first.
+pub fn read_request_head(stream: &mut impl std::io::Read) -> bool {
+    let mut head = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
+    true
+}
+
 /// A loopback server that answers every connection with `answer` once the request head has
 /// arrived, then closes it: for answers no well-behaved server library would send. Returns its
 /// port; the server lives as long as the test process.
 pub fn raw_http_server(answer: Vec<u8>) -> u16 {
-    use std::io::{Read, Write};
+    use std::io::Write;
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
     let port = listener.local_addr().expect("local addr").port();
     std::thread::spawn(move || {
@@ -247,13 +261,8 @@ pub fn raw_http_server(answer: Vec<u8>) -> u16 {
             let Ok(mut stream) = stream else { continue };
             let answer = answer.clone();
             std::thread::spawn(move || {
-                let mut head = Vec::new();
-                let mut buf = [0u8; 1024];
-                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match stream.read(&mut buf) {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => head.extend_from_slice(&buf[..n]),
-                    }
+                if !read_request_head(&mut stream) {
+                    return;
                 }
                 let _ = stream.write_all(&answer);
             });
