@@ -10,20 +10,13 @@ use crate::cmd::{
 use crate::report::Format;
 use clap::{CommandFactory, Parser, Subcommand};
 
-const EXIT_CODES: &str = "\
-Exit codes (of the commands that run checks; each command's --help lists its own):
-  0    every check passed (checks skipped by --tag/--vantage do not count)
-  1    at least one check failed
-  2    nothing was checked: bad usage or a bad check file (nothing was probed), or every
-       selected check was skipped
-  3    at least one check could not be observed (error, or cut off by --deadline) and none
-       failed, or the report could not be written, or another run held the lock of the -o
-       file until --deadline
-  130  interrupted by SIGINT (143: SIGTERM); no report is written
-With --format nagios: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (usage errors too: see docs/exit-codes.md)
-
+const EXIT_CODES: &str = concat!(
+    "Exit codes (of the commands that run checks; each command's --help lists its own):\n",
+    cmd::run::run_exit_codes!(),
+    "
 Example:
-  reach run checks/flowsync.toml --var host=flowsync.example.com --var server_ip=203.0.113.10";
+  reach run checks/flowsync.toml --var host=flowsync.example.com --var server_ip=203.0.113.10"
+);
 
 #[derive(Debug, Parser)]
 #[command(

@@ -11,10 +11,11 @@ use clap::Args;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// `reach run --help`: what the exit code says, and a run to start from.
-pub const HELP: &str = "\
-Exit codes:
-  0    every check passed (checks skipped by --tag/--vantage do not count)
+/// The exit codes of `reach run`, for its help and the top-level help (a literal, so that
+/// `concat!` can put it into both).
+macro_rules! run_exit_codes {
+    () => {
+        "  0    every check passed (checks skipped by --tag/--vantage do not count)
   1    at least one check failed
   2    nothing was checked: bad usage or a bad check file (nothing was probed), or every
        selected check was skipped
@@ -23,11 +24,21 @@ Exit codes:
        file until --deadline
   130  interrupted by SIGINT (143: SIGTERM); no report is written
 With --format nagios: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (usage errors too: see docs/exit-codes.md)
+"
+    };
+}
+pub(crate) use run_exit_codes;
 
+/// `reach run --help`: what the exit code says, and a run to start from.
+pub const HELP: &str = concat!(
+    "Exit codes:\n",
+    run_exit_codes!(),
+    "
 Examples:
   reach run checks/flowsync.toml --var host=flowsync.example.com --var server_ip=203.0.113.10
   reach run checks/*.toml --var host=app.example.com --tag core --vantage external \\
-      --format json -o report.json";
+      --format json -o report.json"
+);
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
