@@ -136,11 +136,8 @@ impl FileContext<'_> {
             .get_ref()
             .iter()
             .map(|(key, value)| {
-                let first = self.locator.error(key.span(), "").line;
-                let last = self
-                    .locator
-                    .error(value.span().end.saturating_sub(1)..value.span().end, "")
-                    .line;
+                let first = self.locator.line(key.span().start);
+                let last = self.locator.line(value.span().end.saturating_sub(1));
                 (key.get_ref().to_string(), first..=last)
             })
             .collect();

@@ -148,6 +148,12 @@ impl<'a> Locator<'a> {
         }
     }
 
+    /// The line (from 1) of the byte at `offset`, as [`Locator::error`] would give it.
+    pub fn line(&self, offset: usize) -> usize {
+        let start = floor_char_boundary(self.text, (offset + self.base).min(self.text.len()));
+        self.line_starts.partition_point(|&s| s <= start) + 1
+    }
+
     /// An error located at the start of `span`, underlining it up to the end of its line.
     pub fn error(&self, span: Range<usize>, cause: impl Into<Cause>) -> SpecError {
         let cause = cause.into();

@@ -2,21 +2,26 @@
 //! 100,000 checks names a handful of hosts, and every check of them shares its host's string
 //! rather than carrying a copy.
 
-use std::cell::RefCell;
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 /// The distinct values seen so far while one set of files is loaded.
 #[derive(Debug, Default)]
 pub(super) struct Interner {
-    names: RefCell<HashSet<Arc<str>>>,
-    lists: RefCell<HashSet<Arc<[String]>>>,
+    // Locked: the tables of a large file are loaded on several threads at once.
+    names: Mutex<HashSet<Arc<str>>>,
+    lists: Mutex<HashSet<Arc<[String]>>>,
+}
+
+/// The set behind `lock`; a set is only changed by `insert`, which cannot leave it half-done.
+fn locked<T>(lock: &Mutex<T>) -> MutexGuard<'_, T> {
+    lock.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Interner {
     /// The shared copy of `name`: the first one seen that is equal to it.
     pub(super) fn name(&self, name: Arc<str>) -> Arc<str> {
-        let mut names = self.names.borrow_mut();
+        let mut names = locked(&self.names);
         if let Some(known) = names.get(&name) {
             return Arc::clone(known);
         }
@@ -26,7 +31,7 @@ impl Interner {
 
     /// The shared copy of a list of words (tags, vantage points); the empty list is one too.
     pub(super) fn list(&self, list: Vec<String>) -> Arc<[String]> {
-        let mut lists = self.lists.borrow_mut();
+        let mut lists = locked(&self.lists);
         if let Some(known) = lists.get(list.as_slice()) {
             return Arc::clone(known);
         }

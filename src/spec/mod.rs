@@ -200,7 +200,8 @@ fn load_into(label: &str, text: &str, options: &LoadOptions, interner: &Interner
     let locator = Locator::new(label, text);
     if let Some(pieces) = split::split(text) {
         let mut found = Found::default();
-        if let Ok(()) = load_pieces(&locator, text, &pieces, options, interner, &mut found) {
+        let threads = loading_threads(pieces.checks.len());
+        if let Ok(()) = load_pieces(&locator, text, &pieces, threads, options, interner, &mut found) {
             return found;
         }
     }
@@ -226,15 +227,15 @@ fn load_whole(
         }
     };
     let checks_value = take(root.get_mut(), "check");
-    let Ok(()) = load_file(locator, root, options, interner, found, |visit, errors| {
+    let Ok(()) = load_file(locator, root, options, interner, found, |file, found| {
         match checks_value {
-            None => errors.push(SpecError::whole_file(
+            None => found.errors.push(SpecError::whole_file(
                 label,
                 "no checks: add at least one [[check]] table",
             )),
             Some(value) => {
-                for item in check_items(value, locator, errors) {
-                    visit(0, item, errors);
+                for item in check_items(value, locator, &mut found.errors) {
+                    visit_table(file, 0, item, found);
                 }
             }
         }
@@ -252,6 +253,7 @@ fn load_pieces(
     locator: &Locator<'_>,
     text: &str,
     pieces: &split::Pieces,
+    threads: usize,
     options: &LoadOptions,
     interner: &Interner,
     found: &mut Found,
@@ -260,43 +262,95 @@ fn load_pieces(
     if take(top.get_mut(), "check").is_some() {
         return Err(Unsplittable);
     }
-    load_file(locator, top, options, interner, found, |visit, errors| {
-        for range in &pieces.checks {
-            let mut piece = DeTable::parse(&text[range.clone()]).map_err(|_| Unsplittable)?;
-            // A piece begins with its `[[check]]` header: `check` is all it holds.
-            let value = take(piece.get_mut(), "check").ok_or(Unsplittable)?;
-            for item in check_items(value, &locator.counting_from(range.start), errors) {
-                visit(range.start, item, errors);
-            }
-        }
-        Ok(())
+    load_file(locator, top, options, interner, found, |file, found| {
+        load_check_pieces(file, text, &pieces.checks, threads, found)
     })
 }
 
+/// Below this many `[[check]]` tables a file is loaded on the calling thread alone: starting
+/// threads would cost more than they save.
+const PIECES_PER_THREAD: usize = 2_000;
+
+/// The threads that load a file of `pieces` `[[check]]` tables: one per core, each with at least
+/// [`PIECES_PER_THREAD`] tables.
+fn loading_threads(pieces: usize) -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(pieces / PIECES_PER_THREAD)
+        .max(1)
+}
+
+/// Loads the `[[check]]` pieces of a split file into `found`, in file order. With more than one
+/// thread, the pieces are shared out in consecutive runs (each piece is parsed and validated on
+/// its own, so nothing but the interned strings is shared), and the runs' checks, errors and
+/// needs joined in order: the plan is the same as from one thread.
+fn load_check_pieces(
+    file: &FileContext<'_>,
+    text: &str,
+    pieces: &[Range<usize>],
+    threads: usize,
+    found: &mut Found,
+) -> Result<(), Unsplittable> {
+    let load_run = |run: &[Range<usize>], found: &mut Found| {
+        for range in run {
+            let mut piece = DeTable::parse(&text[range.clone()]).map_err(|_| Unsplittable)?;
+            // A piece begins with its `[[check]]` header: `check` is all it holds.
+            let value = take(piece.get_mut(), "check").ok_or(Unsplittable)?;
+            for item in check_items(value, &file.locator.counting_from(range.start), &mut found.errors) {
+                visit_table(file, range.start, item, found);
+            }
+        }
+        Ok(())
+    };
+    if threads <= 1 {
+        return load_run(pieces, found);
+    }
+    let runs: Vec<Result<Found, Unsplittable>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = pieces
+            .chunks(pieces.len().div_ceil(threads))
+            .map(|run| {
+                scope.spawn(move || {
+                    let mut found = Found::default();
+                    load_run(run, &mut found).map(|()| found)
+                })
+            })
+            .collect();
+        // A panic in a loading thread is a bug: it goes on up as this thread's own.
+        handles
+            .into_iter()
+            .map(|handle| {
+                handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    for run in runs {
+        let mut run = run?;
+        found.checks.append(&mut run.checks);
+        found.errors.append(&mut run.errors);
+        found.needs.append(&mut run.needs);
+    }
+    Ok(())
+}
+
 /// Validates a file from its parsed top-level table (`profile`, `[vars]`, `[defaults]`, without
-/// `check`) into `found`; `tables` hands each `[[check]]` table, with the offset its spans count
-/// from, to the visitor it is given. `Err` only when `tables` gives up.
+/// `check`) into `found`; `tables` then loads each `[[check]]` table into `found` with
+/// [`visit_table`]. `Err` only when `tables` gives up.
 fn load_file<'i, E>(
     locator: &Locator<'_>,
     root: Spanned<DeTable<'i>>,
     options: &LoadOptions,
     interner: &Interner,
     found: &mut Found,
-    tables: impl FnOnce(
-        &mut dyn FnMut(usize, Spanned<DeValue<'i>>, &mut Vec<SpecError>),
-        &mut Vec<SpecError>,
-    ) -> Result<(), E>,
+    tables: impl FnOnce(&FileContext<'_>, &mut Found) -> Result<(), E>,
 ) -> Result<(), E> {
     let label = locator.file;
     let root_span = root.span();
     let mut root = root.into_inner();
     let vars_value = take(&mut root, "vars");
 
-    let Found {
-        checks,
-        errors,
-        needs,
-    } = found;
+    let errors = &mut found.errors;
     let header: RawHeader = read_table(locator, Spanned::new(root_span, root), errors, &|_| {})
         .0
         .unwrap_or_default();
@@ -319,30 +373,35 @@ fn load_file<'i, E>(
         defaults: &defaults,
         options,
     };
-    let mut visit = |offset: usize, item: Spanned<DeValue<'i>>, errors: &mut Vec<SpecError>| {
-        // From what is written rather than from the errors of substitution: a value that is not
-        // read (its check has another fault, or its type is unknown) still needs its variables.
-        let mut strings = Vec::new();
-        strings_in(item.get_ref(), &mut strings);
-        needs.extend(
-            strings
-                .iter()
-                .flat_map(|s| vars::references(s))
-                .filter(|name| scope.lacks_value(name))
-                .map(str::to_owned),
-        );
-        let locator = locator.counting_from(offset);
-        let file = file.at(&locator);
-        let span = item.span();
-        match item.into_inner() {
-            DeValue::Table(table) => match check_table(&file, span, table) {
-                Ok(mut expanded) => checks.append(&mut expanded),
-                Err(mut check_errors) => errors.append(&mut check_errors),
-            },
-            _ => errors.push(locator.error(span, "each check must be a table")),
-        }
-    };
-    tables(&mut visit, errors)
+    tables(&file, found)
+}
+
+/// Loads one `[[check]]` table, whose spans count from `offset` in the file, into `found`: its
+/// checks or its errors, and the variables without a value that it refers to.
+fn visit_table(file: &FileContext<'_>, offset: usize, item: Spanned<DeValue<'_>>, found: &mut Found) {
+    // From what is written rather than from the errors of substitution: a value that is not
+    // read (its check has another fault, or its type is unknown) still needs its variables.
+    let mut strings = Vec::new();
+    strings_in(item.get_ref(), &mut strings);
+    found.needs.extend(
+        strings
+            .iter()
+            .flat_map(|s| vars::references(s))
+            .filter(|name| file.scope.lacks_value(name))
+            .map(str::to_owned),
+    );
+    let locator = file.locator.counting_from(offset);
+    let file = file.at(&locator);
+    let span = item.span();
+    match item.into_inner() {
+        DeValue::Table(table) => match check_table(&file, span, table) {
+            Ok(mut expanded) => found.checks.append(&mut expanded),
+            Err(mut check_errors) => found.errors.append(&mut check_errors),
+        },
+        _ => found
+            .errors
+            .push(locator.error(span, "each check must be a table")),
+    }
 }
 
 /// The profile of a check file (its `profile`, or a slug of its file name), read without
@@ -508,7 +567,7 @@ fn check_table(
     mut table: DeTable<'_>,
 ) -> Result<Vec<Check>, Vec<SpecError>> {
     let locator = file.locator;
-    let line = locator.error(span.clone(), "").line;
+    let line = locator.line(span.start);
     let mut common_table = DeTable::new();
     for key in COMMON_KEYS {
         if let Some(found) = table.keys().find(|k| k.get_ref() == key).cloned() {
@@ -782,6 +841,94 @@ expect = "not-exposed"
         assert_eq!(
             split_into,
             [Some(3), Some(3), Some(2), Some(1), Some(1), Some(1), None]
+        );
+    }
+
+    #[test]
+    fn a_large_file_loaded_on_several_threads_loads_as_on_one() {
+        // Three runs of tables, with errors and a variable without a value in the first and the
+        // last, and a host written the same in all of them.
+        let mut text = String::from("[vars]\nh = \"db.test\"\nkey = { description = \"no default\" }\n");
+        for i in 0..3 * PIECES_PER_THREAD {
+            let port = 1 + i % 60_000;
+            match i {
+                10 => {
+                    text.push_str("[[check]]\nkind = \"tcp\"\nhost = \"{h}\"\nport = 0\nexpect = \"open\"\n")
+                }
+                20 => text.push_str("[[check]]\nkind = \"http\"\nurl = \"http://{h}/{key}\"\n"),
+                i if i == 3 * PIECES_PER_THREAD - 5 => text
+                    .push_str("[[check]]\nkind = \"tcp\"\nhost = \"{nope}\"\nport = 1\nexpect = \"shut\"\n"),
+                _ => text.push_str(&format!(
+                    "[[check]]\nkind = \"tcp\"\nhost = \"{{h}}\"\nport = {port}\nexpect = \"open\"\n"
+                )),
+            }
+        }
+        let pieces = split::split(&text).expect("the file splits");
+        let options = LoadOptions::default();
+        let load_with = |threads: usize, text: &str| {
+            let mut found = Found::default();
+            let locator = Locator::new("t.toml", text);
+            let pieces = split::split(text).unwrap();
+            load_pieces(
+                &locator,
+                text,
+                &pieces,
+                threads,
+                &options,
+                &Interner::default(),
+                &mut found,
+            )
+            .map_err(|_| "unsplittable")
+            .unwrap();
+            found
+        };
+        let one = load_with(1, &text);
+        let three = load_with(3, &text);
+        assert_eq!(pieces.checks.len(), 3 * PIECES_PER_THREAD);
+        assert_eq!(three.errors, one.errors);
+        let lines: Vec<usize> = three.errors.iter().map(|e| e.line).collect();
+        // Port 0; the variable without a value; an undefined variable and an unknown `expect`.
+        assert_eq!(lines.len(), 4, "{lines:?}");
+        assert!(lines.is_sorted(), "errors in file order: {lines:?}");
+        assert_eq!(three.needs, one.needs);
+        assert_eq!(three.needs.iter().collect::<Vec<_>>(), ["key"]);
+
+        // Without errors, the same checks in the same order, and one host string for all.
+        let clean: String = text
+            .split("[[check]]")
+            .enumerate()
+            .filter(|(i, piece)| {
+                *i == 0
+                    || (!piece.contains("port = 0\n")
+                        && !piece.contains("{nope}")
+                        && !piece.contains("{key}"))
+            })
+            .map(|(i, piece)| {
+                if i == 0 {
+                    piece.replace("key = { description = \"no default\" }\n", "")
+                } else {
+                    format!("[[check]]{piece}")
+                }
+            })
+            .collect();
+        let (one, three) = (load_with(1, &clean), load_with(3, &clean));
+        assert!(three.errors.is_empty(), "{:?}", three.errors.first());
+        assert_eq!(three.checks, one.checks);
+        assert_eq!(three.checks.len(), 3 * PIECES_PER_THREAD - 3);
+        let hosts: Vec<&Arc<str>> = three
+            .checks
+            .iter()
+            .map(|c| match &c.probe {
+                ProbeSpec::Tcp(TcpCheck {
+                    host: Host::Name(name),
+                    ..
+                }) => name,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert!(
+            hosts.iter().all(|h| Arc::ptr_eq(h, hosts[0])),
+            "one shared host string"
         );
     }
 

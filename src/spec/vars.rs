@@ -4,21 +4,32 @@
 //! name in upper case), then the default in the file's `[vars]` table.
 
 use super::error::Cause;
-use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Mutex, PoisonError};
 
 /// Prefix of environment variables that set spec variables.
 pub const ENV_PREFIX: &str = "REACH_VAR_";
 
 /// Values given from outside the files, shared by every file of a run.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct Overrides {
     /// From `--var KEY=VALUE`.
     pub cli: BTreeMap<String, String>,
     /// Every `REACH_VAR_*` environment variable, keyed by its full name.
     pub env: BTreeMap<String, String>,
-    /// Names looked up while loading, to point out `--var` keys that no file uses.
-    used: RefCell<BTreeSet<String>>,
+    /// `--var` keys looked up while loading, to point out those that no file uses. Locked: a
+    /// large file is loaded on several threads.
+    used: Mutex<BTreeSet<String>>,
+}
+
+impl Clone for Overrides {
+    fn clone(&self) -> Self {
+        Overrides {
+            cli: self.cli.clone(),
+            env: self.env.clone(),
+            used: Mutex::new(self.used_keys().clone()),
+        }
+    }
 }
 
 impl Overrides {
@@ -30,7 +41,7 @@ impl Overrides {
         Overrides {
             cli,
             env,
-            used: RefCell::default(),
+            used: Mutex::default(),
         }
     }
 
@@ -45,7 +56,7 @@ impl Overrides {
     /// `--var` keys that no file referred to: likely typos, since the file's default then
     /// applies silently.
     pub fn unused_cli_keys(&self) -> Vec<String> {
-        let used = self.used.borrow();
+        let used = self.used_keys();
         self.cli.keys().filter(|k| !used.contains(*k)).cloned().collect()
     }
 
@@ -58,8 +69,20 @@ impl Overrides {
                 .contains_key(&format!("{ENV_PREFIX}{}", name.to_ascii_uppercase()))
     }
 
+    fn used_keys(&self) -> std::sync::MutexGuard<'_, BTreeSet<String>> {
+        // The set is only changed by `insert`, which cannot leave it half-done.
+        self.used.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     fn lookup(&self, name: &str) -> Option<&str> {
-        self.used.borrow_mut().insert(name.to_owned());
+        // Only `--var` keys are ever reported unused: other names are not recorded (nor locked
+        // for), which keeps the lookups of a large file's threads apart.
+        if self.cli.contains_key(name) {
+            let mut used = self.used_keys();
+            if !used.contains(name) {
+                used.insert(name.to_owned());
+            }
+        }
         self.cli
             .get(name)
             .or_else(|| self.env.get(&format!("{ENV_PREFIX}{name}")))
