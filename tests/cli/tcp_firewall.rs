@@ -1,11 +1,16 @@
 //! tcp checks through a firewall in a network namespace: how long a silent port is waited for
 //! (the host's round-trip estimate, not the check's whole timeout), with and without a slow
-//! link (`tc netem`, where the kernel has it).
+//! link. The slow link delays every packet the server sends by 200 ms ± 50 ms: `tc netem` on the
+//! server's veth where the kernel has it, else `delay_line.py` (a delay line in user space
+//! between two TUN devices, over which the two addresses are routed instead of the veth pair).
+//! Where neither can be set up, the test says why and passes, or fails under
+//! `REACH_REQUIRE_NETNS=1` as a missing namespace does.
 
-use crate::netns::{exec_in, NetnsPair, SERVER_ADDR};
+use crate::netns::{exec_in, skip, NetnsPair, CLIENT_ADDR, SERVER_ADDR};
 use crate::util::Workspace;
 use serde_json::Value;
-use std::process::Command;
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, Stdio};
 
 /// The five ports of issue 15: two open, two dropped, one reset by the firewall.
 const OPEN: [u16; 2] = [80, 443];
@@ -150,35 +155,136 @@ fn netem_available(pair: &NetnsPair) -> Result<(), String> {
     }
 }
 
+/// `tests/cli/delay_line.py` between `pair`'s namespaces: two TUN devices, and routes that send
+/// the traffic between the client's and the server's addresses through them instead of the veth
+/// pair. The script (and with it the devices) ends when this is dropped, even when the test
+/// panics.
+struct DelayLine {
+    child: Child,
+}
+
+impl DelayLine {
+    /// Delays what the server sends by `delay_ms` ± `jitter_ms` (uniform, per packet), as
+    /// netem on the server's veth would. `Err` says why it could not be set up.
+    fn start(pair: &NetnsPair, delay_ms: u32, jitter_ms: u32) -> Result<DelayLine, String> {
+        let id = pair.server.trim_start_matches("reach-srv-");
+        let (client_tun, server_tun) = (format!("dlc{id}"), format!("dls{id}"));
+        let child = Command::new("python3")
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/cli/delay_line.py"))
+            .args([&pair.client, &client_tun, &pair.server, &server_tun])
+            .args(["--delay-ms", &delay_ms.to_string()])
+            .args(["--jitter-ms", &jitter_ms.to_string()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot run python3: {e}"))?;
+        let mut line = DelayLine { child };
+        let mut first = String::new();
+        let stdout = line.child.stdout.take().expect("piped stdout");
+        let _ = BufReader::new(stdout).read_line(&mut first);
+        if first != "ready\n" {
+            return Err(format!(
+                "tests/cli/delay_line.py did not start: {}",
+                line.stop().err().unwrap_or_default()
+            ));
+        }
+        // The TUN ends carry no addresses of their own: /32 routes, more specific than the
+        // veth's /30, take the two addresses' traffic over them both ways (so the reverse-path
+        // check agrees too), and IPv6 stays off them.
+        for (ns, tun, own, peer) in [
+            (&pair.client, &client_tun, CLIENT_ADDR, SERVER_ADDR),
+            (&pair.server, &server_tun, SERVER_ADDR, CLIENT_ADDR),
+        ] {
+            exec_in(ns, &["ip", "link", "set", tun, "addrgenmode", "none"]);
+            exec_in(ns, &["ip", "link", "set", tun, "up"]);
+            let peer = format!("{peer}/32");
+            exec_in(ns, &["ip", "route", "add", &peer, "dev", tun, "src", own]);
+        }
+        Ok(line)
+    }
+
+    /// Ends the script (it exits when its stdin closes); `Err` says how it failed, with what it
+    /// wrote on stderr. Does nothing the second time.
+    fn stop(&mut self) -> Result<(), String> {
+        if self.child.stdin.take().is_none() {
+            return Ok(());
+        }
+        let status = self
+            .child
+            .wait()
+            .map_err(|e| format!("cannot wait for it: {e}"))?;
+        let mut stderr = String::new();
+        if let Some(mut pipe) = self.child.stderr.take() {
+            let _ = pipe.read_to_string(&mut stderr);
+        }
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!("{status}: {}", stderr.trim()))
+        }
+    }
+}
+
+impl Drop for DelayLine {
+    fn drop(&mut self) {
+        if let Err(how) = self.stop() {
+            eprintln!("the delay line failed: {how}");
+        }
+    }
+}
+
+/// The slow link: (delay, jitter) in ms of every packet the server sends.
+const SLOW_LINK_MS: (u32, u32) = (200, 50);
+
 #[test]
 fn a_slow_jittery_link_keeps_open_ports_open_and_still_settles_dropped_ones() {
     let Some(pair) = NetnsPair::create() else { return };
-    // Missing netem is not a missing namespace: say so and stop, even under
-    // REACH_REQUIRE_NETNS=1 (the round-trip rule is also proven by the unit tests of
-    // src/probe/port_wait.rs over recorded jittery and slowing RTT sequences).
-    if let Err(why) = netem_available(&pair) {
-        eprintln!("skipped: slow-link part of the tcp wait test: this kernel has no netem ({why})");
-        return;
-    }
     let _listeners = five_port_server(&pair);
-    // 200 ms ± 50 ms on every packet the server sends (its SYN-ACKs and resets).
-    let server_veth = format!("rs{}", pair.server.trim_start_matches("reach-srv-"));
-    exec_in(
-        &pair.server,
-        &[
-            "tc",
-            "qdisc",
-            "add",
-            "dev",
-            &server_veth,
-            "root",
-            "netem",
-            "delay",
-            "200ms",
-            "50ms",
-        ],
-    );
+    let (delay, jitter) = SLOW_LINK_MS;
+    // Every packet the server sends (its SYN-ACKs and resets) is delayed: by netem on its veth
+    // where the kernel has it, else by the delay line in user space.
+    let _delay_line = match netem_available(&pair) {
+        Ok(()) => {
+            let server_veth = format!("rs{}", pair.server.trim_start_matches("reach-srv-"));
+            let (delay, jitter) = (format!("{delay}ms"), format!("{jitter}ms"));
+            exec_in(
+                &pair.server,
+                &[
+                    "tc",
+                    "qdisc",
+                    "add",
+                    "dev",
+                    &server_veth,
+                    "root",
+                    "netem",
+                    "delay",
+                    &delay,
+                    &jitter,
+                ],
+            );
+            None
+        }
+        Err(no_netem) => match DelayLine::start(&pair, delay, jitter) {
+            Ok(line) => Some(line),
+            Err(why) => {
+                skip(&format!("no slow link: {no_netem}, and {why}"));
+                return;
+            }
+        },
+    };
     let report = run_five(&pair);
+    // The link was slow: no answer can come back before the least delay. (A lower bound the
+    // delay itself causes, not a guess at how fast anything runs.)
+    let least = f64::from(delay - jitter);
+    for port in OPEN.into_iter().chain([RESET]) {
+        let check = check(&report, port);
+        let tcp_ms = check["timings"]["tcp_ms"].as_f64();
+        assert!(
+            tcp_ms.is_some_and(|ms| ms >= least),
+            "answered in {tcp_ms:?} ms, before the link's least delay of {least} ms: {check:#}"
+        );
+    }
     for port in DROPPED {
         let check = check(&report, port);
         let waits = waits(check);
