@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Fails when a locked dependency needs a newer Rust than Cargo.toml's rust-version says.
 
-Only one toolchain is installed where reach is built and tested, and cargo refuses a crate only
-when its rust-version is above the compiler that runs, never above reach's own. So this reads
-the rust-version of every crate the lockfile builds for Linux (normal, build and dev
-dependencies) and compares it with the declared MSRV; clippy's incompatible_msrv lint, which
-reads the same field, covers reach's own use of the standard library."""
+cargo refuses a crate only when its rust-version is above the compiler that runs, never above
+reach's own, so a build with a newer toolchain never notices. .ci/run also builds everything with
+the compiler of that version (Debian's rustc-web), which is the proof; this is the quick check
+that names every such crate at once and runs where that compiler is not installed (.ci/run not
+as root). It reads the rust-version of every crate the lockfile builds for Linux (normal, build
+and dev dependencies) and compares it with the declared MSRV."""
 import json
 import subprocess
 import sys

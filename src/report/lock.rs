@@ -9,11 +9,14 @@
 //! that is a FIFO or a device (`-o /dev/stdout`) is written through, never replaced, and is not
 //! locked.
 
-use std::fs::{self, File, OpenOptions, TryLockError};
+use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::fcntl::{Flock, FlockArg};
 
 /// How often a waiting run tries the lock again.
 const POLL: Duration = Duration::from_millis(50);
@@ -39,7 +42,9 @@ pub enum LockError {
 /// The lock of one report path, held until dropped.
 #[derive(Debug)]
 pub struct OutputLock {
-    file: File,
+    /// Held, never read: unlocked and closed when dropped (nix's `Flock`, since std's
+    /// `File::try_lock` needs Rust 1.89, above reach's MSRV).
+    _flock: Flock<File>,
     path: PathBuf,
     /// How long the run waited for it.
     pub waited: Duration,
@@ -87,23 +92,22 @@ impl OutputLock {
                 .truncate(false)
                 .open(path)
                 .map_err(io)?;
-            match file.try_lock() {
-                Ok(()) => {
+            match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+                Ok(file) => {
                     // The holder before us may have removed the file after we opened it: then
                     // this lock guards nothing, and the path's current file must be locked.
                     if same_file(&file, path) {
                         return Ok(OutputLock {
-                            file,
+                            _flock: file,
                             path: path.to_owned(),
                             waited: started.elapsed(),
                         });
                     }
                     continue;
                 }
-                Err(TryLockError::WouldBlock) => {}
-                Err(TryLockError::Error(source)) => return Err(io(source)),
+                Err((file, Errno::EWOULDBLOCK)) => drop(file),
+                Err((_, errno)) => return Err(io(errno.into())),
             }
-            drop(file);
             if let Some(waiting) = waiting.take() {
                 waiting();
             }
@@ -130,10 +134,9 @@ fn same_file(file: &File, path: &Path) -> bool {
 
 impl Drop for OutputLock {
     fn drop(&mut self) {
-        // Removed while still locked: a waiter that locks the removed file sees that it is no
-        // longer at the path and starts over.
+        // Removed while still locked (`_flock` is unlocked and closed after this): a waiter that
+        // locks the removed file sees that it is no longer at the path and starts over.
         let _ = fs::remove_file(&self.path);
-        let _ = self.file.unlock();
     }
 }
 

@@ -1,6 +1,6 @@
 //! Command-line behaviour: exit codes, filters, deadline, output files, pipes, schema.
 
-use crate::util::{closed_port, hanging_port, open_port, Reach, Workspace};
+use crate::util::{closed_port, hanging_port, open_port, pipe_without_reader, Reach, Workspace};
 use std::process::Stdio;
 
 fn spec_with(api: u16, other: u16) -> String {
@@ -369,12 +369,10 @@ fn a_closed_pipe_is_not_a_crash() {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
 }
 
-/// Runs reach in `dir` with stdout or stderr (`fd` 1 or 2) a pipe whose reader has gone away:
-/// every write to it fails with EPIPE, deterministically, since the read end is closed before
-/// reach starts. Returns the exit code and what the other stream carried.
+/// Runs reach in `dir` with stdout or stderr (`fd` 1 or 2) a pipe whose reader has gone away
+/// (every write fails with EPIPE). Returns the exit code and what the other stream carried.
 fn with_a_broken_pipe(dir: &std::path::Path, fd: u8, args: &[&str]) -> (Option<i32>, String) {
-    let (reader, writer) = std::io::pipe().expect("pipe");
-    drop(reader);
+    let writer = pipe_without_reader();
     let mut command = Reach::new().command;
     command.current_dir(dir).args(args);
     if fd == 1 {

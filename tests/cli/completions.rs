@@ -1,7 +1,7 @@
 //! `reach completions SHELL` and `reach man [COMMAND]`, checked by the shells and by groff
 //! themselves rather than by reading the text.
 
-use crate::util::{Reach, Workspace};
+use crate::util::{pipe_without_reader, Reach, Workspace};
 use std::process::Command;
 
 /// Whether `program` can be run; a test that needs it says why it skips, and fails instead
@@ -56,11 +56,9 @@ fn a_closed_pipe_is_not_a_crash() {
     // `reach completions bash | head`: a reader that has gone away. With its read end closed
     // before reach starts, every write fails with EPIPE, deterministically.
     for args in [&["completions", "bash"][..], &["man"][..]] {
-        let (reader, writer) = std::io::pipe().expect("pipe");
-        drop(reader);
         let out = Command::new(env!("CARGO_BIN_EXE_reach"))
             .args(args)
-            .stdout(writer)
+            .stdout(pipe_without_reader())
             .output()
             .expect("run reach");
         let stderr = String::from_utf8_lossy(&out.stderr);

@@ -157,6 +157,16 @@ pub fn closed_port() -> u16 {
     open_port().1
 }
 
+/// The write end of a pipe whose read end is already closed: every write to it fails with EPIPE,
+/// deterministically (`reach ... | head` once head has gone). Close-on-exec, as std's
+/// `io::pipe` (Rust 1.87, above the MSRV) makes it: a reach that another test spawns meanwhile
+/// must not inherit the read end and keep the pipe alive.
+pub fn pipe_without_reader() -> std::os::fd::OwnedFd {
+    let (reader, writer) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).expect("pipe");
+    drop(reader);
+    writer
+}
+
 /// Validates a JSON report against the schema that `reach schema` publishes.
 #[track_caller]
 pub fn assert_valid_report(report: &serde_json::Value) {

@@ -597,7 +597,7 @@ impl Inner {
                         // Answers that come at once never suspend this task: let the runtime
                         // run timers and other tasks now and then.
                         answered_at_once += 1;
-                        if answered_at_once.is_multiple_of(YIELD_EVERY) {
+                        if answered_at_once % YIELD_EVERY == 0 {
                             self.collect_ready(&mut in_flight);
                             tokio::task::yield_now().await;
                         }
