@@ -13,9 +13,11 @@
 //! the same), so that silent addresses cost a fraction of a second per port instead of a
 //! second. That timeout may be too short for an address that is alive but slower than its
 //! neighbours, so a port is only called filtered after a wait that was not borrowed: the first
-//! [`CONFIRM_PORTS`] silent ports of an address that never answered are probed once more with
-//! the longest timeout, the others wait for that confirmation; if it draws an answer, they are
-//! all probed again with the address's own timeout.
+//! [`CONFIRM_PORTS`] silences of an address that never answered are confirmed by waits of the
+//! address's own (the uninformed first timeout, [`confirmation_wait`]), begun as soon as each
+//! borrowed wait ends, alongside the borrowed retries of its other ports, which wait for that
+//! confirmation; if it draws an answer, they are all probed again with the address's own
+//! timeout. A silent address thus costs one uninformed wait, in parallel with everything else.
 
 use super::progress::PortProgress;
 use crate::outcome::{AddressProbe, ConnectError, LocalCause, PortEvidence, PortState};
@@ -48,9 +50,24 @@ const YIELD_EVERY: u32 = 256;
 /// still progress.
 pub const HOSTS_SHARING: usize = 4;
 
-/// Silent ports of a never-answering address that are probed once more with the longest
-/// timeout before its other silent ports are called filtered.
+/// Connects an address that let one go unanswered and has answered none may start in one turn
+/// (the others start one). Nobody answers them to be flooded, and each only waits: started
+/// early, those waits run while the answering addresses keep the cores busy, instead of being
+/// spread one per round over the whole scan of a subnet and ending after it.
+pub const SILENT_TURN: usize = 16;
+
+/// Silences of a never-answering address that must come from waits of its own (not borrowed)
+/// before its other silent ports are called filtered.
 pub const CONFIRM_PORTS: usize = 8;
+
+/// The wait of a confirmation: the timeout of an address that nothing was measured on (nmap's
+/// initial round-trip timeout, 1 s), within the scan's ceiling. Its SYN went out after the
+/// borrowed ones of the same address, so a live address has had this long at least to answer
+/// any of them; one whose round trip is longer than that is beyond what a scan can wait for
+/// port by port, and its silence is reported as such.
+fn confirmation_wait(options: &EngineOptions) -> Duration {
+    rtt::INITIAL.min(options.max_timeout)
+}
 
 /// What one port turned out to be.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -223,7 +240,7 @@ struct Job {
     port: u16,
     /// Attempts already made.
     attempts: u32,
-    /// A confirmation: one wait of the longest timeout, whose result stands.
+    /// A confirmation: one wait of [`confirmation_wait`], whose result stands.
     confirm: bool,
 }
 
@@ -257,6 +274,10 @@ struct Host {
     confirmations: usize,
     /// In the ready queue.
     queued: bool,
+    /// Connects started in its current turn.
+    turn_starts: usize,
+    /// A connect of it ended in silence.
+    went_silent: bool,
     started: Option<Instant>,
     progress: Arc<PortProgress>,
     found: Found,
@@ -285,6 +306,8 @@ impl Host {
             answered: false,
             confirmations: 0,
             queued: false,
+            turn_starts: 0,
+            went_silent: false,
             started: None,
             progress,
             found,
@@ -295,6 +318,11 @@ impl Host {
     /// Whether a round trip of this address was measured, by the scan or by a `tcp` check.
     fn measured(&self) -> bool {
         self.rtt.snapshot().estimate.sampled()
+    }
+
+    /// It has let a connect go unanswered and answered none.
+    fn silent_so_far(&self) -> bool {
+        self.went_silent && !self.answered
     }
 
     fn has_jobs(&self) -> bool {
@@ -421,7 +449,15 @@ impl State {
             let (timeout, own) = timeout_for(host, &self.group, self.group_measured, job);
             let target = SocketAddr::new(host.address, job.port);
             self.in_flight += 1;
-            self.enqueue(id);
+            host.turn_starts += 1;
+            if host.silent_so_far() && host.turn_starts < SILENT_TURN && host.has_jobs() {
+                // Its turn goes on: see SILENT_TURN.
+                host.queued = true;
+                self.ready.push_front(id);
+            } else {
+                host.turn_starts = 0;
+                self.enqueue(id);
+            }
             return Some(Start {
                 job,
                 target,
@@ -460,24 +496,33 @@ impl State {
             }
         }
         let ended = Instant::now();
+        host.went_silent |= outcome.silent();
         if outcome.silent() && !job.confirm {
             let again = Job {
                 attempts: outcome.attempts,
                 ..job
             };
-            if job.attempts < host.options.retries {
+            let unconfirmed = !host.answered && !host.measured() && host.confirmations < CONFIRM_PORTS;
+            let borrowed = !start.own && !host.measured();
+            if unconfirmed && start.own && start.timeout >= confirmation_wait(&host.options) {
+                // A wait of its own as long as a confirmation's (the uninformed first one,
+                // before anything was measured): this silence confirms as much as one would.
+                host.confirmations += 1;
+            }
+            if borrowed && unconfirmed {
+                // Confirmed at once, while its other ports go on with borrowed waits.
+                host.confirmations += 1;
+                host.again.push_back(Job {
+                    confirm: true,
+                    ..again
+                });
+            } else if job.attempts < host.options.retries {
                 host.again.push_back(again);
-            } else if !start.own && !host.measured() {
+            } else if borrowed {
                 if host.answered {
                     // An answer came while this connect waited: one more try, with its own
                     // timeout.
                     host.again.push_back(again);
-                } else if host.confirmations < CONFIRM_PORTS {
-                    host.confirmations += 1;
-                    host.again.push_back(Job {
-                        confirm: true,
-                        ..again
-                    });
                 } else {
                     host.parked.push(again);
                 }
@@ -521,7 +566,7 @@ impl State {
 fn timeout_for(host: &Host, group: &RttEstimator, group_measured: bool, job: Job) -> (Duration, bool) {
     let ceiling = host.options.max_timeout;
     if job.confirm {
-        return (ceiling, true);
+        return (confirmation_wait(&host.options), true);
     }
     // Before any answer there is nothing to measure: nmap's initial timeout for the first
     // connect, and twice that for the retry, so that a slow host gets a real second chance.
@@ -719,6 +764,41 @@ mod tests {
     }
 
     #[test]
+    fn an_address_that_only_went_silent_starts_several_connects_a_turn() {
+        let mut state = State::new(256);
+        let (live, ..) = register(&mut state, 1, 200, options(1024));
+        let (silent, ..) = register(&mut state, 2, 200, options(1024));
+        let first = take_all(&mut state);
+        assert_eq!(per_host(&first).len(), 2, "one a turn while nothing went silent");
+        for start in &first {
+            let probe = if start.job.host == live { CLOSED } else { SILENT };
+            state.record(start, probe, start.timeout);
+        }
+        // The answering address starts one connect a turn, the silent one SILENT_TURN.
+        let order: Vec<u64> = (0..3 * (SILENT_TURN + 1))
+            .map(|_| {
+                let start = state.take().unwrap();
+                if start.job.host == live {
+                    state.record(&start, CLOSED, Duration::from_millis(1));
+                }
+                start.job.host
+            })
+            .collect();
+        let mut runs: Vec<(u64, usize)> = Vec::new();
+        for host in order {
+            match runs.last_mut() {
+                Some((last, n)) if *last == host => *n += 1,
+                _ => runs.push((host, 1)),
+            }
+        }
+        assert_eq!(
+            runs[..4],
+            [(live, 1), (silent, SILENT_TURN), (live, 1), (silent, SILENT_TURN)],
+            "{runs:?}"
+        );
+    }
+
+    #[test]
     fn every_address_progresses_and_finishes_within_its_cap() {
         let mut state = State::new(6);
         let mut scans: Vec<_> = (1..=5)
@@ -795,56 +875,117 @@ mod tests {
     }
 
     #[test]
-    fn a_silent_address_borrows_the_others_timeout_and_is_confirmed_before_ports_are_filtered() {
+    fn uninformed_silences_of_its_own_confirm_an_address_that_never_answers() {
         let mut state = State::new(64);
         let (live, ..) = register(&mut state, 1, 4, options(64));
         let (silent, found, mut finished) = register(&mut state, 2, 20, options(64));
-        // Before any answer, every address waits the uninformed first timeout.
+        // Before any answer, every address waits the uninformed first timeout: as long as a
+        // confirmation's, and its own.
         let first = take_all(&mut state);
         assert!(first.iter().all(|s| s.timeout == rtt::INITIAL && s.own));
         for start in first.iter().filter(|s| s.job.host == live) {
             state.record(start, CLOSED, Duration::from_millis(1));
         }
         for start in first.iter().filter(|s| s.job.host == silent) {
-            state.record(start, SILENT, Duration::from_secs(1));
+            state.record(start, SILENT, rtt::INITIAL);
         }
-        // Its retries (and the ports not tried yet) borrow the live address's short timeout.
-        let mut confirmations = Vec::new();
-        loop {
-            let starts = take_all(&mut state);
-            if starts.is_empty() {
-                break;
-            }
-            for start in starts {
-                assert_eq!(start.job.host, silent);
-                if start.job.confirm {
-                    assert_eq!((start.timeout, start.own), (Duration::from_secs(2), true));
-                    confirmations.push(start);
-                } else {
-                    if start.job.attempts > 0 || start.job.port > 4 {
-                        assert!(start.timeout < Duration::from_secs(1), "{start:?}");
-                    }
-                    state.record(&start, SILENT, start.timeout);
-                }
-            }
-            // The confirmations are held back until every other port waited.
-            if state.hosts[&silent].again.iter().all(|j| j.confirm) && confirmations.len() == CONFIRM_PORTS {
-                break;
-            }
-        }
-        assert_eq!(confirmations.len(), CONFIRM_PORTS);
-        assert!(!state.hosts[&silent].parked.is_empty());
-        assert!(finished.try_recv().is_err(), "not before the confirmation ends");
-        for start in &confirmations {
-            state.record(start, SILENT, Duration::from_secs(2));
+        assert_eq!(state.hosts[&silent].confirmations, CONFIRM_PORTS);
+        // Confirmed already: the retries borrow the live address's short timeout, and no
+        // port waits a second time for a confirmation.
+        let retries = take_all(&mut state);
+        assert_eq!(retries.len(), 20);
+        assert!(
+            retries
+                .iter()
+                .all(|s| !s.job.confirm && !s.own && s.timeout < rtt::INITIAL),
+            "{retries:?}"
+        );
+        for start in &retries {
+            state.record(start, SILENT, start.timeout);
         }
         assert!(finished.try_recv().is_ok());
         let found = found.lock().unwrap();
         assert_eq!(found.len(), 20);
         assert!(
-            found.iter().all(|p| p.probe == SILENT && p.attempts >= 2),
+            found.iter().all(|p| p.probe == SILENT && p.attempts == 2),
             "{found:?}"
         );
+    }
+
+    #[test]
+    fn a_silent_address_among_answering_ones_is_confirmed_alongside_its_borrowed_retries() {
+        let mut state = State::new(64);
+        let (live, ..) = register(&mut state, 1, 4, options(64));
+        for start in take_all(&mut state) {
+            state.record(&start, CLOSED, Duration::from_millis(1));
+        }
+        assert!(!state.hosts.contains_key(&live), "finished");
+        let (silent, found, mut finished) = register(&mut state, 2, 20, options(64));
+        // Its first connects borrow the live address's timeout.
+        let first = take_all(&mut state);
+        assert_eq!(first.len(), 20);
+        assert!(
+            first.iter().all(|s| !s.own && s.timeout < rtt::INITIAL),
+            "{first:?}"
+        );
+        for start in &first {
+            state.record(start, SILENT, start.timeout);
+        }
+        // At once, not after the borrowed ladder: the confirmations, with a wait of its own,
+        // go out with the retries of the other ports.
+        let second = take_all(&mut state);
+        let (confirmations, retries): (Vec<Start>, Vec<Start>) =
+            second.into_iter().partition(|s| s.job.confirm);
+        assert_eq!(confirmations.len(), CONFIRM_PORTS);
+        assert!(
+            confirmations
+                .iter()
+                .all(|s| (s.timeout, s.own) == (rtt::INITIAL, true)),
+            "{confirmations:?}"
+        );
+        assert_eq!(retries.len(), 20 - CONFIRM_PORTS);
+        assert!(
+            retries.iter().all(|s| !s.own && s.job.attempts == 1),
+            "{retries:?}"
+        );
+        for start in &retries {
+            state.record(start, SILENT, start.timeout);
+        }
+        assert!(take_all(&mut state).is_empty());
+        assert!(!state.hosts[&silent].parked.is_empty());
+        assert!(finished.try_recv().is_err(), "not before the confirmations end");
+        for start in &confirmations {
+            state.record(start, SILENT, start.timeout);
+        }
+        assert!(finished.try_recv().is_ok());
+        let found = found.lock().unwrap();
+        assert_eq!(found.len(), 20);
+        assert!(
+            found.iter().all(|p| p.probe == SILENT && p.attempts == 2),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn a_confirmation_wait_stays_within_the_scan_ceiling() {
+        let mut state = State::new(64);
+        let short = EngineOptions {
+            max_timeout: Duration::from_millis(300),
+            ..options(64)
+        };
+        register(&mut state, 1, 2, short);
+        for start in take_all(&mut state) {
+            state.record(&start, CLOSED, Duration::from_millis(1));
+        }
+        let (silent, ..) = register(&mut state, 2, 2, short);
+        for start in take_all(&mut state) {
+            state.record(&start, SILENT, start.timeout);
+        }
+        let confirmations = take_all(&mut state);
+        assert_eq!(confirmations.len(), 2);
+        assert!(confirmations
+            .iter()
+            .all(|s| s.job.host == silent && s.job.confirm && s.timeout == Duration::from_millis(300)));
     }
 
     #[test]
