@@ -874,6 +874,16 @@ mod tests {
             .all(|p| p.probe == SILENT && p.attempts == 2));
     }
 
+    /// Every one of `ports` ports was filed once, filtered after a first connect and a second.
+    fn assert_every_port_silent_after_two_connects(found: &Found, ports: usize) {
+        let found = found.lock().unwrap();
+        assert_eq!(found.len(), ports);
+        assert!(
+            found.iter().all(|p| p.probe == SILENT && p.attempts == 2),
+            "{found:?}"
+        );
+    }
+
     #[test]
     fn uninformed_silences_of_its_own_confirm_an_address_that_never_answers() {
         let mut state = State::new(64);
@@ -904,12 +914,7 @@ mod tests {
             state.record(start, SILENT, start.timeout);
         }
         assert!(finished.try_recv().is_ok());
-        let found = found.lock().unwrap();
-        assert_eq!(found.len(), 20);
-        assert!(
-            found.iter().all(|p| p.probe == SILENT && p.attempts == 2),
-            "{found:?}"
-        );
+        assert_every_port_silent_after_two_connects(&found, 20);
     }
 
     #[test]
@@ -958,12 +963,7 @@ mod tests {
             state.record(start, SILENT, start.timeout);
         }
         assert!(finished.try_recv().is_ok());
-        let found = found.lock().unwrap();
-        assert_eq!(found.len(), 20);
-        assert!(
-            found.iter().all(|p| p.probe == SILENT && p.attempts == 2),
-            "{found:?}"
-        );
+        assert_every_port_silent_after_two_connects(&found, 20);
     }
 
     #[test]
