@@ -17,7 +17,8 @@ pub const HELP: &str = "\
 Port states (as nmap): open = the handshake completed; closed = a RST came back (nothing listens,
 or a firewall rejects with tcp-reset); filtered = no answer after a retry with a doubled timeout
 (a firewall drops), or an ICMP unreachable. A host none of whose ports answered is reported in
-one line: \"no answer on any port: host down or fully filtered\" (a connect cannot tell which).
+one line: \"no answer on any port: host down or fully filtered\" (a connect cannot tell which),
+once 8 of its ports stayed silent through a wait of its own (1 s, or --timeout if shorter).
 Hosts are scanned side by side, sharing the --concurrency budget.
 
 Exit codes:

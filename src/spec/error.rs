@@ -150,7 +150,14 @@ impl<'a> Locator<'a> {
 
     /// The line (from 1) of the byte at `offset`, as [`Locator::error`] would give it.
     pub fn line(&self, offset: usize) -> usize {
-        let start = floor_char_boundary(self.text, (offset + self.base).min(self.text.len()));
+        self.line_at(floor_char_boundary(
+            self.text,
+            (offset + self.base).min(self.text.len()),
+        ))
+    }
+
+    /// The line (from 1) of byte `start` of the whole text.
+    fn line_at(&self, start: usize) -> usize {
         self.line_starts.partition_point(|&s| s <= start) + 1
     }
 
@@ -163,7 +170,7 @@ impl<'a> Locator<'a> {
         let line_end = self.text[start..]
             .find('\n')
             .map_or(self.text.len(), |i| start + i);
-        let line = self.line_starts.partition_point(|&s| s <= start) + 1;
+        let line = self.line_at(start);
         let column = self.text[line_start..start].chars().count() + 1;
         let excerpt = self.text[line_start..line_end].trim_end_matches('\r');
         let end = span.end.clamp(start, line_end);

@@ -20,6 +20,9 @@ pub const CLIENT_ADDR: &str = "198.18.0.2";
 pub struct NetnsPair {
     pub server: String,
     pub client: String,
+    /// What makes this pair's names unique; devices a test adds can carry it too (interface
+    /// names are limited to 15 bytes).
+    pub id: String,
 }
 
 impl NetnsPair {
@@ -33,9 +36,9 @@ impl NetnsPair {
         let pair = NetnsPair {
             server: format!("reach-srv-{id}"),
             client: format!("reach-cli-{id}"),
+            id: id.clone(),
         };
-        // Interface names are limited to 15 bytes.
-        let (veth_server, veth_client) = (format!("rs{id}"), format!("rc{id}"));
+        let (veth_server, veth_client) = (pair.server_veth(), format!("rc{id}"));
         let setup: Vec<Vec<&str>> = vec![
             vec!["ip", "netns", "add", &pair.server],
             vec!["ip", "netns", "add", &pair.client],
@@ -67,6 +70,11 @@ impl NetnsPair {
             pair.exec_in(ns, &["ip", "link", "set", veth, "up"]);
         }
         Some(pair)
+    }
+
+    /// The server's end of the veth pair.
+    pub fn server_veth(&self) -> String {
+        format!("rs{}", self.id)
     }
 
     /// Runs a command inside a namespace of the pair; panics if it fails.

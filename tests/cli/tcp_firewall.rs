@@ -167,8 +167,7 @@ impl DelayLine {
     /// Delays what the server sends by `delay_ms` ± `jitter_ms` (uniform, per packet), as
     /// netem on the server's veth would. `Err` says why it could not be set up.
     fn start(pair: &NetnsPair, delay_ms: u32, jitter_ms: u32) -> Result<DelayLine, String> {
-        let id = pair.server.trim_start_matches("reach-srv-");
-        let (client_tun, server_tun) = (format!("dlc{id}"), format!("dls{id}"));
+        let (client_tun, server_tun) = (format!("dlc{}", pair.id), format!("dls{}", pair.id));
         let child = Command::new("python3")
             .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/cli/delay_line.py"))
             .args([&pair.client, &client_tun, &pair.server, &server_tun])
@@ -246,7 +245,7 @@ fn a_slow_jittery_link_keeps_open_ports_open_and_still_settles_dropped_ones() {
     // where the kernel has it, else by the delay line in user space.
     let _delay_line = match netem_available(&pair) {
         Ok(()) => {
-            let server_veth = format!("rs{}", pair.server.trim_start_matches("reach-srv-"));
+            let server_veth = pair.server_veth();
             let (delay, jitter) = (format!("{delay}ms"), format!("{jitter}ms"));
             exec_in(
                 &pair.server,
